@@ -1,0 +1,108 @@
+"""The shared benchmark protocol of shared/data/README.md, for the scripts in benchmarks/.
+
+``load_protocol``: corpus = first N training lines + the test lines appended, lower-cased; the gold
+alignments score the last ``n_test`` output lines. ``mono_halves``: the monolingual texts for
+embeddings (source side of the first half, target side of the second half). Also peak memory,
+CPU time and a plain table printer. The data folder is ``<repo>/../shared/data`` unless ``--data`` says otherwise.
+"""
+from __future__ import annotations
+
+import lzma
+import resource
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@dataclass
+class Protocol:
+    src_lines: List[str]   # first N training lines, then the test lines; lower-cased
+    tgt_lines: List[str]
+    gold_path: Path
+    n_test: int            # the gold sentences are the last n_test lines
+    pair: str
+
+
+def _langs(pair: str) -> Tuple[str, str]:
+    src, sep, tgt = pair.partition("-")
+    if not (sep and src and tgt):
+        raise ValueError(f"pair must look like 'de-en', got {pair!r}")
+    return src, tgt
+
+
+def _read_xz(path: Path, n_lines: Optional[int]) -> List[str]:
+    with lzma.open(path, "rt", encoding="utf-8", newline="\n") as handle:
+        return [line.rstrip("\n").lower() for line in islice(handle, n_lines)]
+
+
+def _read_text(path: Path) -> List[str]:
+    with open(path, encoding="utf-8", newline="\n") as handle:
+        return [line.rstrip("\n").lower() for line in handle]
+
+
+def _train_sides(pair: str, n_lines: Optional[int], data_dir: Path) -> Tuple[List[str], List[str]]:
+    src, tgt = _langs(pair)
+    folder = Path(data_dir) / pair
+    src_lines = _read_xz(folder / f"train.{src}.xz", n_lines)
+    tgt_lines = _read_xz(folder / f"train.{tgt}.xz", n_lines)
+    if len(src_lines) != len(tgt_lines):
+        raise ValueError(f"{folder}: train.{src}.xz has {len(src_lines)} lines but "
+                         f"train.{tgt}.xz has {len(tgt_lines)}")
+    if n_lines is not None and len(src_lines) < n_lines:
+        raise ValueError(f"{folder}: asked for {n_lines} training lines, only {len(src_lines)} exist")
+    return src_lines, tgt_lines
+
+
+def load_protocol(pair: str, n_lines: Optional[int] = None,
+                  data_dir: Path = DEFAULT_DATA_DIR) -> Protocol:
+    """Corpus of the protocol for ``pair`` (e.g. ``"de-en"``); ``n_lines=None`` = all training."""
+    folder = Path(data_dir) / pair
+    src_lines, tgt_lines = _train_sides(pair, n_lines, data_dir)
+    test_src = _read_text(folder / "test.src")
+    test_tgt = _read_text(folder / "test.tgt")
+    if len(test_src) != len(test_tgt):
+        raise ValueError(f"{folder}: test.src has {len(test_src)} lines, test.tgt {len(test_tgt)}")
+    return Protocol(src_lines + test_src, tgt_lines + test_tgt, folder / "test.gold",
+                    len(test_src), pair)
+
+
+def mono_halves(pair: str, n_lines: Optional[int] = None,
+                data_dir: Path = DEFAULT_DATA_DIR) -> Tuple[List[str], List[str]]:
+    """(source monolingual text, target monolingual text), lower-cased: the source side of the
+    first floor(L/2) training lines and the target side of the rest (L = n_lines, or all)."""
+    src_lines, tgt_lines = _train_sides(pair, n_lines, data_dir)
+    half = len(src_lines) // 2
+    return src_lines[:half], tgt_lines[half:]
+
+
+def peak_rss_mb(include_children: bool = True) -> float:
+    """Peak resident memory in MB of this process, plus (if asked) the largest peak of its
+    finished child processes (e.g. an aligner binary): an upper bound of the joint peak."""
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
+    if include_children:
+        peak_kb += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return peak_kb / 1024.0
+
+
+def cpu_seconds(include_children: bool = True) -> float:
+    """User + system CPU time of this process (and of its finished children, if asked): unlike wall
+    time, it does not grow when other jobs share the machine."""
+    who = [resource.RUSAGE_SELF] + ([resource.RUSAGE_CHILDREN] if include_children else [])
+    return sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime for w in who)
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[str], float_format: str = "{:.4f}") -> None:
+    """Print rows (dicts) as a Markdown table with the given columns; floats formatted."""
+    def cell(value):
+        if isinstance(value, float):
+            return float_format.format(value)
+        return "" if value is None else str(value)
+
+    table = [list(columns)] + [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(r[k]) for r in table) for k in range(len(columns))]
+    lines = ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |" for r in table]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,201 @@
+"""Python API: train an aligner on sentence pairs, align new pairs, save and load models.
+
+    >>> from eegiza import Aligner, AlignerConfig
+    >>> model = Aligner(AlignerConfig(schedule="1^5 H^5")).train(src_sentences, tgt_sentences)
+    >>> model.align(["das haus"], ["the house"])          # grow-diag-final-and links per pair
+    [[(0, 0), (1, 1)]]
+    >>> model.translation_probability("haus", "house")    # t(house | haus) of the forward model
+    >>> model.save("de-en.eegiza"); model = AlignmentModel.load("de-en.eegiza")
+
+Sentences are strings (split on whitespace) or lists of tokens. Links are ``(i, j)`` pairs, 0-based,
+source first. The forward model is P(target | source), the reverse model P(source | target).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .config import AlignerConfig
+from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
+from .links import directional_links, to_lists
+from .symmetrize import symmetrize_flat
+from .train import DirectionModel, IterationLog, align_direction, train_direction
+from .ttable import TTable
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CorpusAlignment:
+    """Alignments of a corpus: flat link arrays (i, j, offsets) per direction and symmetrised,
+    plus the Viterbi log-probability of every pair in each direction."""
+
+    fwd: tuple
+    rev: tuple
+    symmetrized: Dict[str, tuple]
+    fwd_scores: np.ndarray
+    rev_scores: np.ndarray
+
+    def links(self, which: str) -> List[List[tuple]]:
+        """Per-sentence sorted links of ``"fwd"``, ``"rev"`` or a symmetrisation method."""
+        if which == "fwd":
+            return to_lists(*self.fwd)
+        if which == "rev":
+            return to_lists(*self.rev)
+        return to_lists(*self.symmetrized[which])
+
+
+class AlignmentModel:
+    """A trained aligner: both directions, the vocabularies and the configuration."""
+
+    def __init__(self, config: AlignerConfig, src_vocab: Vocab, tgt_vocab: Vocab, fwd: DirectionModel,
+                 rev: DirectionModel):
+        self.config, self.src_vocab, self.tgt_vocab, self.fwd, self.rev = config, src_vocab, tgt_vocab, fwd, rev
+
+    # ------------------------------------------------------------------ probabilities
+    def translation_probability(self, src_word: str, tgt_word: str, reverse: bool = False) -> float:
+        """t(tgt_word | src_word) of the forward model; with ``reverse``, t(src_word | tgt_word) of the
+        reverse model. Unknown words and pairs that never co-occurred get the floor (probsmooth)."""
+        if reverse:
+            return self.rev.ttable.prob(self.tgt_vocab.get(tgt_word, -1), self.src_vocab.get(src_word, 0))
+        return self.fwd.ttable.prob(self.src_vocab.get(src_word, -1), self.tgt_vocab.get(tgt_word, 0))
+
+    def translations(self, src_word: str, top: int = 10, reverse: bool = False) -> List[tuple]:
+        """The ``top`` most probable translations of a word: [(word, probability), ...]."""
+        vocab_in, vocab_out, direction = ((self.tgt_vocab, self.src_vocab, self.rev) if reverse else
+                                          (self.src_vocab, self.tgt_vocab, self.fwd))
+        e = vocab_in.get(src_word, -1)
+        if e < 0:
+            return []
+        ids, probs = direction.ttable.row(e)
+        order = np.argsort(-probs, kind="stable")[:top]
+        return [(vocab_out.words[ids[k]], float(probs[k])) for k in order]
+
+    # ------------------------------------------------------------------ alignment
+    def align_corpus(self, corpus: ParallelCorpus, methods: Sequence[str] = ()) -> CorpusAlignment:
+        """Align a corpus numbered with this model's vocabularies (new words may extend them)."""
+        fwd_pos, fwd_scores = align_direction(_extended(self.fwd, len(corpus.src_vocab)), corpus)
+        rev_corpus = corpus.reversed()
+        rev_pos, rev_scores = align_direction(_extended(self.rev, len(corpus.tgt_vocab)), rev_corpus)
+        fwd = directional_links(fwd_pos, corpus.tgt.offsets, reverse=False)
+        rev = directional_links(rev_pos, corpus.src.offsets, reverse=True)
+        methods = list(methods) or [self.config.symmetrization]
+        sym = {m: symmetrize_flat(*fwd, *rev, corpus.src.lengths, corpus.tgt.lengths, m) for m in methods}
+        return CorpusAlignment(fwd, rev, sym, fwd_scores, rev_scores)
+
+    def align(self, src_sentences, tgt_sentences, method: Optional[str] = None) -> List[List[tuple]]:
+        """Symmetrised links of new sentence pairs (``method`` defaults to the configured heuristic;
+        ``"fwd"`` or ``"rev"`` give one direction)."""
+        corpus = self.corpus(src_sentences, tgt_sentences)
+        method = method or self.config.symmetrization
+        sym = [] if method in ("fwd", "rev") else [method]
+        return self.align_corpus(corpus, sym).links(method)
+
+    def corpus(self, src_sentences, tgt_sentences) -> ParallelCorpus:
+        """Number sentence pairs with this model's vocabularies (unknown words get new ids)."""
+        return corpus_from_sentences(src_sentences, tgt_sentences, lowercase=self.config.lowercase,
+                                     max_len=self.config.max_sentence_length, src_vocab=self.src_vocab,
+                                     tgt_vocab=self.tgt_vocab)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the whole model to one ``.npz`` file (atomically: complete or not at all)."""
+        arrays = {"meta": np.frombuffer(json.dumps(self._meta()).encode(), np.uint8),
+                  "src_words": _pack_words(self.src_vocab.words), "tgt_words": _pack_words(self.tgt_vocab.words),
+                  "src_counts": self.src_vocab.counts, "tgt_counts": self.tgt_vocab.counts}
+        for name, direction in (("fwd", self.fwd), ("rev", self.rev)):
+            for key, value in _direction_arrays(direction).items():
+                arrays[f"{name}_{key}"] = value
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".eegiza-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path) -> "AlignmentModel":
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            if meta.get("format") != "eegiza-model" or meta.get("version") != FORMAT_VERSION:
+                raise ValueError(f"{path}: not an eegiza model file (version {FORMAT_VERSION})")
+            config = AlignerConfig(**{k: v for k, v in meta["config"].items()
+                                      if k in {f.name for f in fields(AlignerConfig)}})
+            src_vocab = Vocab(_unpack_words(data["src_words"]), data["src_counts"])
+            tgt_vocab = Vocab(_unpack_words(data["tgt_words"]), data["tgt_counts"])
+            fwd = _direction_from_arrays(data, "fwd", meta["fwd"])
+            rev = _direction_from_arrays(data, "rev", meta["rev"])
+        return cls(config, src_vocab, tgt_vocab, fwd, rev)
+
+    def _meta(self) -> dict:
+        def direction_meta(d: DirectionModel):
+            return {"last_model": d.last_model, "hmm_p_null": d.hmm_p_null, "hmm_jump_smooth": d.hmm_jump_smooth,
+                    "prob_smooth": d.prob_smooth, "log": [asdict(x) for x in d.log]}
+        return {"format": "eegiza-model", "version": FORMAT_VERSION, "config": asdict(self.config),
+                "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
+
+
+def _pack_words(words: List[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(words).encode("utf-8"), np.uint8)
+
+
+def _unpack_words(packed: np.ndarray) -> List[str]:
+    return bytes(packed).decode("utf-8").split("\n")
+
+
+def _direction_arrays(d: DirectionModel) -> dict:
+    out = {"indptr": d.ttable.indptr, "indices": d.ttable.indices, "probs": d.ttable.probs, "src_class": d.src_class}
+    if d.jump is not None:
+        out["jump"], out["start"] = d.jump, d.start
+    return out
+
+
+def _direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
+    def get(key):
+        full = f"{name}_{key}"
+        return data[full] if full in data.files else None
+    ttable = TTable(get("indptr"), get("indices"), get("probs"))
+    return DirectionModel(ttable, meta["last_model"], get("src_class"), get("jump"), get("start"),
+                          meta["hmm_p_null"], meta["hmm_jump_smooth"], meta["prob_smooth"],
+                          [IterationLog(**x) for x in meta.get("log", [])])
+
+
+def _extended(d: DirectionModel, n_src: int) -> DirectionModel:
+    """The same model with empty t-table rows (and class 0) for source ids added after training."""
+    extra = n_src - d.ttable.n_src
+    if extra <= 0:
+        return d
+    indptr = np.concatenate([d.ttable.indptr, np.full(extra, d.ttable.indptr[-1], np.int64)])
+    src_class = np.concatenate([d.src_class, np.zeros(extra, d.src_class.dtype)])
+    return DirectionModel(TTable(indptr, d.ttable.indices, d.ttable.probs), d.last_model, src_class, d.jump,
+                          d.start, d.hmm_p_null, d.hmm_jump_smooth, d.prob_smooth, d.log)
+
+
+class Aligner:
+    """Trains an :class:`AlignmentModel` with an :class:`AlignerConfig`."""
+
+    def __init__(self, config: Optional[AlignerConfig] = None, **overrides):
+        config = config or AlignerConfig()
+        self.config = AlignerConfig(**{**asdict(config), **overrides})
+
+    def train(self, src_sentences, tgt_sentences, progress=None) -> AlignmentModel:
+        """Train both directions on sentence pairs (strings or token lists)."""
+        corpus = corpus_from_sentences(src_sentences, tgt_sentences, lowercase=self.config.lowercase,
+                                       max_len=self.config.max_sentence_length)
+        return self.train_corpus(corpus, progress)
+
+    def train_corpus(self, corpus: ParallelCorpus, progress=None) -> AlignmentModel:
+        def tagged(tag):
+            return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
+        fwd = train_direction(corpus, self.config, progress=tagged("fwd"))
+        rev = train_direction(corpus.reversed(), self.config, progress=tagged("rev"))
+        return AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)

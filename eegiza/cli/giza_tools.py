@@ -1,0 +1,489 @@
+"""GIZA++/MGIZA corpus-preparation commands: plain2snt, snt2cooc, snt2plain, merge_alignment.py.
+
+Drop-in replacements for the programs of the same name (spec: shared/GIZA_FORMATS.md §1, §6):
+same arguments, same output files byte for byte, same messages. Each `*_main(argv)` takes the
+arguments without the program name and returns the exit code; each `*_entry()` wraps it for a
+console script. Text is processed as bytes (tokens split on ASCII whitespace like `istream >>`,
+lines on `\\n` like `getline`), so any encoding passes through unchanged.
+
+snt2cooc builds the co-occurrence set with numpy: for a chunk of sentence pairs it forms every
+(e, f) pair (e over NULL + source ids, f over target ids) as the key e*V+f, takes `np.unique`
+and merges it into the running sorted key set.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import BinaryIO, Sequence
+
+import numpy as np
+
+from eegiza.formats.giza import GizaFormatError, atomic_open, cpp_float, iter_lines, read_snt_arrays
+
+#: snt2cooc -counts flushes its table once it holds more than this many distinct pairs.
+COUNTS_FLUSH_LIMIT = 10_000_000
+#: Approximate number of (e, f) pairs materialised at once by `cooc_chunks`.
+PAIRS_PER_CHUNK = 1 << 23
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(msg)
+    sys.stderr.flush()
+
+
+def _out(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+# ----------------------------------------------------------------------------- plain2snt
+def _strip_suffix(w1: str, w2: str) -> tuple[str, str, bool]:
+    for suffix in (".tok", ".txt"):
+        if len(w1) > 4 and len(w2) > 4 and w1.endswith(suffix) and w2.endswith(suffix):
+            return w1[:-4], w2[:-4], True
+    return w1, w2, False
+
+
+def _basename(path: str) -> str:
+    cut = path.rfind("/") + 1
+    return path[cut:] if cut < len(path) else path
+
+
+class _Vocabulary:
+    """First-seen ids from 2 and raw counts, as plain2snt keeps them."""
+
+    def __init__(self):
+        self.ids: dict[bytes, bytes] = {}  # token -> b"<id> "
+        self.words: list[bytes] = []
+        self.counts: list[int] = []
+
+    def encode(self, tokens: list[bytes]) -> bytes:
+        ids, counts = self.ids, self.counts
+        parts = []
+        for tok in tokens:
+            code = ids.get(tok)
+            if code is None:
+                code = ids[tok] = b"%d " % (len(self.words) + 2)
+                self.words.append(tok)
+                counts.append(0)
+            counts[int(code) - 2] += 1
+            parts.append(code)
+        return b"".join(parts)
+
+    def vcb_bytes(self) -> bytes:
+        return b"".join(b"%d %s %d\n" % (k + 2, w, c) for k, (w, c) in enumerate(zip(self.words, self.counts)))
+
+
+def plain2snt_main(argv: Sequence[str], prog: str = "plain2snt") -> int:
+    """`plain2snt[.out] txt1 txt2 [txt3 txt4 ...] [-weight w]... [-vcb1 F -vcb2 F -snt1 F -snt2 F]`.
+
+    Writes `w1.vcb`, `w2.vcb`, `w1_<base w2>.snt`, `w2_<base w1>.snt` (w = file name without a
+    common `.tok`/`.txt` suffix) unless -vcb1/-vcb2/-snt1/-snt2 name them; ids from 2 in order of
+    first appearance; pairs with an empty side are dropped with GIZA's warning."""
+    weights: list[float] = []
+    names: dict[str, str] = {"-snt1": "", "-snt2": "", "-vcb1": "", "-vcb2": ""}
+    files: list[str] = []
+    k = 0
+    argv = list(argv)
+    while k < len(argv):
+        a = argv[k]
+        if a == "-weight" or a in names:
+            if k + 1 >= len(argv):
+                _err(f"{prog}: option {a} needs a value\n")
+                return 1
+            if a == "-weight":
+                from eegiza.giza_params import convert_value
+
+                weights.append(convert_value("double", argv[k + 1]))
+            else:
+                names[a] = argv[k + 1]
+            k += 2
+        else:
+            files.append(a)
+            k += 1
+    if not files or len(files) % 2:
+        _err(f"{prog} txt1 txt2 [txt3 txt4 -weight w -vcb1 output1.vcb -vcb2 output2.vcb "
+             "-snt1 output1_output2.snt -snt2 output2_output1.snt]\n"
+             " Converts plain text into GIZA++ snt-format.\n")
+        return 1
+    w1, w2, stripped = _strip_suffix(files[0], files[1])
+    if stripped:
+        _err(f"w1:{w1} w2:{w2}\n")
+    b1, b2 = _basename(w1), _basename(w2)
+    sys.stdout.write(f"{w1} -> {b1}\n{w2} -> {b2}\n")
+    sys.stdout.flush()
+    snt1 = names["-snt1"] or f"{w1}_{b2}.snt"
+    snt2 = names["-snt2"] or f"{w2}_{b1}.snt"
+    vcb1 = names["-vcb1"] or w1 + ".vcb"
+    vcb2 = names["-vcb2"] or w2 + ".vcb"
+
+    voc1, voc2 = _Vocabulary(), _Vocabulary()
+    dropped = 0
+    with atomic_open(snt1, "wb") as o1, atomic_open(snt2, "wb") as o2:
+        for p in range(0, len(files), 2):
+            f1, f2 = files[p], files[p + 1]
+            weight = (cpp_float(weights[p // 2]) if p // 2 < len(weights) else "1").encode() + b"\n"
+            handles = []
+            for f in (f1, f2):
+                try:
+                    handles.append(open(f, "rb"))
+                except OSError:
+                    _err(f"WARNING: {f} cannot be read.\n")
+                    handles.append(None)
+            if None in handles:
+                for h in handles:
+                    if h is not None:
+                        h.close()
+                continue
+            with handles[0] as i1, handles[1] as i2:
+                for line1, line2 in zip(i1, i2):
+                    t1, t2 = line1.split(), line2.split()
+                    ids1, ids2 = voc1.encode(t1), voc2.encode(t2)
+                    if t1 and t2:
+                        o1.write(weight + ids1 + b"\n" + ids2 + b"\n")
+                        o2.write(weight + ids2 + b"\n" + ids1 + b"\n")
+                    else:
+                        dropped += 1
+                        _err(f"WARNING: filtered out empty sentence (source: {f1} {len(t1)} "
+                             f"target: {f2} {len(t2)}).\n")
+        with atomic_open(vcb1, "wb") as v1:
+            v1.write(voc1.vcb_bytes())
+        with atomic_open(vcb2, "wb") as v2:
+            v2.write(voc2.vcb_bytes())
+    if dropped:
+        _err(f"{prog}: {dropped} sentence pair(s) with an empty side were dropped; "
+             "GIZA sentence numbers no longer equal line numbers.\n")
+    return 0
+
+
+def plain2snt_entry() -> None:
+    """Console script `plain2snt` / `plain2snt.out`."""
+    sys.exit(plain2snt_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+
+
+# ----------------------------------------------------------------------------- snt2cooc
+def sentence_pair_keys(src_ids, src_offsets, tgt_ids, tgt_offsets, first: int, last: int, width: int) -> np.ndarray:
+    """Keys e*width+f of every (e, f) pair of sentences first..last-1, e over NULL (0) and the
+    source ids, f over the target ids (with repetitions, in sentence order)."""
+    sl = np.diff(src_offsets[first:last + 1]) + 1  # + NULL
+    tl = np.diff(tgt_offsets[first:last + 1])
+    sizes = sl * tl
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    sent = np.repeat(np.arange(first, last, dtype=np.int64), sizes)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    r = np.arange(total, dtype=np.int64) - starts
+    m = tl[sent - first]
+    epos = r // m
+    fpos = r - epos * m
+    src_index = src_offsets[sent] + epos - 1
+    e = np.where(epos > 0, src_ids[np.maximum(src_index, 0)] if src_ids.size else 0, 0)
+    f = tgt_ids[tgt_offsets[sent] + fpos]
+    return e * width + f
+
+
+def _chunk_bounds(src_offsets, tgt_offsets, budget: int) -> list[tuple[int, int]]:
+    sizes = (np.diff(src_offsets) + 1) * np.diff(tgt_offsets)
+    cum = np.cumsum(sizes)
+    bounds, first, n = [], 0, len(sizes)
+    while first < n:
+        base = cum[first - 1] if first else 0
+        last = int(np.searchsorted(cum, base + budget, side="right"))
+        last = max(last, first + 1)
+        bounds.append((first, min(last, n)))
+        first = last
+    return bounds
+
+
+def _merge(keys_a, counts_a, keys_b, counts_b):
+    keys = np.concatenate([keys_a, keys_b])
+    if counts_a is None:
+        return np.unique(keys), None
+    uniq, inv = np.unique(keys, return_inverse=True)
+    counts = np.bincount(inv, weights=np.concatenate([counts_a, counts_b]), minlength=uniq.size)
+    return uniq, counts.astype(np.int64)
+
+
+def _unique(keys, with_counts: bool):
+    if with_counts:
+        u, c = np.unique(keys, return_counts=True)
+        return u, c.astype(np.int64)
+    return np.unique(keys), None
+
+
+def cooc_tables(snt, with_counts: bool = False, flush_limit: int = 0,
+                pairs_per_chunk: int = PAIRS_PER_CHUNK):
+    """Co-occurrence tables of a corpus (`SntArrays`), as snt2cooc computes them.
+
+    Yields (e, f, counts, flushed): arrays sorted by (e, f); counts (number of (i, j)
+    token-pair occurrences) only if `with_counts`, else None. With `flush_limit` > 0 (snt2cooc
+    -counts) a table is emitted (flushed=True) as soon as it holds more than `flush_limit`
+    distinct pairs after a sentence pair, and a new one started, exactly as snt2cooc does; the
+    last table yielded has flushed=False."""
+    src_ids = np.asarray(snt.src_ids, dtype=np.int64)
+    tgt_ids = np.asarray(snt.tgt_ids, dtype=np.int64)
+    so = np.asarray(snt.src_offsets, dtype=np.int64)
+    to = np.asarray(snt.tgt_offsets, dtype=np.int64)
+    width = int(tgt_ids.max()) + 1 if tgt_ids.size else 1
+    keys = np.zeros(0, dtype=np.int64)
+    counts = np.zeros(0, dtype=np.int64) if with_counts else None
+
+    def table(k, c, flushed):
+        return k // width, k % width, c, flushed
+
+    def keys_of(a, b):
+        return _unique(sentence_pair_keys(src_ids, so, tgt_ids, to, a, b, width), with_counts)
+
+    for first, last in _chunk_bounds(so, to, pairs_per_chunk):
+        new_keys, new_counts = _merge(keys, counts, *keys_of(first, last))
+        while flush_limit and new_keys.size > flush_limit:
+            # smallest prefix first..cut of this chunk after which the table overflows
+            lo, hi = first + 1, last
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if _merge(keys, counts, *keys_of(first, mid))[0].size > flush_limit:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            yield table(*_merge(keys, counts, *keys_of(first, lo)), True)
+            keys = np.zeros(0, dtype=np.int64)
+            counts = np.zeros(0, dtype=np.int64) if with_counts else None
+            first = lo
+            new_keys, new_counts = (_merge(keys, counts, *keys_of(first, last))
+                                    if first < last else (keys, counts))
+        keys, counts = new_keys, new_counts
+    yield table(keys, counts, False)
+
+
+def format_cooc_table(e, f, counts=None, rows_per_chunk: int = 1 << 20):
+    """Yield the bytes of `e f` lines (or `count e f` lines), in chunks."""
+    for s in range(0, len(e), rows_per_chunk):
+        el = e[s:s + rows_per_chunk].tolist()
+        fl = f[s:s + rows_per_chunk].tolist()
+        if counts is None:
+            text = "".join([f"{a} {b}\n" for a, b in zip(el, fl)])
+        else:
+            cl = counts[s:s + rows_per_chunk].tolist()
+            text = "".join([f"{c} {a} {b}\n" for c, a, b in zip(cl, el, fl)])
+        yield text.encode()
+
+
+def _read_voc_for_size(path: str) -> None:
+    if not os.path.exists(path):
+        _err("Vocabulary does not exist.\n")
+
+
+def _snt2cooc(out: BinaryIO, vcb1: str, vcb2: str, snt_path: str, with_counts: bool) -> int:
+    _read_voc_for_size(vcb1)
+    _read_voc_for_size(vcb2)
+    try:
+        snt = read_snt_arrays(snt_path if os.path.exists(snt_path) else os.devnull)
+    except GizaFormatError as exc:
+        _err(f"ERROR: {exc}\n")
+        return 1
+    _err("".join(f"line {k}\n" for k in range(1000, len(snt) + 1, 1000)))
+    for e, f, c, flushed in cooc_tables(snt, with_counts, COUNTS_FLUSH_LIMIT if with_counts else 0):
+        _err(f"INFO: print out {e.size} entries.\n" if flushed else "END.\n")
+        for data in format_cooc_table(e, f, c):
+            out.write(data)
+    return 0
+
+
+def _counts_flag(args: list[str], n_fixed: int) -> bool:
+    if len(args) == n_fixed + 1:
+        if args[-1] != "-counts":
+            _err(f"ERROR: wrong option {args[-1]}\n")
+        return True
+    return False
+
+
+def snt2cooc_out_main(argv: Sequence[str], prog: str = "snt2cooc.out") -> int:
+    """GIZA++ `snt2cooc.out vcb1 vcb2 snt12 [-counts] > out.cooc` (output on stdout)."""
+    args = list(argv)
+    if len(args) not in (3, 4):
+        _err(f"Usage: {prog} vcb1 vcb2 snt12 \nConverts GIZA++ snt-format into plain text.\n")
+        return 1
+    counts = _counts_flag(args, 3)
+    sys.stdout.flush()
+    rc = _snt2cooc(sys.stdout.buffer, args[0], args[1], args[2], counts)
+    sys.stdout.buffer.flush()
+    return rc
+
+
+def snt2cooc_main(argv: Sequence[str], prog: str = "snt2cooc") -> int:
+    """MGIZA `snt2cooc out.cooc vcb1 vcb2 snt12 [-counts]` (output file first)."""
+    args = list(argv)
+    if len(args) not in (4, 5):
+        _err(f"Usage: {prog} output vcb1 vcb2 snt12 \nConverts GIZA++ snt-format into plain text.\n")
+        return 1
+    counts = _counts_flag(args, 4)
+    with atomic_open(args[0], "wb") as out:
+        return _snt2cooc(out, args[1], args[2], args[3], counts)
+
+
+def snt2cooc_out_entry() -> None:
+    """Console script `snt2cooc.out`."""
+    sys.exit(snt2cooc_out_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+
+
+def snt2cooc_entry() -> None:
+    """Console script `snt2cooc`."""
+    sys.exit(snt2cooc_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+
+
+# ----------------------------------------------------------------------------- snt2plain
+def _read_voc_strings(path: str) -> dict[bytes, bytes]:
+    """snt2plain's readVoc: id string -> word, `1` preset to UNK (first two tokens per line)."""
+    voc = {b"1": b"UNK"}
+    try:
+        fh = open(path, "rb")
+    except OSError:
+        _err("Vocabulary does not exist.\n")
+        return voc
+    s1 = s2 = b""
+    with fh:
+        for raw in fh:
+            line = raw[:-1] if raw.endswith(b"\n") else raw
+            toks = line.split()
+            if toks:
+                s1 = toks[0]
+            if len(toks) > 1:
+                s2 = toks[1]
+            else:
+                _err("ERROR in vocabulary '" + line.decode("utf-8", "surrogateescape") + "'\n")
+            voc[s1] = s2
+    return voc
+
+
+def snt2plain_main(argv: Sequence[str], prog: str = "snt2plain") -> int:
+    """`snt2plain vcb1 vcb2 snt12 output_prefix [-counts]` -> `output_prefix1.txt`,
+    `output_prefix2.txt` (each token followed by a space). Reproduces the original exactly,
+    including its bug of printing an unknown target id followed by an empty word."""
+    args = list(argv)
+    if len(args) not in (4, 5):
+        _err(f"Usage: {prog} vcb1 vcb2 snt12 output_prefix [ -counts ]\n"
+             "Converts GIZA++ snt-format into plain text.\n")
+        return 1
+    counts = _counts_flag(args, 4)
+    voc1 = _read_voc_strings(args[0])
+    voc2 = _read_voc_strings(args[1])
+    printed = 0
+    count_lines = []
+    try:
+        lines = [line for _, line in iter_lines(args[2])]
+    except OSError:
+        lines = []
+    with atomic_open(args[3] + "1.txt", "wb") as out1, atomic_open(args[3] + "2.txt", "wb") as out2:
+        for k in range(0, len(lines) - 2, 3):
+            enc = [x.encode("utf-8", "surrogateescape") for x in lines[k:k + 3]]
+            if counts:
+                tok = enc[0].split()
+                count_lines.append(cpp_float(_leading_float(tok[0].decode() if tok else "")) + "\n")
+            parts = []
+            for tok in enc[1].split():
+                if tok in voc1:
+                    parts.append(voc1[tok] + b" ")
+                else:
+                    if printed == 0:
+                        _err(f"ERROR: source vocabulary entry {tok.decode('utf-8', 'surrogateescape')} unknown.\n")
+                    printed += 1
+                    parts.append(tok + b" ")
+            out1.write(b"".join(parts) + b"\n")
+            parts = []
+            for tok in enc[2].split():
+                if tok not in voc2:
+                    if printed == 0:
+                        _err(f"ERROR: target vocabulary entry {tok.decode('utf-8', 'surrogateescape')} unknown.\n")
+                    printed += 1
+                    parts.append(tok + b" ")
+                parts.append(voc2.setdefault(tok, b"") + b" ")
+            out2.write(b"".join(parts) + b"\n")
+    if count_lines:
+        sys.stdout.write("".join(count_lines))
+        sys.stdout.flush()
+    return 0
+
+
+def _leading_float(text: str) -> float:
+    m = re.match(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text)
+    return float(m.group(0)) if m else 0.0
+
+
+def snt2plain_entry() -> None:
+    """Console script `snt2plain` / `snt2plain.out`."""
+    sys.exit(snt2plain_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+
+
+# ----------------------------------------------------------------------------- merge_alignment.py
+_ID = re.compile(rb"\((\d+)\)")
+
+
+def _read_block(fh, path: str) -> tuple[int, bytes] | None:
+    lines = [fh.readline() for _ in range(3)]
+    if any(len(x) == 0 for x in lines):
+        return None
+    m = _ID.search(lines[0])
+    if not m:
+        raise GizaFormatError(path, None, f"alignment header without a sentence number: {lines[0]!r}")
+    return int(m.group(1)), b"".join(lines)
+
+
+def merge_alignment_main(argv: Sequence[str], out: BinaryIO | None = None) -> int:
+    """MGIZA `merge_alignment.py f1 f2 ...`: merge per-thread alignment part files into one, in
+    sentence-number order 1, 2, 3, ... on stdout. A gap gives `ERROR! MISSING ENTRy n` (exit 1),
+    a repeated number `ERROR! DUPLICATED ENTRY n` (exit 1; the original exits 0); ends with
+    `Combined K files, totally M sents` on stderr."""
+    paths = list(argv)
+    if not paths:
+        _err("Provide me the file names (at least 2)\n")
+        return 1
+    if out is None:
+        sys.stdout.flush()
+        out = sys.stdout.buffer
+    handles = []
+    try:
+        for p in paths:
+            handles.append(open(p, "rb"))
+        heads = [_read_block(h, p) for h, p in zip(handles, paths)]
+        sent_id = 0
+        while True:
+            sent_id += 1
+            pending = False
+            written = False
+            for k, head in enumerate(heads):
+                if head is None:
+                    continue
+                pending = True
+                if head[0] == sent_id:
+                    out.write(head[1])
+                    written = True
+                    heads[k] = _read_block(handles[k], paths[k])
+                    break
+                if head[0] < sent_id:
+                    out.flush()
+                    _err(f"ERROR! DUPLICATED ENTRY {head[0]}\n")
+                    return 1
+            if not pending:
+                break
+            if not written:
+                out.flush()
+                _err(f"ERROR! MISSING ENTRy {sent_id}\n")
+                return 1
+    except (OSError, GizaFormatError) as exc:
+        out.flush()
+        _err(f"ERROR: {exc}\n")
+        return 1
+    finally:
+        for h in handles:
+            h.close()
+    out.flush()
+    _err(f"Combined {len(paths)} files, totally {sent_id - 1} sents \n")
+    return 0
+
+
+def merge_alignment_entry() -> None:
+    """Console script `merge_alignment.py`."""
+    sys.exit(merge_alignment_main(sys.argv[1:]))

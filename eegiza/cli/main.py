@@ -1,0 +1,102 @@
+"""The ``eegiza`` command: ``align``, ``eval``, ``demo``.
+
+    eegiza align SRC TGT -o PREFIX [--schedule "1^5 H^5"] [--lowercase] [--threads N]
+    eegiza align --joint FILE -o PREFIX ...
+    eegiza eval GOLD HYP
+    eegiza demo
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import fields
+from typing import List, Optional
+
+from ..config import AlignerConfig
+from ..corpus import CorpusError
+from ..schedule import ScheduleError
+from .common import OutputNames, Reporter, add_config_arguments, config_from_args, run_alignment
+
+HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eegiza", description="Statistical word alignment (IBM models, HMM) "
+                                     "with an optional embedding prior; GIZA++ compatible.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    align = sub.add_parser("align", help="train both directions on a parallel corpus and write alignments",
+                           description="Train P(tgt|src) and P(src|tgt) on the corpus and write Pharaoh "
+                           "alignments (i-j, 0-based, source first, one line per input line): PREFIX.fwd, "
+                           "PREFIX.rev and one file per symmetrisation heuristic.")
+    align.add_argument("src", nargs="?", help="source text, one tokenized sentence per line (.gz/.xz ok)")
+    align.add_argument("tgt", nargs="?", help="target text, line-aligned with SRC")
+    align.add_argument("--joint", metavar="FILE", help="one 'src ||| tgt' file instead of SRC and TGT")
+    align.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output file prefix")
+    align.add_argument("--heuristics", default="grow-diag-final-and", metavar="LIST",
+                       help="comma-separated symmetrisation heuristics to write, of: "
+                       + ", ".join(HEURISTICS) + " (or 'all'); default: grow-diag-final-and")
+    align.add_argument("--save-model", metavar="PATH", help="also save the trained model (.npz) for later use")
+    align.add_argument("--quiet", action="store_true", help="no progress display and no summary")
+    add_config_arguments(align)
+
+    ev = sub.add_parser("eval", help="score alignments against gold: AER, precision, recall, F",
+                        description="GOLD lines: 'i-j' sure and 'i?j' possible links; HYP: Pharaoh lines. "
+                        "If HYP has more lines than GOLD, its last len(GOLD) lines are scored (the test set "
+                        "appended at the end of the training corpus).")
+    ev.add_argument("gold")
+    ev.add_argument("hyp")
+
+    demo = sub.add_parser("demo", help="train on the built-in English-French Hansards sample, align, print AER")
+    demo.add_argument("--schedule", default=None, help="training schedule (default: the configured default)")
+    demo.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
+    demo.add_argument("--quiet", action="store_true", help="no progress display")
+    return parser
+
+
+def cmd_align(args) -> int:
+    if args.joint and (args.src or args.tgt):
+        raise SystemExit("eegiza align: give either SRC TGT or --joint FILE, not both")
+    if not args.joint and not (args.src and args.tgt):
+        raise SystemExit("eegiza align: give SRC and TGT files, or --joint FILE")
+    heuristics = HEURISTICS if args.heuristics == "all" else [h.strip() for h in args.heuristics.split(",") if h]
+    unknown = [h for h in heuristics if h not in HEURISTICS]
+    if unknown:
+        raise SystemExit(f"eegiza align: unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
+    config = config_from_args(args)
+    reporter = Reporter(quiet=args.quiet)
+    outputs = OutputNames(args.output)
+    run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt, joint=args.joint,
+                  save_model=args.save_model)
+    reporter.summary()
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from ..evaluate import aer
+    scores = aer(args.gold, args.hyp)
+    print(f"AER       {100 * scores.aer:.2f}")
+    print(f"precision {100 * scores.precision:.2f}")
+    print(f"recall    {100 * scores.recall:.2f}")
+    print(f"F1        {100 * scores.f1:.2f}")
+    print(f"sentences {scores.n_sentences}  links {scores.n_hyp}  sure {scores.n_sure}  possible {scores.n_possible}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+    return run_demo(schedule=args.schedule, threads=args.threads, quiet=args.quiet)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"align": cmd_align, "eval": cmd_eval, "demo": cmd_demo}[args.command](args)
+    except (CorpusError, ScheduleError, ValueError, OSError) as err:
+        print(f"eegiza {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Training configuration: every field names the GIZA++ parameter it corresponds to, if any."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Optional
+
+
+def _giza(name: str, doc: str):
+    return {"giza": name, "doc": doc}
+
+
+@dataclass
+class AlignerConfig:
+    """Options of :class:`eegiza.Aligner` and ``eegiza align``.
+
+    Defaults follow GIZA++ where GIZA++ has the option (metadata ``giza`` names its flag).
+    """
+
+    schedule: str = field(default="1^5 H^5", metadata=_giza(
+        "m1/m2/mh/m3/m4", "training schedule: model^iterations in order 1, 2, H, 3, 4"))
+    lowercase: bool = field(default=False, metadata=_giza("", "lower-case both sides (str.lower)"))
+    max_sentence_length: Optional[int] = field(default=None, metadata=_giza(
+        "ml", "reject sentences longer than this many tokens (GIZA++ truncates at 100); None = no cap"))
+    threads: int = field(default=0, metadata=_giza("ncpus", "worker threads; 0 = all cores"))
+    prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))
+    hmm_p_null: float = field(default=0.2, metadata=_giza(
+        "emprobforempty", "HMM probability of moving to a NULL state"))
+    hmm_jump_smooth: float = field(default=0.2, metadata=_giza(
+        "emalsmooth", "interpolation of the HMM jump distribution with a uniform one"))
+    word_classes: int = field(default=0, metadata=_giza(
+        "", "word classes for the HMM jump model (0 = no classes)"))
+    symmetrization: str = field(default="grow-diag-final-and", metadata=_giza(
+        "", "heuristic combining the two directions"))
+    vb_alpha: float = field(default=0.0, metadata=_giza(
+        "", "Dirichlet concentration for variational-Bayes t(f|e) (0 = maximum likelihood EM)"))
+    seed: int = field(default=0, metadata=_giza("", "random seed (word clustering)"))
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {f.name: (f.default, f.metadata.get("giza", ""), f.metadata.get("doc", "")) for f in fields(cls)}

@@ -1,0 +1,240 @@
+"""Parallel corpus: vocabularies and sentences as flat integer arrays.
+
+Terminology (kept throughout eegiza): the *source* side ``e`` is the conditioning side of a model
+P(target | source); it receives the NULL word at position 0. The *target* side ``f`` is the observed
+side. ``fwd`` models P(tgt | src) and ``rev`` models P(src | tgt), so for ``rev`` the roles swap
+(:meth:`ParallelCorpus.reversed`).
+
+A side of the corpus is a :class:`Side`: ``ids`` (int32, every token of every sentence, flat) and
+``offsets`` (int64, ``len(sentences) + 1``), so sentence ``k`` is ``ids[offsets[k]:offsets[k+1]]``.
+Vocabulary id 0 is NULL; real words start at 1.
+
+Text is read as UTF-8, one sentence per line, tokens separated by ASCII whitespace (like GIZA++'s
+``istream >>`` and Python's ``bytes.split()``). Every problem in the input is reported with the file
+and line: different line counts, invalid UTF-8, a joint-format line without ``|||``, a sentence
+longer than a cap the user set. Empty sides are allowed: such a pair gets an empty alignment.
+"""
+from __future__ import annotations
+
+import io
+import lzma
+import gzip
+import os
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+from .textnum import number_text
+
+NULL_TOKEN = "NULL"
+JOINT_SEPARATOR = "|||"
+
+
+class CorpusError(ValueError):
+    """Bad input text, with the file and line where the problem is."""
+
+    def __init__(self, path, line, message):
+        self.path = str(path)
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Vocab:
+    """Words and their ids: ``words[0]`` is NULL, ``index[word] == id``, ``counts[id]`` corpus frequency."""
+
+    words: list
+    counts: np.ndarray
+    index: dict = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.index is None:
+            self.index = {w: i for i, w in enumerate(self.words) if i > 0}
+
+    def __len__(self):
+        return len(self.words)
+
+    def get(self, word: str, default: int = -1) -> int:
+        return self.index.get(word, default)
+
+    @classmethod
+    def from_words(cls, words: Sequence[str], counts=None) -> "Vocab":
+        counts = np.zeros(len(words), np.int64) if counts is None else np.asarray(counts, np.int64)
+        return cls(list(words), counts)
+
+
+@dataclass
+class Side:
+    """One language of the corpus: flat token ids and sentence offsets."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self):
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def sentence(self, k: int) -> np.ndarray:
+        return self.ids[self.offsets[k]:self.offsets[k + 1]]
+
+
+@dataclass
+class ParallelCorpus:
+    src: Side
+    tgt: Side
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+
+    def __len__(self):
+        return len(self.src)
+
+    def reversed(self) -> "ParallelCorpus":
+        """The same corpus with source and target swapped (for the reverse direction)."""
+        return ParallelCorpus(self.tgt, self.src, self.tgt_vocab, self.src_vocab)
+
+    def subset(self, start: int, stop: int) -> "ParallelCorpus":
+        """Sentences ``start:stop`` sharing this corpus' vocabularies."""
+        return ParallelCorpus(_slice_side(self.src, start, stop), _slice_side(self.tgt, start, stop),
+                              self.src_vocab, self.tgt_vocab)
+
+
+def _slice_side(side: Side, start: int, stop: int) -> Side:
+    lo, hi = side.offsets[start], side.offsets[stop]
+    return Side(side.ids[lo:hi].copy(), side.offsets[start:stop + 1] - lo)
+
+
+# --------------------------------------------------------------------------- reading text
+
+def read_bytes(path) -> bytes:
+    """The raw bytes of a text file; ``.xz`` and ``.gz`` files are decompressed."""
+    path = os.fspath(path)
+    if path.endswith(".xz"):
+        with lzma.open(path, "rb") as fh:
+            return fh.read()
+    if path.endswith(".gz"):
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def decode_utf8(data: bytes, path) -> str:
+    """Decode UTF-8, or raise :class:`CorpusError` naming the line of the first invalid byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - data.rfind(b"\n", 0, err.start)
+        raise CorpusError(path, line, f"invalid UTF-8 (byte 0x{data[err.start]:02x} at byte column {column})") from None
+
+
+def normalise_text(data: bytes, path, lowercase: bool) -> bytes:
+    """Validate UTF-8 and optionally lower-case (``str.lower``); returns UTF-8 bytes."""
+    text = decode_utf8(data, path)
+    if lowercase:
+        return text.lower().encode("utf-8")
+    return data
+
+
+def count_lines(data: bytes) -> int:
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def split_joint(data: bytes, path) -> tuple:
+    """Split ``src ||| tgt`` lines into the two sides' bytes (one line each)."""
+    src_lines, tgt_lines = [], []
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    sep = JOINT_SEPARATOR.encode()
+    for lineno, line in enumerate(lines, 1):
+        pos = line.find(sep)
+        if pos < 0:
+            raise CorpusError(path, lineno, f"no '{JOINT_SEPARATOR}' separator between source and target")
+        src_lines.append(line[:pos])
+        tgt_lines.append(line[pos + len(sep):])
+    return b"\n".join(src_lines) + b"\n", b"\n".join(tgt_lines) + b"\n", len(lines)
+
+
+def _number_side(data: bytes, vocab: Optional[Vocab], name):
+    """Number one side; a given vocabulary is extended with new words (ids appended)."""
+    index = None
+    if vocab is not None:
+        index = {w.encode("utf-8"): i for w, i in vocab.index.items()}
+    numbered = number_text(data, index, source=str(name))
+    words = [NULL_TOKEN] + [w.decode("utf-8") for w in numbered.words[1:]]
+    counts = np.asarray(numbered.counts, np.int64)
+    if len(counts) < len(words):
+        counts = np.concatenate([counts, np.zeros(len(words) - len(counts), np.int64)])
+    return Side(numbered.ids.astype(np.int32, copy=False), numbered.offsets.astype(np.int64, copy=False)), \
+        Vocab(words, counts)
+
+
+def _check_lengths(side: Side, path, max_len: Optional[int]):
+    if max_len is None or len(side) == 0:
+        return
+    lengths = side.lengths
+    too_long = np.flatnonzero(lengths > max_len)
+    if len(too_long):
+        k = int(too_long[0])
+        raise CorpusError(path, k + 1, f"sentence has {int(lengths[k])} tokens, more than the maximum "
+                                       f"sentence length {max_len} ({len(too_long)} such lines in all)")
+
+
+def corpus_from_bytes(src_data: bytes, tgt_data: bytes, src_name="<source>", tgt_name="<target>",
+                      lowercase: bool = False, max_len: Optional[int] = None,
+                      src_vocab: Optional[Vocab] = None, tgt_vocab: Optional[Vocab] = None) -> ParallelCorpus:
+    """Build a corpus from the contents of two line-aligned files (validated, numbered)."""
+    src_data = normalise_text(src_data, src_name, lowercase)
+    tgt_data = normalise_text(tgt_data, tgt_name, lowercase)
+    n_src, n_tgt = count_lines(src_data), count_lines(tgt_data)
+    if n_src != n_tgt:
+        shorter = tgt_name if n_tgt < n_src else src_name
+        raise CorpusError(shorter, min(n_src, n_tgt) + 1,
+                          f"line counts differ: {src_name} has {n_src} lines, {tgt_name} has {n_tgt}")
+    src_side, src_vocab = _number_side(src_data, src_vocab, src_name)
+    tgt_side, tgt_vocab = _number_side(tgt_data, tgt_vocab, tgt_name)
+    _check_lengths(src_side, src_name, max_len)
+    _check_lengths(tgt_side, tgt_name, max_len)
+    return ParallelCorpus(src_side, tgt_side, src_vocab, tgt_vocab)
+
+
+def read_parallel(src_path, tgt_path, lowercase: bool = False, max_len: Optional[int] = None) -> ParallelCorpus:
+    """Read two line-aligned token files (plain, .gz or .xz)."""
+    return corpus_from_bytes(read_bytes(src_path), read_bytes(tgt_path), src_path, tgt_path,
+                             lowercase=lowercase, max_len=max_len)
+
+
+def read_joint(path, lowercase: bool = False, max_len: Optional[int] = None) -> ParallelCorpus:
+    """Read one ``src ||| tgt`` file (fast_align / eflomal input)."""
+    data = normalise_text(read_bytes(path), path, lowercase)
+    src_data, tgt_data, _ = split_joint(data, path)
+    return corpus_from_bytes(src_data, tgt_data, path, path, lowercase=False, max_len=max_len)
+
+
+def _join_sentences(sentences: Iterable, name: str) -> bytes:
+    out = io.StringIO()
+    for k, sent in enumerate(sentences, 1):
+        line = sent if isinstance(sent, str) else " ".join(sent)
+        if "\n" in line:
+            raise CorpusError(name, k, "a sentence contains a newline")
+        out.write(line)
+        out.write("\n")
+    return out.getvalue().encode("utf-8")
+
+
+def corpus_from_sentences(src_sentences, tgt_sentences, lowercase: bool = False,
+                          max_len: Optional[int] = None, src_vocab: Optional[Vocab] = None,
+                          tgt_vocab: Optional[Vocab] = None) -> ParallelCorpus:
+    """Build a corpus from Python sentences: strings (split on whitespace) or lists of tokens."""
+    return corpus_from_bytes(_join_sentences(src_sentences, "<source sentences>"),
+                             _join_sentences(tgt_sentences, "<target sentences>"),
+                             "<source sentences>", "<target sentences>", lowercase=lowercase,
+                             max_len=max_len, src_vocab=src_vocab, tgt_vocab=tgt_vocab)

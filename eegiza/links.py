@@ -1,0 +1,40 @@
+"""Alignment links between the model's flat per-token form and per-sentence (i, j) links.
+
+A directional model aligns each of its target tokens to one source position (0 = NULL, else
+1-based): a flat array parallel to its target ids. :func:`directional_links` turns that into links
+``(i, j)`` of the *corpus* (i into the source side, j into the target side, 0-based) as flat arrays
+with per-sentence offsets, the layout :func:`eegiza.symmetrize.symmetrize_flat` takes. For the
+reverse model (trained on the swapped corpus) the pair is flipped back to source-first order.
+"""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+
+Link = Tuple[int, int]
+
+
+def directional_links(positions: np.ndarray, observed_offsets: np.ndarray, reverse: bool):
+    """(i, j, offsets) of the non-NULL links; ``observed_offsets`` are the sentence offsets of the
+    side whose tokens ``positions`` belongs to (the model's target side)."""
+    n_sent = len(observed_offsets) - 1
+    lengths = np.diff(observed_offsets)
+    sentence = np.repeat(np.arange(n_sent, dtype=np.int64), lengths)
+    token = np.arange(len(positions), dtype=np.int64) - observed_offsets[sentence]
+    keep = positions > 0
+    aligned = positions[keep].astype(np.int64) - 1
+    token = token[keep]
+    per_sentence = np.bincount(sentence[keep], minlength=n_sent)
+    offsets = np.zeros(n_sent + 1, np.int64)
+    np.cumsum(per_sentence, out=offsets[1:])
+    if reverse:
+        return token, aligned, offsets
+    return aligned, token, offsets
+
+
+def to_lists(i: np.ndarray, j: np.ndarray, offsets: np.ndarray) -> List[List[Link]]:
+    """Flat links -> one sorted list of (i, j) per sentence."""
+    pairs = list(zip(i.tolist(), j.tolist()))
+    bounds = offsets.tolist()
+    return [sorted(pairs[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -1,0 +1,350 @@
+"""The HMM alignment model (Vogel, Ney & Tillmann 1996) with GIZA++'s NULL handling (Och & Ney 2003).
+
+For a source sentence e_1..e_l (NULL = e_0) and a target sentence f_1..f_m, the hidden state of
+target position j is the source position a_j it is aligned to::
+
+    P(f, a | e) = prod_j  p(a_j | a_{j-1}, l) * t(f_j | e_{a_j})
+
+Jumps: from real position i' to real position i the probability depends on the width d = i - i'
+and on the word class of the source word e_{i'} (GIZA++'s ``emalignmentdependencies 2``)::
+
+    p(i | i', l) = (1 - p_null) * [ (1 - s) * c(d | C(e_{i'})) / sum_{i''=1..l} c(i'' - i' | C(e_{i'})) + s / l ]
+
+with jump counts c(d | C) (widths beyond +-MAX_JUMP share the end buckets) and smoothing
+s = ``emalsmooth`` (0.2). The first position uses a separate start distribution c_start(i).
+NULL (Och & Ney 2003, §2.3): each real position i' has a NULL twin state that remembers i'; it is
+entered with probability p_null and left like i' itself, so a NULL-aligned word does not break the
+jump chain. A further NULL state covers target words before the first real alignment.
+Emissions: t(f_j | e_i) for real states, t(f_j | NULL) for every NULL state (floored at 1e-7).
+
+E-step: forward-backward with per-position scaling (no underflow on long sentences); expected
+translation counts from the state posteriors gamma_j, expected jump counts from xi_j(i' -> i).
+M-step: t(f|e) by row normalisation; the jump table is the expected jump counts.
+Viterbi: max-product over the same lattice with back-pointers; NULL states map to a_j = 0.
+
+Complexity per sentence O(m l^2). Counts are fixed-point per chunk of sentences, so results do
+not depend on the number of threads (:mod:`eegiza.ttable`).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..ttable import COUNT_SCALE, find_slot
+
+MAX_JUMP = 100
+N_JUMP_BUCKETS = 2 * MAX_JUMP + 1
+
+
+def initial_jump_counts(n_classes: int):
+    """Uniform jump and start counts, the state before the first HMM iteration."""
+    return np.ones((max(1, n_classes), N_JUMP_BUCKETS)), np.ones(MAX_JUMP + 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _jump_bucket(d):
+    if d > MAX_JUMP:
+        d = MAX_JUMP
+    elif d < -MAX_JUMP:
+        d = -MAX_JUMP
+    return d + MAX_JUMP
+
+
+@njit(cache=True, nogil=True)
+def _transitions(e_sent, src_class, jump, start, smooth):
+    """Row-normalised, smoothed jump matrix R[i', i] and start distribution S[i] of one sentence."""
+    l = len(e_sent)
+    R = np.empty((l, l))
+    for p in range(l):
+        cls = src_class[e_sent[p]]
+        z = 0.0
+        for i in range(l):
+            v = jump[cls, _jump_bucket(i - p)]
+            R[p, i] = v
+            z += v
+        for i in range(l):
+            R[p, i] = (1.0 - smooth) * (R[p, i] / z if z > 0 else 1.0 / l) + smooth / l
+    S = np.empty(l)
+    z = 0.0
+    for i in range(l):
+        S[i] = start[min(i, MAX_JUMP)]
+        z += S[i]
+    for i in range(l):
+        S[i] = (1.0 - smooth) * (S[i] / z if z > 0 else 1.0 / l) + smooth / l
+    return R, S
+
+
+@njit(cache=True, nogil=True)
+def _emissions(e_sent, f_sent, indptr, indices, probs, floor):
+    """Emission probabilities (floored) and t-table slots: real states [j, i] and NULL [j]."""
+    l, m = len(e_sent), len(f_sent)
+    er = np.empty((m, l))
+    sr = np.empty((m, l), np.int64)
+    en = np.empty(m)
+    sn = np.empty(m, np.int64)
+    for j in range(m):
+        f = f_sent[j]
+        s = find_slot(indptr, indices, 0, f)
+        sn[j] = s
+        en[j] = max(probs[s], floor) if s >= 0 else floor
+        for i in range(l):
+            s = find_slot(indptr, indices, e_sent[i], f)
+            sr[j, i] = s
+            er[j, i] = max(probs[s], floor) if s >= 0 else floor
+    return er, sr, en, sn
+
+
+@njit(cache=True, nogil=True)
+def _null_only_sentence(f_sent, indptr, indices, probs, floor, tcounts):
+    """A pair with an empty source side: every target word comes from NULL."""
+    loglik = 0.0
+    for j in range(len(f_sent)):
+        s = find_slot(indptr, indices, 0, f_sent[j])
+        p = max(probs[s], floor) if s >= 0 else floor
+        if s >= 0:
+            tcounts[s] += np.int64(COUNT_SCALE + 0.5)
+        loglik += np.log(p)
+    return loglik
+
+
+@njit(cache=True, nogil=True)
+def _forward_backward(er, en, R, S, p_null):
+    """Scaled forward/backward: alpha over real states, NULL-twin states, and the start-NULL state."""
+    m, l = er.shape
+    ar = np.zeros((m, l))
+    an = np.zeros((m, l))
+    a_s = np.zeros(m)
+    scale = np.empty(m)
+    q = 1.0 - p_null
+    for i in range(l):
+        ar[0, i] = q * S[i] * er[0, i]
+    a_s[0] = p_null * en[0]
+    mass = np.empty(l)
+    for j in range(m):
+        if j > 0:
+            for p in range(l):
+                mass[p] = ar[j - 1, p] + an[j - 1, p]
+            for i in range(l):
+                acc = a_s[j - 1] * S[i]
+                for p in range(l):
+                    acc += mass[p] * R[p, i]
+                ar[j, i] = er[j, i] * q * acc
+            for p in range(l):
+                an[j, p] = en[j] * p_null * mass[p]
+            a_s[j] = en[j] * p_null * a_s[j - 1]
+        z = a_s[j]
+        for i in range(l):
+            z += ar[j, i] + an[j, i]
+        scale[j] = z
+        for i in range(l):
+            ar[j, i] /= z
+            an[j, i] /= z
+        a_s[j] /= z
+    b = np.ones((m, l))
+    b_s = np.ones(m)
+    w = np.empty(l)
+    for j in range(m - 2, -1, -1):
+        for i in range(l):
+            w[i] = er[j + 1, i] * b[j + 1, i]
+        for p in range(l):
+            acc = 0.0
+            for i in range(l):
+                acc += R[p, i] * w[i]
+            b[j, p] = (q * acc + p_null * en[j + 1] * b[j + 1, p]) / scale[j + 1]
+        acc = 0.0
+        for i in range(l):
+            acc += S[i] * w[i]
+        b_s[j] = (q * acc + p_null * en[j + 1] * b_s[j + 1]) / scale[j + 1]
+    return ar, an, a_s, b, b_s, scale
+
+
+@njit(cache=True, nogil=True)
+def _sentence_counts(e_sent, f_sent, indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
+                     tcounts, jcounts, scounts, null_mass):
+    """Add one pair's expected counts; returns its log-likelihood."""
+    l, m = len(e_sent), len(f_sent)
+    if m == 0:
+        return 0.0
+    if l == 0:
+        return _null_only_sentence(f_sent, indptr, indices, probs, floor, tcounts)
+    R, S = _transitions(e_sent, src_class, jump, start, smooth)
+    er, sr, en, sn = _emissions(e_sent, f_sent, indptr, indices, probs, floor)
+    ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
+    loglik = 0.0
+    q = 1.0 - p_null
+    for j in range(m):
+        loglik += np.log(scale[j])
+        g_null = a_s[j] * b_s[j]
+        for i in range(l):
+            g = ar[j, i] * b[j, i]
+            if sr[j, i] >= 0:
+                tcounts[sr[j, i]] += np.int64(g * COUNT_SCALE + 0.5)
+            g_null += an[j, i] * b[j, i]
+        if sn[j] >= 0:
+            tcounts[sn[j]] += np.int64(g_null * COUNT_SCALE + 0.5)
+        null_mass[0] += g_null
+        if j == 0:
+            for i in range(l):
+                scounts[min(i, MAX_JUMP)] += np.int64(ar[0, i] * b[0, i] * COUNT_SCALE + 0.5)
+            continue
+        for i in range(l):
+            w = q * er[j, i] * b[j, i] / scale[j]
+            scounts[min(i, MAX_JUMP)] += np.int64(a_s[j - 1] * S[i] * w * COUNT_SCALE + 0.5)
+            for p in range(l):
+                x = (ar[j - 1, p] + an[j - 1, p]) * R[p, i] * w
+                jcounts[src_class[e_sent[p]], _jump_bucket(i - p)] += np.int64(x * COUNT_SCALE + 0.5)
+    return loglik
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def estep(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, src_class, jump, start,
+          p_null, smooth, n_chunks):
+    """Expected translation, jump and start counts (fixed point, one row per chunk), the expected
+    number of NULL-aligned tokens, and per-sentence log-likelihoods."""
+    n_sent = len(src_off) - 1
+    n_chunks = max(1, min(n_chunks, n_sent))
+    tcounts = np.zeros((n_chunks, len(indices)), np.int64)
+    jcounts = np.zeros((n_chunks, jump.shape[0], jump.shape[1]), np.int64)
+    scounts = np.zeros((n_chunks, len(start)), np.int64)
+    null_mass = np.zeros((n_chunks, 1))
+    loglik = np.zeros(n_sent)
+    for c in prange(n_chunks):
+        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
+            loglik[k] = _sentence_counts(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
+                                         indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
+                                         tcounts[c], jcounts[c], scounts[c], null_mass[c])
+    jsum = np.zeros(jump.shape)
+    ssum = np.zeros(len(start))
+    for c in range(n_chunks):
+        jsum += jcounts[c] / COUNT_SCALE
+        ssum += scounts[c] / COUNT_SCALE
+    return tcounts, jsum, ssum, loglik
+
+
+@njit(cache=True, nogil=True)
+def _sentence_viterbi(e_sent, f_sent, indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
+                      out):
+    """Viterbi alignment of one pair into ``out`` (0 = NULL, else 1-based source position)."""
+    l, m = len(e_sent), len(f_sent)
+    if m == 0:
+        return 0.0
+    if l == 0:
+        score = 0.0
+        for j in range(m):
+            s = find_slot(indptr, indices, 0, f_sent[j])
+            score += np.log(max(probs[s], floor) if s >= 0 else floor)
+            out[j] = 0
+        return score
+    R, S = _transitions(e_sent, src_class, jump, start, smooth)
+    er, sr, en, sn = _emissions(e_sent, f_sent, indptr, indices, probs, floor)
+    q = 1.0 - p_null
+    n_states = 2 * l + 1  # real 0..l-1, NULL twin l..2l-1, start-NULL 2l
+    back = np.empty((m, n_states), np.int32)
+    d = np.zeros(n_states)
+    nd = np.zeros(n_states)
+    for i in range(l):
+        d[i] = q * S[i] * er[0, i]
+    d[2 * l] = p_null * en[0]
+    score = 0.0
+    best_mem = np.empty(l)
+    best_mem_state = np.empty(l, np.int32)
+    for j in range(m):
+        if j > 0:
+            for p in range(l):
+                if d[l + p] > d[p]:
+                    best_mem[p] = d[l + p]
+                    best_mem_state[p] = l + p
+                else:
+                    best_mem[p] = d[p]
+                    best_mem_state[p] = p
+            for i in range(l):
+                best = d[2 * l] * S[i]
+                arg = 2 * l
+                for p in range(l):
+                    v = best_mem[p] * R[p, i]
+                    if v > best:
+                        best = v
+                        arg = best_mem_state[p]
+                nd[i] = er[j, i] * q * best
+                back[j, i] = arg
+            for p in range(l):
+                nd[l + p] = en[j] * p_null * best_mem[p]
+                back[j, l + p] = best_mem_state[p]
+            nd[2 * l] = en[j] * p_null * d[2 * l]
+            back[j, 2 * l] = 2 * l
+            d[:] = nd
+        z = 0.0
+        for s in range(n_states):
+            z = max(z, d[s])
+        score += np.log(z)
+        for s in range(n_states):
+            d[s] /= z
+    state = 0
+    for s in range(n_states):
+        if d[s] > d[state]:
+            state = s
+    for j in range(m - 1, -1, -1):
+        out[j] = state + 1 if state < l else 0
+        if j > 0:
+            state = back[j, state]
+    return score
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def viterbi(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, src_class, jump, start,
+            p_null, smooth):
+    """Viterbi source position (0 = NULL) of every target token, flat like ``tgt_ids``, and the
+    log-probability of each sentence's Viterbi alignment."""
+    n_sent = len(src_off) - 1
+    links = np.zeros(len(tgt_ids), np.int32)
+    scores = np.zeros(n_sent)
+    for k in prange(n_sent):
+        scores[k] = _sentence_viterbi(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
+                                      indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
+                                      links[tgt_off[k]:tgt_off[k + 1]])
+    return links, scores
+
+
+@njit(cache=True, nogil=True)
+def _sentence_posterior(e_sent, f_sent, indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
+                        out_pos, out_prob):
+    """Most probable source position of every target token (0 = NULL) and its posterior."""
+    l, m = len(e_sent), len(f_sent)
+    if m == 0:
+        return
+    if l == 0:
+        for j in range(m):
+            out_pos[j] = 0
+            out_prob[j] = 1.0
+        return
+    R, S = _transitions(e_sent, src_class, jump, start, smooth)
+    er, sr, en, sn = _emissions(e_sent, f_sent, indptr, indices, probs, floor)
+    ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
+    for j in range(m):
+        g_null = a_s[j] * b_s[j]
+        best, arg = -1.0, 0
+        for i in range(l):
+            g = ar[j, i] * b[j, i]
+            g_null += an[j, i] * b[j, i]
+            if g > best:
+                best, arg = g, i + 1
+        if g_null > best:
+            best, arg = g_null, 0
+        out_pos[j] = arg
+        out_prob[j] = best
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def posterior_decode(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, src_class, jump, start,
+                     p_null, smooth):
+    """Per target token: the source position (0 = NULL) with the highest posterior, and that
+    posterior (flat like ``tgt_ids``)."""
+    n_sent = len(src_off) - 1
+    pos = np.zeros(len(tgt_ids), np.int32)
+    post = np.zeros(len(tgt_ids))
+    for k in prange(n_sent):
+        lo, hi = tgt_off[k], tgt_off[k + 1]
+        _sentence_posterior(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[lo:hi], indptr, indices, probs, floor,
+                            src_class, jump, start, p_null, smooth, pos[lo:hi], post[lo:hi])
+    return pos, post

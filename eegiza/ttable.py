@@ -1,0 +1,189 @@
+"""The lexical translation table t(f|e), stored as CSR over the co-occurring word pairs.
+
+Row ``e`` (source word id, 0 = NULL) holds the sorted target ids ``f`` that occur in at least one
+sentence pair together with ``e``: ``indices[indptr[e]:indptr[e+1]]``, with the matching
+probabilities in ``probs``. The NULL row holds every target word. Pairs that never co-occur cannot
+be aligned, so they need no storage: memory is proportional to the co-occurrences of the corpus,
+which is what GIZA++'s ``.cooc`` file lists.
+
+Kernels find the slot of (e, f) with :func:`find_slot` (binary search in row ``e``). Every lookup
+is floored at ``PROB_FLOOR`` (GIZA's ``probsmooth``, 1e-7).
+
+Counts collected by the E-step kernels are fixed-point integers (``COUNT_SCALE`` units per
+unit of probability mass): integer addition is associative, so the counts are bit-identical
+whatever the number of threads and however sentences are split among them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+PROB_FLOOR = 1e-7
+COUNT_SCALE = float(2 ** 30)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def find_slot(indptr, indices, e, f):
+    """Position of (e, f) in the CSR arrays, or -1 if the pair does not co-occur."""
+    lo = indptr[e]
+    hi = indptr[e + 1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        v = indices[mid]
+        if v < f:
+            lo = mid + 1
+        elif v > f:
+            hi = mid
+        else:
+            return mid
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _source_postings(src_ids, src_off, n_src_vocab):
+    """For every source word, the sentences it occurs in (CSR, each sentence once)."""
+    n_sent = len(src_off) - 1
+    last = np.full(n_src_vocab, -1, np.int64)
+    sizes = np.zeros(n_src_vocab + 1, np.int64)
+    for k in range(n_sent):
+        for p in range(src_off[k], src_off[k + 1]):
+            e = src_ids[p]
+            if last[e] != k:
+                last[e] = k
+                sizes[e + 1] += 1
+    ptr = np.cumsum(sizes)
+    fill = ptr[:-1].copy()
+    sent = np.empty(ptr[-1], np.int64)
+    last[:] = -1
+    for k in range(n_sent):
+        for p in range(src_off[k], src_off[k + 1]):
+            e = src_ids[p]
+            if last[e] != k:
+                last[e] = k
+                sent[fill[e]] = k
+                fill[e] += 1
+    return ptr, sent
+
+
+@njit(cache=True, nogil=True)
+def _row_targets(e, post_ptr, post_sent, tgt_ids, tgt_off, stamp, out, count_only):
+    """Distinct target words co-occurring with ``e``; written to ``out`` unless ``count_only``."""
+    n = 0
+    for q in range(post_ptr[e], post_ptr[e + 1]):
+        k = post_sent[q]
+        for p in range(tgt_off[k], tgt_off[k + 1]):
+            f = tgt_ids[p]
+            if stamp[f] != e:
+                stamp[f] = e
+                if not count_only:
+                    out[n] = f
+                n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks):
+    """CSR (indptr, indices) of the co-occurring (e, f) pairs; row 0 (NULL) holds every f >= 1."""
+    post_ptr, post_sent = _source_postings(src_ids, src_off, n_src_vocab)
+    row_len = np.zeros(n_src_vocab, np.int64)
+    row_len[0] = n_tgt_vocab - 1
+    dummy = np.empty(0, np.int32)
+    for c in prange(n_chunks):
+        stamp = np.full(n_tgt_vocab, -1, np.int64)
+        for e in range(1 + c, n_src_vocab, n_chunks):
+            row_len[e] = _row_targets(e, post_ptr, post_sent, tgt_ids, tgt_off, stamp, dummy, True)
+    indptr = np.zeros(n_src_vocab + 1, np.int64)
+    indptr[1:] = np.cumsum(row_len)
+    indices = np.empty(indptr[-1], np.int32)
+    for f in range(1, n_tgt_vocab):
+        indices[f - 1] = f
+    for c in prange(n_chunks):
+        stamp = np.full(n_tgt_vocab, -1, np.int64)
+        for e in range(1 + c, n_src_vocab, n_chunks):
+            row = indices[indptr[e]:indptr[e + 1]]
+            _row_targets(e, post_ptr, post_sent, tgt_ids, tgt_off, stamp, row, False)
+            row.sort()
+    return indptr, indices
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def reduce_counts(chunk_counts):
+    """Sum per-chunk fixed-point counts (rows) into float counts."""
+    n_chunks, n = chunk_counts.shape
+    out = np.empty(n, np.float64)
+    scale = 1.0 / COUNT_SCALE
+    for s in prange(n):
+        acc = 0
+        for c in range(n_chunks):
+            acc += chunk_counts[c, s]
+        out[s] = acc * scale
+    return out
+
+
+@njit(cache=True, nogil=True)
+def normalise_rows(indptr, values):
+    """Divide each CSR row by its sum; an all-zero row becomes uniform."""
+    out = np.empty_like(values)
+    for e in range(len(indptr) - 1):
+        lo, hi = indptr[e], indptr[e + 1]
+        total = 0.0
+        for s in range(lo, hi):
+            total += values[s]
+        if total > 0.0:
+            for s in range(lo, hi):
+                out[s] = values[s] / total
+        elif hi > lo:
+            for s in range(lo, hi):
+                out[s] = 1.0 / (hi - lo)
+    return out
+
+
+@dataclass
+class TTable:
+    """t(f|e) over co-occurring pairs (CSR); see the module docstring."""
+
+    indptr: np.ndarray   # int64, n_src_vocab + 1
+    indices: np.ndarray  # int32, nnz, sorted within each row
+    probs: np.ndarray    # float64, nnz
+
+    @classmethod
+    def from_corpus(cls, corpus) -> "TTable":
+        """The co-occurrence structure of ``corpus`` with uniform probabilities 1/|V_f|."""
+        indptr, indices = cooccurrence_csr(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
+                                           corpus.tgt.offsets, len(corpus.src_vocab), len(corpus.tgt_vocab),
+                                           numba.get_num_threads())
+        probs = np.full(len(indices), 1.0 / max(1, len(corpus.tgt_vocab) - 1))
+        return cls(indptr, indices, probs)
+
+    @property
+    def n_src(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    def row_ids(self) -> np.ndarray:
+        """The source id of every slot (length nnz)."""
+        return np.repeat(np.arange(self.n_src, dtype=np.int32), np.diff(self.indptr))
+
+    def prob(self, e: int, f: int) -> float:
+        """t(f|e), floored like every lookup in training (0 <= e < n_src, f >= 0)."""
+        if not 0 <= e < self.n_src:
+            return PROB_FLOOR
+        s = find_slot(self.indptr, self.indices, e, f)
+        return max(self.probs[s], PROB_FLOOR) if s >= 0 else PROB_FLOOR
+
+    def row(self, e: int):
+        lo, hi = self.indptr[e], self.indptr[e + 1]
+        return self.indices[lo:hi], self.probs[lo:hi]
+
+    def set_from_counts(self, counts: np.ndarray) -> None:
+        """M-step: t(f|e) = c(e, f) / sum_f' c(e, f')."""
+        self.probs = normalise_rows(self.indptr, counts)
+
+    def copy(self) -> "TTable":
+        return TTable(self.indptr, self.indices, self.probs.copy())
