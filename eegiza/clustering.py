@@ -139,6 +139,26 @@ def _csr_from_sorted_keys(keys, vocab_size):
 
 
 @njit(cache=True, nogil=True)
+def _transpose(ptr, col, cnt, vocab_size):
+    """The transpose of a CSR matrix (columns of each new row in increasing order)."""
+    t_ptr = np.zeros(vocab_size + 1, np.int64)
+    for e in range(len(col)):
+        t_ptr[col[e] + 1] += 1
+    for r in range(vocab_size):
+        t_ptr[r + 1] += t_ptr[r]
+    fill = t_ptr[:-1].copy()
+    t_col = np.empty(len(col), np.int32)
+    t_cnt = np.empty(len(col), np.int64)
+    for r in range(vocab_size):
+        for e in range(ptr[r], ptr[r + 1]):
+            q = fill[col[e]]
+            t_col[q] = r
+            t_cnt[q] = cnt[e]
+            fill[col[e]] = q + 1
+    return t_ptr, t_col, t_cnt
+
+
+@njit(cache=True, nogil=True)
 def _row_sums(ptr, values):
     sums = np.zeros(len(ptr) - 1, np.int64)
     for r in range(len(ptr) - 1):
@@ -160,9 +180,7 @@ def bigram_stats(ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> Bigra
                          f"boundary); got ids in {ids.min()}..{ids.max()}")
     keys = np.sort(_bigram_keys(ids, offsets, vocab_size))
     next_ptr, next_word, next_count = _csr_from_sorted_keys(keys, vocab_size)
-    rows = keys // vocab_size
-    keys_t = np.sort((keys - rows * vocab_size) * vocab_size + rows)
-    prev_ptr, prev_word, prev_count = _csr_from_sorted_keys(keys_t, vocab_size)
+    prev_ptr, prev_word, prev_count = _transpose(next_ptr, next_word, next_count, vocab_size)
     left = _row_sums(next_ptr, next_count)
     right = _row_sums(prev_ptr, prev_count)
     return BigramStats(next_ptr, next_word, next_count, prev_ptr, prev_word, prev_count, left, right)

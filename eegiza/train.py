@@ -91,8 +91,12 @@ def _log_iteration(model: DirectionModel, name: str, it: int, loglik: float, n_t
 
 
 def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
-                    prior=None, progress: Optional[ProgressFn] = None) -> DirectionModel:
-    """Train P(tgt | src) on ``corpus`` through ``config.schedule``."""
+                    prior_factory=None, progress: Optional[ProgressFn] = None) -> DirectionModel:
+    """Train P(tgt | src) on ``corpus`` through ``config.schedule``.
+
+    ``prior_factory(ttable)``, if given, is called once with the co-occurrence t-table of this
+    direction and returns an object whose ``apply(ttable, counts)`` mixes a prior into t(f|e)
+    after every M-step (see :mod:`eegiza.embeddings`)."""
     schedule = parse_schedule(config.schedule)
     unsupported = [n for n, _ in schedule if n not in "1H"]
     if unsupported:
@@ -103,6 +107,7 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
         src_class = np.zeros(len(corpus.src_vocab), np.int32)
     n_classes = int(src_class.max()) + 1 if len(src_class) else 1
     ttable = TTable.from_corpus(corpus)
+    prior = prior_factory(ttable) if prior_factory is not None else None
     model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
                            hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
     s_ids, s_off, t_ids, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets

@@ -299,4 +299,5 @@ def test_mkcls_cli_options(tmp_path, capsys):
     assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == ["a", "b", "c", "d"]
     assert mkcls_main(["-c3", "-q", f"-p{corpus}", f"-V{out}"]) == 1
     assert mkcls_main(["-cX", f"-p{corpus}", f"-V{out}"]) == 1
+    assert mkcls_main(["-c3", f"-P{corpus}", f"-V{out}"]) == 1
     assert mkcls_main(["-c3", f"-p{tmp_path / 'missing'}", f"-V{out}"]) == 1

@@ -9,8 +9,9 @@ real classes are 2..N+1.
 
 Differences from mkcls: the optimiser is the exchange algorithm, not threshold accepting; words rarer
 than ``-m`` are each put into their best class instead of all into class 1. mkcls options that select
-its optimiser or criterion (``-a -e -h -i -k -l -M -N -o -O -P -s -w -y``) and the mode word are
-accepted and ignored with a warning. Bad usage exits with code 1, like mkcls.
+its optimiser or criterion (``-a -e -h -i -k -l -M -N -o -O -s -w -y``) and the mode word are
+accepted and ignored with a warning; ``-P`` (bigram-count input) is refused. Bad usage exits with
+code 1, like mkcls.
 """
 from __future__ import annotations
 
@@ -30,8 +31,7 @@ USAGE = """usage: mkcls [-cN] [-nN] [-pCORPUS] [-VOUT] [-mN] [-rSEED] [-vN] [opt
 """
 MODES = ("opt", "meta-opt", "izr-opt")
 INT_OPTIONS = {"c": "classes", "n": "runs", "m": "min_count", "r": "seed", "v": "verbose"}
-IGNORED = set("aehiklMNoOPswy")
-TAKES_NEXT_ARG = set("e")  # -eN VALUE; -iother FILE handled below
+IGNORED = set("aehiklMNoOswy")  # mkcls options for its own optimiser, criterion and outputs
 
 
 class UsageError(ValueError):
@@ -39,6 +39,7 @@ class UsageError(ValueError):
 
 
 def parse_args(argv):
+    """mkcls's command line -> (options dict, warnings); raises :class:`UsageError`."""
     opts = {"classes": 100, "runs": 1, "min_count": 0, "seed": 0, "verbose": 0,
             "corpus": "train", "output": None}
     warnings = []
@@ -56,10 +57,12 @@ def parse_args(argv):
             opts["corpus"] = value
         elif letter == "V":
             opts["output"] = value or None
+        elif letter == "P":
+            raise UsageError("-P (a file of bigram counts instead of text) is not supported; use -p")
         elif letter in IGNORED:
             warnings.append(f"mkcls: warning: option {arg} is ignored (eegiza uses the exchange algorithm)")
-            if letter in TAKES_NEXT_ARG or (letter == "i" and value.lower() == "other"):
-                k += 1
+            if letter == "e" or (letter == "i" and value.lower() == "other"):
+                k += 1  # -eN VALUE and -iother FILE take the next argument too
         else:
             raise UsageError(f"unknown option {arg!r}")
         k += 1

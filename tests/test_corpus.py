@@ -1,0 +1,69 @@
+"""Reading parallel text: numbering, options, and errors that name the file and line."""
+import pytest
+
+from eegiza.corpus import CorpusError, corpus_from_sentences, read_joint, read_parallel
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def test_two_files_give_ids_offsets_and_vocabularies(tmp_path):
+    src = write(tmp_path / "a.de", "das Haus\n\nein Haus ist klein\n")
+    tgt = write(tmp_path / "a.en", "the house\nhello\na house is small\n")
+    corpus = read_parallel(src, tgt)
+    assert len(corpus) == 3
+    assert corpus.src_vocab.words[0] == "NULL" and corpus.tgt_vocab.words[0] == "NULL"
+    words = lambda side, vocab, k: [vocab.words[i] for i in side.sentence(k)]
+    assert words(corpus.src, corpus.src_vocab, 2) == ["ein", "Haus", "ist", "klein"]
+    assert words(corpus.src, corpus.src_vocab, 1) == []
+    assert words(corpus.tgt, corpus.tgt_vocab, 1) == ["hello"]
+    assert corpus.src_vocab.counts[corpus.src_vocab.index["Haus"]] == 2
+    assert corpus.src.offsets.tolist() == [0, 2, 2, 6]
+
+
+def test_lowercase_and_joint_format(tmp_path):
+    joint = write(tmp_path / "j.txt", "Das HAUS ||| The House\nÄrger |||  Trouble  \n")
+    corpus = read_joint(joint, lowercase=True)
+    assert sorted(corpus.src_vocab.index) == ["das", "haus", "ärger"]
+    assert sorted(corpus.tgt_vocab.index) == ["house", "the", "trouble"]
+    rev = corpus.reversed()
+    assert rev.src_vocab is corpus.tgt_vocab and len(rev) == 2
+
+
+def test_mismatched_line_counts_name_the_shorter_file(tmp_path):
+    src = write(tmp_path / "s.txt", "a\nb\nc\n")
+    tgt = write(tmp_path / "t.txt", "x\ny\n")
+    with pytest.raises(CorpusError) as err:
+        read_parallel(src, tgt)
+    assert f"{tgt}:3" in str(err.value) and "3 lines" in str(err.value)
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    src = write(tmp_path / "s.txt", b"ok\nalso ok\nbad \xff byte\n")
+    tgt = write(tmp_path / "t.txt", "x\ny\nz\n")
+    with pytest.raises(CorpusError, match=rf"{src}:3: invalid UTF-8"):
+        read_parallel(src, tgt)
+
+
+def test_joint_line_without_separator(tmp_path):
+    joint = write(tmp_path / "j.txt", "a ||| b\nno separator here\n")
+    with pytest.raises(CorpusError, match=rf"{joint}:2: no '\|\|\|'"):
+        read_joint(joint)
+
+
+def test_length_cap_is_an_error_naming_the_line(tmp_path):
+    src = write(tmp_path / "s.txt", "a b\na b c d e\n")
+    tgt = write(tmp_path / "t.txt", "x\ny\n")
+    read_parallel(src, tgt)  # no cap by default
+    with pytest.raises(CorpusError, match=rf"{src}:2: sentence has 5 tokens, more than the maximum sentence length 4"):
+        read_parallel(src, tgt, max_len=4)
+
+
+def test_known_vocabulary_is_extended_not_changed():
+    base = corpus_from_sentences(["a b"], ["x y"])
+    more = corpus_from_sentences(["b c"], ["y z"], src_vocab=base.src_vocab, tgt_vocab=base.tgt_vocab)
+    assert more.src_vocab.index["b"] == base.src_vocab.index["b"]
+    assert more.src_vocab.index["c"] == len(base.src_vocab)
+    assert "c" not in base.src_vocab.index

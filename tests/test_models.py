@@ -1,0 +1,168 @@
+"""Model 1 and HMM kernels against the pure-Python references in reference_models.py."""
+import math
+
+import numba
+import numpy as np
+import pytest
+
+import reference_models as ref
+from eegiza.config import AlignerConfig
+from eegiza.corpus import corpus_from_sentences
+from eegiza.models import hmm, ibm1
+from eegiza.train import align_direction, train_direction
+from eegiza.ttable import TTable, reduce_counts
+
+TOY = [("das haus ist klein", "the house is small"),
+       ("das haus", "the house"),
+       ("das buch ist klein", "the book is small"),
+       ("ein buch", "a book"),
+       ("klein ist das haus", "small is the house")]
+
+
+def toy_corpus():
+    return corpus_from_sentences([s for s, _ in TOY], [t for _, t in TOY])
+
+
+def pairs_of(corpus):
+    return [(list(corpus.src.sentence(k)), list(corpus.tgt.sentence(k))) for k in range(len(corpus))]
+
+
+def table_dict(tt: TTable):
+    rows = tt.row_ids()
+    return {(int(e), int(f)): float(p) for e, f, p in zip(rows, tt.indices, tt.probs)}
+
+
+def test_cooccurrence_table_lists_exactly_the_cooccurring_pairs():
+    corpus = toy_corpus()
+    tt = TTable.from_corpus(corpus)
+    expected = {(e, f) for src, tgt in pairs_of(corpus) for e in src for f in tgt}
+    expected |= {(0, f) for f in range(1, len(corpus.tgt_vocab))}
+    got = set(zip(tt.row_ids().tolist(), tt.indices.tolist()))
+    assert got == expected
+    for e in range(tt.n_src):  # rows sorted, as the binary search needs
+        ids, _ = tt.row(e)
+        assert list(ids) == sorted(ids)
+
+
+def model1_kernel_iteration(corpus, tt):
+    chunks, loglik = ibm1.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
+                                tt.indptr, tt.indices, tt.probs, 1e-7, 2)
+    tt.set_from_counts(reduce_counts(chunks))
+    return float(loglik.sum())
+
+
+def test_model1_iterations_match_reference():
+    corpus = toy_corpus()
+    tt = TTable.from_corpus(corpus)
+    t_ref = table_dict(tt)
+    for _ in range(3):
+        loglik = model1_kernel_iteration(corpus, tt)
+        t_ref, loglik_ref = ref.model1_iteration(pairs_of(corpus), t_ref)
+        assert loglik == pytest.approx(loglik_ref, rel=1e-9)
+        got = table_dict(tt)
+        for key, value in t_ref.items():
+            assert got[key] == pytest.approx(value, abs=1e-8)
+
+
+def test_model1_viterbi_is_the_best_source_word():
+    corpus = toy_corpus()
+    tt = TTable.from_corpus(corpus)
+    for _ in range(4):
+        model1_kernel_iteration(corpus, tt)
+    links, scores = ibm1.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
+                                 tt.indptr, tt.indices, tt.probs, 1e-7)
+    t = table_dict(tt)
+    for k, (src, tgt) in enumerate(pairs_of(corpus)):
+        es = [0] + src
+        expected = [max(range(len(es)), key=lambda i: (ref.t_prob(t, es[i], f), -i)) for f in tgt]
+        assert list(links[corpus.tgt.offsets[k]:corpus.tgt.offsets[k + 1]]) == expected
+        assert scores[k] == pytest.approx(sum(math.log(ref.t_prob(t, es[a], f) / len(es))
+                                              for a, f in zip(expected, tgt)))
+    # "haus" is learnt as the translation of "house"
+    house = corpus.tgt_vocab.index["house"]
+    haus = corpus.src_vocab.index["haus"]
+    row_ids, row_p = tt.row(haus)
+    assert row_ids[np.argmax(row_p)] == house
+
+
+def hmm_setup(corpus, n_classes=2):
+    tt = TTable.from_corpus(corpus)
+    for _ in range(2):
+        model1_kernel_iteration(corpus, tt)
+    rng = np.random.default_rng(3)
+    src_class = rng.integers(0, n_classes, len(corpus.src_vocab)).astype(np.int32)
+    jump = rng.uniform(0.5, 2.0, (n_classes, hmm.N_JUMP_BUCKETS))
+    start = rng.uniform(0.5, 2.0, hmm.MAX_JUMP + 1)
+    return tt, src_class, jump, start
+
+
+@pytest.mark.parametrize("p_null,smooth", [(0.2, 0.2), (0.05, 0.0)])
+def test_hmm_estep_matches_enumeration(p_null, smooth):
+    corpus = toy_corpus()
+    tt, src_class, jump, start = hmm_setup(corpus)
+    t_before = table_dict(tt)
+    chunks, jcounts, scounts, loglik = hmm.estep(
+        corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr, tt.indices, tt.probs,
+        1e-7, src_class, jump, start, p_null, smooth, 2)
+    tt.set_from_counts(reduce_counts(chunks))
+    t_ref, j_ref, s_ref, loglik_ref = ref.hmm_iteration(pairs_of(corpus), t_before, src_class, jump.tolist(),
+                                                        start.tolist(), p_null, smooth)
+    assert loglik.sum() == pytest.approx(loglik_ref, rel=1e-9)
+    got = table_dict(tt)
+    for key, value in t_ref.items():
+        assert got[key] == pytest.approx(value, abs=1e-7)
+    np.testing.assert_allclose(jcounts, np.array(j_ref), atol=1e-7)
+    np.testing.assert_allclose(scounts, np.array(s_ref), atol=1e-7)
+
+
+def test_hmm_viterbi_matches_enumeration():
+    corpus = toy_corpus()
+    tt, src_class, jump, start = hmm_setup(corpus)
+    t = table_dict(tt)
+    links, scores = hmm.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
+                                tt.indptr, tt.indices, tt.probs, 1e-7, src_class, jump, start, 0.2, 0.2)
+    for k, (src, tgt) in enumerate(pairs_of(corpus)):
+        expected, best = ref.hmm_viterbi(src, tgt, t, src_class, jump.tolist(), start.tolist(), 0.2, 0.2)
+        assert list(links[corpus.tgt.offsets[k]:corpus.tgt.offsets[k + 1]]) == expected
+        assert scores[k] == pytest.approx(best, rel=1e-9)
+
+
+def test_hmm_posteriors_sum_to_one_and_handle_long_sentences():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    src = [" ".join(rng.choice(words, 150)) for _ in range(3)]
+    tgt = [" ".join(rng.choice(words, 160)) for _ in range(3)]
+    corpus = corpus_from_sentences(src, tgt)
+    model = train_direction(corpus, AlignerConfig(schedule="1^2 H^2"))
+    assert all(math.isfinite(x.loglik) for x in model.log)
+    tt = model.ttable
+    pos, post = hmm.posterior_decode(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
+                                     tt.indptr, tt.indices, tt.probs, 1e-7, model.src_class, model.jump,
+                                     model.start, 0.2, 0.2)
+    assert np.all((post > 0) & (post <= 1 + 1e-9))
+    links, scores = align_direction(model, corpus)
+    assert np.all(np.isfinite(scores)) and np.all(links <= 150)
+
+
+def test_empty_sides_align_to_nothing():
+    corpus = corpus_from_sentences(["a b", "", "c"], ["x y", "z", ""])
+    model = train_direction(corpus, AlignerConfig(schedule="1^2 H^2"))
+    links, scores = align_direction(model, corpus)
+    assert links[corpus.tgt.offsets[1]:corpus.tgt.offsets[2]].tolist() == [0]  # "z" from NULL
+    assert np.all(np.isfinite(scores))
+
+
+def test_training_is_identical_with_one_and_two_threads():
+    rng = np.random.default_rng(1)
+    vocab = [f"w{i}" for i in range(60)]
+    src = [" ".join(rng.choice(vocab, rng.integers(1, 12))) for _ in range(400)]
+    tgt = [" ".join(rng.choice(vocab, rng.integers(1, 12))) for _ in range(400)]
+    corpus = corpus_from_sentences(src, tgt)
+    results = []
+    for threads in (1, 2):
+        model = train_direction(corpus, AlignerConfig(schedule="1^3 H^3", threads=threads))
+        links, scores = align_direction(model, corpus)
+        results.append((model.ttable.probs.copy(), model.jump.copy(), links, scores))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
