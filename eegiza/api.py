@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .clustering import cluster_words, read_classes_file
 from .config import AlignerConfig
 from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
 from .links import directional_links, to_lists
@@ -196,6 +197,19 @@ class Aligner:
     def train_corpus(self, corpus: ParallelCorpus, progress=None) -> AlignmentModel:
         def tagged(tag):
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
-        fwd = train_direction(corpus, self.config, progress=tagged("fwd"))
-        rev = train_direction(corpus.reversed(), self.config, progress=tagged("rev"))
+        src_class = word_classes(corpus.src, corpus.src_vocab, self.config.src_classes, self.config)
+        tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, self.config.tgt_classes, self.config)
+        fwd = train_direction(corpus, self.config, src_class=src_class, progress=tagged("fwd"))
+        rev = train_direction(corpus.reversed(), self.config, src_class=tgt_class, progress=tagged("rev"))
         return AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
+
+
+def word_classes(side, vocab: Vocab, path: Optional[str], config: AlignerConfig) -> Optional[np.ndarray]:
+    """Classes of one side's words: read from ``path`` if given, else clustered (``word_classes``
+    classes) if asked for, else None (one class)."""
+    if path:
+        classes = read_classes_file(path, vocab.index)
+        return np.concatenate([classes, np.zeros(len(vocab) - len(classes), np.int32)])
+    if config.word_classes > 0:
+        return cluster_words((side.ids, side.offsets), len(vocab), config.word_classes, seed=config.seed)
+    return None

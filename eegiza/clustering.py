@@ -89,53 +89,58 @@ class BigramStats:
 
 
 @njit(cache=True, nogil=True)
-def _bigram_keys(ids, offsets, vocab_size):
-    """``prev * V + next`` for every bigram of the boundary-marked stream (empty sentences add none)."""
+def _successor_buckets(ids, offsets, vocab_size):
+    """For every word (``$`` = 0 included), the words following it in ``$ s1 $ s2 $ ...``, bucketed."""
     n_sent = len(offsets) - 1
-    n_pairs = 0
+    ptr = np.zeros(vocab_size + 1, np.int64)
     for k in range(n_sent):
         if offsets[k + 1] > offsets[k]:
-            n_pairs += offsets[k + 1] - offsets[k] + 1
-    keys = np.empty(n_pairs, np.int64)
-    p = 0
+            ptr[1] += 1  # $ -> first word
+            for t in range(offsets[k], offsets[k + 1]):
+                ptr[ids[t] + 1] += 1
+    for r in range(vocab_size):
+        ptr[r + 1] += ptr[r]
+    fill = ptr[:-1].copy()
+    succ = np.empty(ptr[vocab_size], np.int32)
     for k in range(n_sent):
         lo = offsets[k]
         hi = offsets[k + 1]
         if hi == lo:
             continue
         prev = 0
-        for t in range(lo, hi):
-            w = ids[t]
-            keys[p] = prev * vocab_size + w
-            p += 1
+        for t in range(lo, hi + 1):
+            w = ids[t] if t < hi else 0
+            succ[fill[prev]] = w
+            fill[prev] += 1
             prev = w
-        keys[p] = prev * vocab_size
-        p += 1
-    return keys
+    return ptr, succ
 
 
 @njit(cache=True, nogil=True)
-def _csr_from_sorted_keys(keys, vocab_size):
-    """CSR (ptr, col, count) from sorted ``row * V + col`` keys with repeats."""
-    n = len(keys)
-    n_unique = 0
-    for i in range(n):
-        if i == 0 or keys[i] != keys[i - 1]:
-            n_unique += 1
-    ptr = np.zeros(vocab_size + 1, np.int64)
-    col = np.empty(n_unique, np.int32)
-    cnt = np.empty(n_unique, np.int64)
-    u = -1
-    for i in range(n):
-        if i == 0 or keys[i] != keys[i - 1]:
-            u += 1
-            col[u] = keys[i] % vocab_size
-            cnt[u] = 0
-            ptr[keys[i] // vocab_size + 1] += 1
-        cnt[u] += 1
+def _count_buckets(ptr, succ, vocab_size):
+    """CSR (ptr, col, count) of the distinct successors of each word, columns in increasing order."""
+    acc = np.zeros(vocab_size, np.int64)
+    touched = np.empty(vocab_size, np.int32)
+    out_ptr = np.zeros(vocab_size + 1, np.int64)
+    col = np.empty(len(succ), np.int32)
+    cnt = np.empty(len(succ), np.int64)
+    q = 0
     for r in range(vocab_size):
-        ptr[r + 1] += ptr[r]
-    return ptr, col, cnt
+        n = 0
+        for e in range(ptr[r], ptr[r + 1]):
+            w = succ[e]
+            if acc[w] == 0:
+                touched[n] = w
+                n += 1
+            acc[w] += 1
+        cols = np.sort(touched[:n])
+        for i in range(n):
+            col[q] = cols[i]
+            cnt[q] = acc[cols[i]]
+            acc[cols[i]] = 0
+            q += 1
+        out_ptr[r + 1] = q
+    return out_ptr, col[:q].copy(), cnt[:q].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -178,8 +183,7 @@ def bigram_stats(ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> Bigra
     if len(ids) and (ids.min() < 1 or ids.max() >= vocab_size):
         raise ValueError(f"word ids must be in 1..{vocab_size - 1} (0 is NULL, used as the sentence "
                          f"boundary); got ids in {ids.min()}..{ids.max()}")
-    keys = np.sort(_bigram_keys(ids, offsets, vocab_size))
-    next_ptr, next_word, next_count = _csr_from_sorted_keys(keys, vocab_size)
+    next_ptr, next_word, next_count = _count_buckets(*_successor_buckets(ids, offsets, vocab_size), vocab_size)
     prev_ptr, prev_word, prev_count = _transpose(next_ptr, next_word, next_count, vocab_size)
     left = _row_sums(next_ptr, next_count)
     right = _row_sums(prev_ptr, prev_count)
@@ -415,6 +419,7 @@ def _initial_classes(n_words, frequent, rare, n_classes, seed, run):
 
 
 def _one_run(stats, frequent, rare, n_classes, seed, run, max_sweeps, tol, table):
+    """One run: sweeps over the frequent words, then the pass placing the rare words."""
     n_slots = n_classes + 2  # 0 = $, 1..n_classes, n_classes + 1 = parking class of rare words
     classes = _initial_classes(stats.vocab_size, frequent, rare, n_classes, seed, run)
     m, lm, rm = class_counts(stats, classes, n_slots)

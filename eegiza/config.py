@@ -28,7 +28,11 @@ class AlignerConfig:
     hmm_jump_smooth: float = field(default=0.2, metadata=_giza(
         "emalsmooth", "interpolation of the HMM jump distribution with a uniform one"))
     word_classes: int = field(default=0, metadata=_giza(
-        "", "word classes for the HMM jump model (0 = no classes)"))
+        "mkcls -c", "word classes computed for the HMM jump model (0 = none, unless class files are given)"))
+    src_classes: Optional[str] = field(default=None, metadata=_giza(
+        "sourcevocabularyclasses", "read source word classes from this 'word<TAB>class' file (mkcls output)"))
+    tgt_classes: Optional[str] = field(default=None, metadata=_giza(
+        "targetvocabularyclasses", "read target word classes from this 'word<TAB>class' file"))
     symmetrization: str = field(default="grow-diag-final-and", metadata=_giza(
         "", "heuristic combining the two directions"))
     vb_alpha: float = field(default=0.0, metadata=_giza(

@@ -91,12 +91,15 @@ def _log_iteration(model: DirectionModel, name: str, it: int, loglik: float, n_t
 
 
 def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
-                    prior_factory=None, progress: Optional[ProgressFn] = None) -> DirectionModel:
+                    prior_factory=None, progress: Optional[ProgressFn] = None,
+                    on_iteration=None) -> DirectionModel:
     """Train P(tgt | src) on ``corpus`` through ``config.schedule``.
 
     ``prior_factory(ttable)``, if given, is called once with the co-occurrence t-table of this
     direction and returns an object whose ``apply(ttable, counts)`` mixes a prior into t(f|e)
-    after every M-step (see :mod:`eegiza.embeddings`)."""
+    after every M-step (see :mod:`eegiza.embeddings`). ``on_iteration(name, iteration, model)``,
+    if given, is called after every iteration with the model as it stands (``model.last_model``
+    is the model being trained), e.g. to dump tables and alignments as GIZA++ does."""
     schedule = parse_schedule(config.schedule)
     unsupported = [n for n, _ in schedule if n not in "1H"]
     if unsupported:
@@ -130,6 +133,10 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
             del chunk_counts
             m_step(ttable, counts, config, prior)
             _log_iteration(model, name, it, float(np.sum(loglik)), n_tokens, t0, progress)
+            if on_iteration is not None:
+                model.last_model = name
+                on_iteration(name, it, model)
+    model.last_model = schedule[-1][0]
     return model
 
 

@@ -70,3 +70,17 @@ def test_load_rejects_other_files(tmp_path):
     np.savez(path, meta=np.frombuffer(b'{"format": "x"}', np.uint8))
     with pytest.raises(ValueError, match="not an eegiza model"):
         AlignmentModel.load(path)
+
+
+def test_word_classes_condition_the_hmm_jumps(tmp_path):
+    src, tgt = demo_sentences(300)
+    model = Aligner(AlignerConfig(schedule="1^2 H^2", lowercase=True, word_classes=4)).train(src, tgt)
+    assert model.fwd.jump.shape[0] == 5 and model.rev.jump.shape[0] == 5  # class 0 (NULL) + 4 classes
+    assert set(np.unique(model.fwd.src_class[1:])) <= {1, 2, 3, 4}
+    # classes read from a word<TAB>class file instead: two classes by first letter
+    path = tmp_path / "src.classes"
+    vocab = sorted(model.src_vocab.index)
+    path.write_text("".join(f"{w}\t{'A' if w < 'm' else 'B'}\n" for w in vocab))
+    model = Aligner(AlignerConfig(schedule="1^1 H^1", lowercase=True, src_classes=str(path))).train(src, tgt)
+    cls = model.fwd.src_class
+    assert cls[model.src_vocab.index["house"]] == cls[model.src_vocab.index["a"]] != cls[model.src_vocab.index["the"]]

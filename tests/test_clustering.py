@@ -266,7 +266,7 @@ def parse_cats(path):
     return lines[0], members
 
 
-def test_mkcls_cli_on_toy_corpus(tmp_path, capsys):
+def test_mkcls_cli_on_toy_corpus(tmp_path):
     corpus = os.path.join(REFERENCE, "toy.en")
     out = str(tmp_path / "toy.en.vcb.classes")
     assert mkcls_main(["-c50", "-n2", f"-p{corpus}", f"-V{out}", "opt"]) == 0

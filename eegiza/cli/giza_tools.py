@@ -24,7 +24,7 @@ from eegiza.formats.giza import GizaFormatError, atomic_open, cpp_float, iter_li
 #: snt2cooc -counts flushes its table once it holds more than this many distinct pairs.
 COUNTS_FLUSH_LIMIT = 10_000_000
 #: Approximate number of (e, f) pairs materialised at once by `cooc_chunks`.
-PAIRS_PER_CHUNK = 1 << 23
+PAIRS_PER_CHUNK = 1 << 24
 
 
 def _err(msg: str) -> None:
@@ -199,12 +199,19 @@ def _chunk_bounds(src_offsets, tgt_offsets, budget: int) -> list[tuple[int, int]
 
 
 def _merge(keys_a, counts_a, keys_b, counts_b):
-    keys = np.concatenate([keys_a, keys_b])
+    """Union of two sorted unique key arrays (counts added), in linear time via searchsorted."""
+    if keys_a.size == 0:
+        return keys_b, counts_b
+    pos = np.searchsorted(keys_a, keys_b)
+    found = pos < keys_a.size
+    found[found] = keys_a[pos[found]] == keys_b[found]
+    novel = ~found
+    keys = np.insert(keys_a, pos[novel], keys_b[novel])
     if counts_a is None:
-        return np.unique(keys), None
-    uniq, inv = np.unique(keys, return_inverse=True)
-    counts = np.bincount(inv, weights=np.concatenate([counts_a, counts_b]), minlength=uniq.size)
-    return uniq, counts.astype(np.int64)
+        return keys, None
+    counts_a = counts_a.copy()
+    counts_a[pos[found]] += counts_b[found]  # keys_b is unique, so no index repeats
+    return keys, np.insert(counts_a, pos[novel], counts_b[novel])
 
 
 def _unique(keys, with_counts: bool):

@@ -275,7 +275,51 @@ class SntArrays:
 
 
 def read_snt_arrays(path) -> SntArrays:
-    """Read a `.snt` into flat int64 arrays (`SntArrays`), for fast corpus-wide processing."""
+    """Read a `.snt` into flat int64 arrays (`SntArrays`), for fast corpus-wide processing.
+
+    Plain 3-line files are parsed vectorised; anything else (one-line form, errors) goes
+    through `iter_snt`, which also produces the error messages."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    fast = _snt_arrays_fast(data)
+    return fast if fast is not None else _snt_arrays_slow(path)
+
+
+def _parse_id_lines(lines: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
+    lengths = np.fromiter((len(x.split()) for x in lines), dtype=np.int64, count=len(lines))
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            ids = np.fromstring(b" ".join(lines), dtype=np.int64, sep=" ") if offsets[-1] else np.zeros(0, np.int64)
+        except (DeprecationWarning, ValueError):
+            return None
+    if ids.size != offsets[-1] or (ids.size and ids.min() < 0):
+        return None
+    return ids, offsets
+
+
+def _snt_arrays_fast(data: bytes) -> SntArrays | None:
+    if b"|" in data or b"#" in data or b"*" in data:
+        return None
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if len(lines) % 3:
+        return None
+    try:
+        counts = np.array([float(x.split()[0]) for x in lines[0::3]], dtype=np.float64)
+    except (ValueError, IndexError):
+        return None
+    src = _parse_id_lines(lines[1::3])
+    tgt = _parse_id_lines(lines[2::3])
+    if src is None or tgt is None:
+        return None
+    return SntArrays(counts, src[0], src[1], tgt[0], tgt[1])
+
+
+def _snt_arrays_slow(path) -> SntArrays:
     counts: list[float] = []
     src_chunks: list[np.ndarray] = []
     tgt_chunks: list[np.ndarray] = []

@@ -1,0 +1,112 @@
+"""eegiza on the shared benchmark protocol, side by side with eflomal in the same run.
+
+For each corpus spec (``pair[:first_N_training_lines]``) it runs, each in a fresh child process (so
+peak memory is per run): eegiza with the given schedule (both directions + grow-diag-final-and,
+exactly what ``eegiza align`` does) and, unless ``--no-eflomal``, eflomal (benchmarks/run_eflomal.py).
+Prints AER (fwd, rev, gdfa), gdfa precision/recall, wall and CPU seconds and peak RSS.
+
+    python benchmarks/bench_align.py ro-en de-en en-fr:100000 [--schedule "1^5 H^5"] [--set vb_alpha=0.1]
+
+The Numba cache is warmed by a tiny run first (``--cold`` skips that), so wall times exclude
+JIT compilation, as for a user's second run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocol import DEFAULT_DATA_DIR, cpu_seconds, load_protocol, peak_rss_mb, print_table  # noqa: E402
+
+COLUMNS = ["aligner", "pair", "lines", "aer_fwd", "aer_rev", "aer_gdfa", "p_gdfa", "r_gdfa", "seconds",
+           "cpu_seconds", "peak_rss_mb"]
+
+
+def parse_settings(items):
+    from eegiza.config import AlignerConfig
+    kinds = {f.name: type(f.default) for f in fields(AlignerConfig)}
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in kinds:
+            raise SystemExit(f"unknown setting {key!r}; AlignerConfig fields: {', '.join(kinds)}")
+        kind = kinds[key]
+        out[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else \
+            (None if value == "none" else (kind(value) if kind is not type(None) else value))
+    return out
+
+
+def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict) -> dict:
+    from eegiza import Aligner, AlignerConfig, aer, read_gold
+    from eegiza.corpus import corpus_from_sentences
+
+    pair, _, n = spec.partition(":")
+    protocol = load_protocol(pair, int(n) if n else None, data_dir)
+    start, start_cpu = time.perf_counter(), cpu_seconds()
+    config = AlignerConfig(schedule=schedule, **settings)
+    corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
+    model = Aligner(config).train_corpus(corpus)
+    alignment = model.align_corpus(corpus, ["grow-diag-final-and"])
+    links = {name: alignment.links(name) for name in ("fwd", "rev", "grow-diag-final-and")}
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - start_cpu
+    gold = read_gold(protocol.gold_path)
+    scores = {name: aer(gold, value) for name, value in links.items()}
+    gdfa = scores["grow-diag-final-and"]
+    return {"aligner": f"eegiza {schedule}", "pair": pair, "lines": len(protocol.src_lines),
+            "aer_fwd": 100 * scores["fwd"].aer, "aer_rev": 100 * scores["rev"].aer, "aer_gdfa": 100 * gdfa.aer,
+            "p_gdfa": 100 * gdfa.precision, "r_gdfa": 100 * gdfa.recall, "seconds": seconds,
+            "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb(include_children=False)}
+
+
+def child(command) -> dict:
+    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("specs", nargs="*", default=["ro-en", "de-en", "en-fr:100000"],
+                        help="pair[:first_N_training_lines]; default: ro-en de-en en-fr:100000")
+    parser.add_argument("--schedule", default=None, help="eegiza training schedule (default: the configured one)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="an AlignerConfig setting, e.g. --set vb_alpha=0.1 (repeatable)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="the shared/data folder")
+    parser.add_argument("--no-eflomal", action="store_true", help="skip the eflomal runs")
+    parser.add_argument("--cold", action="store_true", help="do not warm the Numba cache first")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.schedule is None:
+        from eegiza.config import AlignerConfig
+        args.schedule = AlignerConfig().schedule
+    settings = parse_settings(args.set)
+    if args.child:
+        print(json.dumps(run_eegiza(args.specs[0], args.data, args.schedule, settings)))
+        return
+    if not args.cold:
+        from eegiza import Aligner, AlignerConfig
+        Aligner(AlignerConfig(schedule=args.schedule, **settings)).train(["a b", "b c"], ["x y", "y z"])
+    rows = []
+    for spec in args.specs:
+        command = [sys.executable, __file__, "--child", spec, "--data", str(args.data), "--schedule", args.schedule]
+        for item in args.set:
+            command += ["--set", item]
+        rows.append(child(command))
+        print_table(rows[-1:], COLUMNS, "{:.2f}")
+        if not args.no_eflomal:
+            row = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", spec,
+                         "--data", str(args.data)])
+            row = {**row, "aligner": "eflomal", **{k: 100 * row[k] for k in
+                                                   ("aer_fwd", "aer_rev", "aer_gdfa", "p_gdfa", "r_gdfa")}}
+            rows.append(row)
+            print_table(rows[-1:], COLUMNS, "{:.2f}")
+    print()
+    print_table(rows, COLUMNS, "{:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Cross-lingual word embeddings as a prior on t(f|e) (placeholder; filled below)."""

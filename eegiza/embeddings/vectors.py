@@ -1,0 +1,229 @@
+"""Monolingual word vectors: training with gensim (Word2Vec, FastText) and loading/saving.
+
+:class:`WordVectors` is words (most frequent first) + a float32 matrix, and optionally a function
+that builds vectors for words outside the vocabulary (FastText's character n-grams). Files:
+
+* word2vec text: a header line ``<count> <dim>`` then ``word v1 ... vd`` per line;
+* word2vec binary: the same header, then per word ``word<space>`` and ``dim`` little-endian float32;
+* gensim: a ``KeyedVectors`` or a whole ``Word2Vec``/``FastText`` model saved with ``.save()``
+  (FastText keeps its subword vectors, so rare and unseen words get vectors too).
+
+gensim is imported only inside the functions that need it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+
+class VectorFileError(ValueError):
+    """A malformed vector file, with the file and line."""
+
+    def __init__(self, path, line, message):
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class WordVectors:
+    words: list
+    matrix: np.ndarray
+    oov: Optional[Callable[[Sequence[str]], np.ndarray]] = None
+
+    def __post_init__(self):
+        self.matrix = np.asarray(self.matrix, np.float32)
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    def __len__(self):
+        return len(self.words)
+
+    @property
+    def dim(self) -> int:
+        return self.matrix.shape[1]
+
+    def lookup(self, words: Sequence[str]) -> tuple:
+        """(mask, matrix): which words have a vector (in-vocabulary, or built from subwords) and
+        their vectors (rows of the masked words, in order)."""
+        rows = np.fromiter((self.index.get(w, -1) for w in words), np.int64, len(words))
+        mask = rows >= 0
+        out = np.zeros((len(words), self.dim), np.float32)
+        out[mask] = self.matrix[rows[mask]]
+        if self.oov is not None and not mask.all():
+            missing = np.flatnonzero(~mask)
+            built = np.asarray(self.oov([words[k] for k in missing]), np.float32)
+            ok = np.linalg.norm(built, axis=1) > 0
+            out[missing[ok]] = built[ok]
+            mask[missing[ok]] = True
+        return mask, out[mask]
+
+
+# --------------------------------------------------------------------------- training
+
+def _progress_callback(progress, epochs: int):
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochProgress(CallbackAny2Vec):
+        def __init__(self):
+            self.epoch, self.t0 = 0, time.perf_counter()
+
+        def on_epoch_end(self, model):
+            self.epoch += 1
+            loss = model.get_latest_training_loss() if getattr(model, "compute_loss", False) else None
+            extra = f", loss {loss:.4g}" if loss else ""
+            progress(f"embedding epoch {self.epoch}/{epochs} done ({time.perf_counter() - self.t0:.1f} s{extra})")
+
+    return EpochProgress()
+
+
+def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5, window: int = 5,
+                  min_count: int = 3, negative: int = 5, sample: float = 1e-4, threads: int = 0,
+                  lowercase: bool = False, seed: int = 1, progress: Optional[Callable[[str], None]] = None,
+                  save_path=None) -> WordVectors:
+    """Skip-gram vectors of a tokenized text file (one sentence per line; .gz/.xz ok).
+
+    ``kind`` is ``"fasttext"`` (subword n-grams 3-6, vectors for unseen words) or ``"word2vec"``.
+    ``save_path``: also save the gensim model there (reload with :func:`load_vectors`)."""
+    from gensim.models import FastText, Word2Vec
+    from ..corpus import decode_utf8, read_bytes
+
+    if kind not in ("fasttext", "word2vec"):
+        raise ValueError(f"unknown embedding kind {kind!r}: use 'fasttext' or 'word2vec'")
+    text = decode_utf8(read_bytes(path), path)
+    if lowercase:
+        text = text.lower()
+    sentences = [line.split() for line in text.splitlines()]
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        raise VectorFileError(path, None, "no text to train embeddings on")
+    workers = threads if threads > 0 else (os.cpu_count() or 1)
+    cls = FastText if kind == "fasttext" else Word2Vec
+    callbacks = [_progress_callback(progress, epochs)] if progress is not None else []
+    if progress is not None:
+        progress(f"training {kind} vectors ({dim}-d, {epochs} epochs) on {len(sentences)} sentences of {path}")
+    model = cls(sentences=sentences, vector_size=dim, sg=1, window=window, min_count=min_count,
+                negative=negative, sample=sample, epochs=epochs, workers=workers, seed=seed, callbacks=callbacks)
+    if len(model.wv) == 0:
+        raise VectorFileError(path, None, f"no word occurs min_count={min_count} times")
+    if save_path is not None:
+        model.callbacks = ()          # the progress callback is not picklable
+        model.save(os.fspath(save_path))
+    return from_keyed_vectors(model.wv)
+
+
+def from_keyed_vectors(kv) -> WordVectors:
+    """WordVectors of a gensim KeyedVectors / FastTextKeyedVectors."""
+    oov = None
+    if hasattr(kv, "get_vector") and hasattr(kv, "vectors_ngrams") and len(getattr(kv, "vectors_ngrams", ())):
+        def oov(words):
+            return np.stack([kv.get_vector(w) for w in words]) if len(words) else np.zeros((0, kv.vector_size))
+    return WordVectors(list(kv.index_to_key), np.asarray(kv.vectors, np.float32), oov)
+
+
+# --------------------------------------------------------------------------- loading and saving
+
+def _read_header(line: bytes, path) -> tuple:
+    parts = line.split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise VectorFileError(path, 1, f"expected a header '<words> <dimension>', got {line[:80]!r}")
+    count, dim = int(parts[0]), int(parts[1])
+    if dim <= 0:
+        raise VectorFileError(path, 1, f"dimension must be positive, got {dim}")
+    return count, dim
+
+
+def _read_word2vec_text(data: bytes, path) -> WordVectors:
+    lines = data.split(b"\n")
+    count, dim = _read_header(lines[0], path)
+    words, rows = [], []
+    for lineno, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        parts = line.rstrip().split(b" ")
+        if len(parts) != dim + 1:
+            raise VectorFileError(path, lineno, f"expected a word and {dim} numbers, got {len(parts) - 1} numbers")
+        try:
+            words.append(parts[0].decode("utf-8"))
+            rows.append(np.array(parts[1:], dtype=np.float32))
+        except (UnicodeDecodeError, ValueError) as err:
+            raise VectorFileError(path, lineno, f"bad entry: {err}") from None
+    if len(words) != count:
+        raise VectorFileError(path, None, f"header says {count} words, the file has {len(words)}")
+    return WordVectors(words, np.stack(rows) if rows else np.zeros((0, dim), np.float32))
+
+
+def _read_word2vec_binary(data: bytes, path) -> WordVectors:
+    end = data.find(b"\n")
+    count, dim = _read_header(data[:end], path)
+    pos, words = end + 1, []
+    matrix = np.empty((count, dim), np.float32)
+    width = 4 * dim
+    for k in range(count):
+        while pos < len(data) and data[pos:pos + 1] in (b"\n", b" "):
+            pos += 1
+        space = data.find(b" ", pos)
+        if space < 0 or space + 1 + width > len(data):
+            raise VectorFileError(path, None, f"truncated binary vector file: entry {k + 1} of {count}")
+        try:
+            words.append(data[pos:space].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise VectorFileError(path, None, f"entry {k + 1}: word is not UTF-8") from None
+        matrix[k] = np.frombuffer(data, "<f4", dim, space + 1)
+        pos = space + 1 + width
+    return WordVectors(words, matrix)
+
+
+def load_vectors(path, limit: Optional[int] = None) -> WordVectors:
+    """Load vectors: word2vec text or binary (detected), or a gensim KeyedVectors/Word2Vec/FastText
+    model file. ``limit``: keep only the first (most frequent) ``limit`` words."""
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    first = head.split(b"\n", 1)[0]
+    if len(first.split()) == 2 and all(p.isdigit() for p in first.split()):
+        from ..corpus import read_bytes
+        data = read_bytes(path)
+        body = data[data.find(b"\n") + 1:][:4096]
+        binary = b"\x00" in body or not _looks_textual(body)
+        vec = _read_word2vec_binary(data, path) if binary else _read_word2vec_text(data, path)
+    else:
+        vec = _load_gensim(path)
+    if limit is not None:
+        vec = WordVectors(vec.words[:limit], vec.matrix[:limit], vec.oov)
+    return vec
+
+
+def _looks_textual(sample: bytes) -> bool:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start > len(sample) - 4     # a character cut at the end of the sample
+    return True
+
+
+def _load_gensim(path) -> WordVectors:
+    import pickle
+    from gensim.utils import SaveLoad
+    try:
+        obj = SaveLoad.load(path)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError) as err:
+        raise VectorFileError(path, None, f"neither a word2vec file (header '<words> <dim>') nor a gensim "
+                                          f"model ({err.__class__.__name__}: {err})") from None
+    kv = getattr(obj, "wv", obj)
+    if not hasattr(kv, "index_to_key"):
+        raise VectorFileError(path, None, f"gensim object of type {type(obj).__name__} holds no word vectors")
+    return from_keyed_vectors(kv)
+
+
+def save_word2vec(path, vectors: WordVectors, binary: bool = False) -> None:
+    """Write word2vec text (or binary) format."""
+    with open(path, "wb") as fh:
+        fh.write(f"{len(vectors.words)} {vectors.dim}\n".encode())
+        for word, row in zip(vectors.words, vectors.matrix):
+            if binary:
+                fh.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
+            else:
+                fh.write((word + " " + " ".join(f"{v:.6g}" for v in row) + "\n").encode("utf-8"))
