@@ -19,7 +19,7 @@ from scipy.special import digamma
 from .config import AlignerConfig
 from .models import hmm, ibm1
 from .schedule import MODEL_NAMES, parse_schedule
-from .ttable import TTable, reduce_counts
+from .ttable import TTable, reduce_counts, sentence_slots
 
 
 @dataclass
@@ -113,8 +113,9 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     prior = prior_factory(ttable) if prior_factory is not None else None
     model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
                            hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
-    s_ids, s_off, t_ids, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets
-    n_tokens = len(t_ids)
+    slots, slot_off = sentence_slots(corpus, ttable)
+    s_ids, s_off, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets
+    n_tokens = len(corpus.tgt.ids)
     floor = config.prob_smooth
     for name, n_iter in schedule:
         if name == "H":
@@ -122,12 +123,12 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
         for it in range(1, n_iter + 1):
             t0 = time.perf_counter()
             if name == "1":
-                chunk_counts, loglik = ibm1.estep(s_ids, s_off, t_ids, t_off, ttable.indptr, ttable.indices,
-                                                  ttable.probs, floor, numba.get_num_threads())
+                chunk_counts, loglik = ibm1.estep(s_off, t_off, slots, slot_off, ttable.probs, floor,
+                                                  numba.get_num_threads())
             else:
                 chunk_counts, jump, start, loglik = hmm.estep(
-                    s_ids, s_off, t_ids, t_off, ttable.indptr, ttable.indices, ttable.probs, floor, src_class,
-                    model.jump, model.start, config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads())
+                    s_ids, s_off, t_off, slots, slot_off, ttable.probs, floor, src_class, model.jump, model.start,
+                    config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads())
                 model.jump, model.start = jump + 1e-6, start + 1e-6
             counts = reduce_counts(chunk_counts)
             del chunk_counts
@@ -143,9 +144,9 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
 def align_direction(model: DirectionModel, corpus):
     """Viterbi alignment under the last trained model: (links, scores). ``links`` is flat like the
     target ids: the aligned source position of each target token, 0 = NULL, else 1-based."""
-    tt = model.ttable
-    args = (corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr, tt.indices,
-            tt.probs, model.prob_smooth)
+    slots, slot_off = sentence_slots(corpus, model.ttable)
+    s_off, t_off, probs, floor = corpus.src.offsets, corpus.tgt.offsets, model.ttable.probs, model.prob_smooth
     if model.last_model == "1":
-        return ibm1.viterbi(*args)
-    return hmm.viterbi(*args, model.src_class, model.jump, model.start, model.hmm_p_null, model.hmm_jump_smooth)
+        return ibm1.viterbi(s_off, t_off, slots, slot_off, probs, floor)
+    return hmm.viterbi(corpus.src.ids, s_off, t_off, slots, slot_off, probs, floor, model.src_class, model.jump,
+                       model.start, model.hmm_p_null, model.hmm_jump_smooth)

@@ -110,6 +110,35 @@ def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_voca
 
 
 @njit(cache=True, nogil=True, parallel=True)
+def _fill_sentence_slots(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, slot_off, slots):
+    for k in prange(len(src_off) - 1):
+        l = src_off[k + 1] - src_off[k]
+        base = slot_off[k]
+        for j in range(tgt_off[k + 1] - tgt_off[k]):
+            f = tgt_ids[tgt_off[k] + j]
+            row = base + j * (l + 1)
+            slots[row] = find_slot(indptr, indices, 0, f)
+            for i in range(l):
+                slots[row + 1 + i] = find_slot(indptr, indices, src_ids[src_off[k] + i], f)
+
+
+def sentence_slots(corpus, ttable: "TTable"):
+    """The t-table slot of every (i, j) of every sentence pair, looked up once for all iterations:
+    sentence k's block starts at ``slot_off[k]`` and holds ``slots[j * (l + 1) + i]`` for
+    i = 0 (NULL) .. l and j = 0 .. m-1; -1 where the pair is not in the table (new text).
+    Costs 4 bytes per (source + 1) x target word pair of the corpus."""
+    src_len = np.diff(corpus.src.offsets)
+    tgt_len = np.diff(corpus.tgt.offsets)
+    slot_off = np.zeros(len(src_len) + 1, np.int64)
+    np.cumsum((src_len + 1) * tgt_len, out=slot_off[1:])
+    dtype = np.int32 if ttable.nnz < 2 ** 31 else np.int64
+    slots = np.empty(slot_off[-1], dtype)
+    _fill_sentence_slots(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
+                         ttable.indices, slot_off, slots)
+    return slots, slot_off
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def reduce_counts(chunk_counts):
     """Sum per-chunk fixed-point counts (rows) into float counts."""
     n_chunks, n = chunk_counts.shape

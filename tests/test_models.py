@@ -10,7 +10,7 @@ from eegiza.config import AlignerConfig
 from eegiza.corpus import corpus_from_sentences
 from eegiza.models import hmm, ibm1
 from eegiza.train import align_direction, train_direction
-from eegiza.ttable import TTable, reduce_counts
+from eegiza.ttable import TTable, reduce_counts, sentence_slots
 
 TOY = [("das haus ist klein", "the house is small"),
        ("das haus", "the house"),
@@ -45,8 +45,8 @@ def test_cooccurrence_table_lists_exactly_the_cooccurring_pairs():
 
 
 def model1_kernel_iteration(corpus, tt):
-    chunks, loglik = ibm1.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                                tt.indptr, tt.indices, tt.probs, 1e-7, 2)
+    slots, slot_off = sentence_slots(corpus, tt)
+    chunks, loglik = ibm1.estep(corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs, 1e-7, 2)
     tt.set_from_counts(reduce_counts(chunks))
     return float(loglik.sum())
 
@@ -69,8 +69,7 @@ def test_model1_viterbi_is_the_best_source_word():
     tt = TTable.from_corpus(corpus)
     for _ in range(4):
         model1_kernel_iteration(corpus, tt)
-    links, scores = ibm1.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                                 tt.indptr, tt.indices, tt.probs, 1e-7)
+    links, scores = ibm1.viterbi(corpus.src.offsets, corpus.tgt.offsets, *sentence_slots(corpus, tt), tt.probs, 1e-7)
     t = table_dict(tt)
     for k, (src, tgt) in enumerate(pairs_of(corpus)):
         es = [0] + src
@@ -102,7 +101,7 @@ def test_hmm_estep_matches_enumeration(p_null, smooth):
     tt, src_class, jump, start = hmm_setup(corpus)
     t_before = table_dict(tt)
     chunks, jcounts, scounts, loglik = hmm.estep(
-        corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr, tt.indices, tt.probs,
+        corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, *sentence_slots(corpus, tt), tt.probs,
         1e-7, src_class, jump, start, p_null, smooth, 2)
     tt.set_from_counts(reduce_counts(chunks))
     t_ref, j_ref, s_ref, loglik_ref = ref.hmm_iteration(pairs_of(corpus), t_before, src_class, jump.tolist(),
@@ -119,8 +118,8 @@ def test_hmm_viterbi_matches_enumeration():
     corpus = toy_corpus()
     tt, src_class, jump, start = hmm_setup(corpus)
     t = table_dict(tt)
-    links, scores = hmm.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                                tt.indptr, tt.indices, tt.probs, 1e-7, src_class, jump, start, 0.2, 0.2)
+    links, scores = hmm.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, *sentence_slots(corpus, tt),
+                                tt.probs, 1e-7, src_class, jump, start, 0.2, 0.2)
     for k, (src, tgt) in enumerate(pairs_of(corpus)):
         expected, best = ref.hmm_viterbi(src, tgt, t, src_class, jump.tolist(), start.tolist(), 0.2, 0.2)
         assert list(links[corpus.tgt.offsets[k]:corpus.tgt.offsets[k + 1]]) == expected
@@ -136,8 +135,8 @@ def test_hmm_posteriors_sum_to_one_and_handle_long_sentences():
     model = train_direction(corpus, AlignerConfig(schedule="1^2 H^2"))
     assert all(math.isfinite(x.loglik) for x in model.log)
     tt = model.ttable
-    pos, post = hmm.posterior_decode(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                                     tt.indptr, tt.indices, tt.probs, 1e-7, model.src_class, model.jump,
+    pos, post = hmm.posterior_decode(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets,
+                                     *sentence_slots(corpus, tt), tt.probs, 1e-7, model.src_class, model.jump,
                                      model.start, 0.2, 0.2)
     assert np.all((post > 0) & (post <= 1 + 1e-9))
     links, scores = align_direction(model, corpus)

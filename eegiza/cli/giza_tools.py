@@ -18,6 +18,7 @@ import sys
 from typing import BinaryIO, Sequence
 
 import numpy as np
+from numba import njit
 
 from eegiza.formats.giza import GizaFormatError, atomic_open, cpp_float, iter_lines, read_snt_arrays
 
@@ -164,25 +165,30 @@ def plain2snt_entry() -> None:
 
 
 # ----------------------------------------------------------------------------- snt2cooc
+@njit(cache=True, nogil=True)
+def _pair_keys_kernel(src_ids, src_offsets, tgt_ids, tgt_offsets, first, last, width, out):
+    n = 0
+    for k in range(first, last):
+        t0, t1 = tgt_offsets[k], tgt_offsets[k + 1]
+        for j in range(t0, t1):  # NULL row
+            out[n] = tgt_ids[j]
+            n += 1
+        for i in range(src_offsets[k], src_offsets[k + 1]):
+            base = src_ids[i] * width
+            for j in range(t0, t1):
+                out[n] = base + tgt_ids[j]
+                n += 1
+    return n
+
+
 def sentence_pair_keys(src_ids, src_offsets, tgt_ids, tgt_offsets, first: int, last: int, width: int) -> np.ndarray:
     """Keys e*width+f of every (e, f) pair of sentences first..last-1, e over NULL (0) and the
     source ids, f over the target ids (with repetitions, in sentence order)."""
-    sl = np.diff(src_offsets[first:last + 1]) + 1  # + NULL
-    tl = np.diff(tgt_offsets[first:last + 1])
-    sizes = sl * tl
-    total = int(sizes.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    sent = np.repeat(np.arange(first, last, dtype=np.int64), sizes)
-    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    r = np.arange(total, dtype=np.int64) - starts
-    m = tl[sent - first]
-    epos = r // m
-    fpos = r - epos * m
-    src_index = src_offsets[sent] + epos - 1
-    e = np.where(epos > 0, src_ids[np.maximum(src_index, 0)] if src_ids.size else 0, 0)
-    f = tgt_ids[tgt_offsets[sent] + fpos]
-    return e * width + f
+    sl = src_offsets[first + 1:last + 1] - src_offsets[first:last] + 1  # + NULL
+    tl = tgt_offsets[first + 1:last + 1] - tgt_offsets[first:last]
+    out = np.empty(int((sl * tl).sum()), dtype=np.int64)
+    _pair_keys_kernel(src_ids, src_offsets, tgt_ids, tgt_offsets, first, last, width, out)
+    return out
 
 
 def _chunk_bounds(src_offsets, tgt_offsets, budget: int) -> list[tuple[int, int]]:
@@ -215,10 +221,15 @@ def _merge(keys_a, counts_a, keys_b, counts_b):
 
 
 def _unique(keys, with_counts: bool):
-    if with_counts:
-        u, c = np.unique(keys, return_counts=True)
-        return u, c.astype(np.int64)
-    return np.unique(keys), None
+    """Sorted unique keys (and their multiplicities); sort-based, faster here than np.unique."""
+    keys = np.sort(keys)
+    start = np.ones(keys.size, dtype=bool)
+    start[1:] = keys[1:] != keys[:-1]
+    uniq = keys[start]
+    if not with_counts:
+        return uniq, None
+    first = np.flatnonzero(start)
+    return uniq, np.diff(np.append(first, keys.size)).astype(np.int64)
 
 
 def cooc_tables(snt, with_counts: bool = False, flush_limit: int = 0,

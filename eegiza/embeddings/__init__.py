@@ -1,1 +1,245 @@
-"""Cross-lingual word embeddings as a prior on t(f|e) (placeholder; filled below)."""
+"""Cross-lingual word embeddings as a prior on t(f|e).
+
+Pipeline (:func:`prepare_prior`): monolingual vectors per language (:mod:`.vectors`: trained with
+gensim or loaded) -> one shared space (:mod:`.mapping`: unsupervised VecMap self-learning, or
+self-learning seeded with the bitext's identical strings and mutual-best Model 1 dictionary) ->
+p_emb(f|e) over each direction's co-occurring pairs (:mod:`.prior`) -> the mapping's quality and
+the prior weight lambda chosen on held-out sentence pairs (:mod:`.calibrate`). The result is two
+``prior_factory`` callables for :func:`eegiza.train.train_direction` and a report.
+
+Options are read from any object with these attributes (missing ones take the defaults of
+:data:`PRIOR_DEFAULTS`), e.g. :class:`eegiza.AlignerConfig` once it has the fields.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Callable, Optional
+
+import numpy as np
+
+from .calibrate import choose_lambda, induction_precision, mutual_best_pairs
+from .mapping import Mapping, MappingError, identical_seed, map_embeddings, unit_rows
+from .prior import EmbeddingPrior, make_prior_factory, vocab_rows
+from .vectors import VectorFileError, WordVectors, load_vectors, save_word2vec, train_vectors
+
+PRIOR_DEFAULTS = {
+    "src_vectors": None, "tgt_vectors": None,        # vector files (word2vec text/binary, gensim)
+    "src_mono": None, "tgt_mono": None,              # or monolingual text to train them on
+    "embed_kind": "fasttext", "embed_dim": 300, "embed_epochs": 5, "embed_min_count": 3,
+    "embed_max_words": 200000,                       # most frequent words of each space used
+    "mapping": "seeded",                             # unsupervised | seeded | identical | none
+    "mapping_cutoff": 20000, "mapping_interval": 50, "mapping_max_iterations": 1000,
+    "prior_lambda": 1e4, "prior_temperature": 0.1, "prior_top_k": 100, "prior_csls_k": 10,
+    "prior_models": "1H",
+    "prior_calibrate": True,                         # choose lambda on held-out pairs (else fixed)
+    "prior_calibration_pairs": 20000,
+    "prior_file": None,                              # reuse saved priors: PREFIX.{fwd,rev}.eeprob
+    "save_prior": None,                              # write PREFIX.{fwd,rev}.eeprob
+    "save_mapped_vectors": None,                     # write PREFIX.{src,tgt}.vec (reuse: mapping none)
+}
+
+__all__ = ["prepare_prior", "make_prior_factory", "EmbeddingPrior", "WordVectors", "load_vectors",
+           "train_vectors", "save_word2vec", "map_embeddings", "Mapping", "MappingError", "VectorFileError",
+           "PRIOR_DEFAULTS", "prior_factory_from_eeprob"]
+
+
+def _option(config, name):
+    value = getattr(config, name, None)
+    return PRIOR_DEFAULTS[name] if value is None else value
+
+
+def _get_vectors(config, side: str, progress) -> WordVectors:
+    path, mono = _option(config, f"{side}_vectors"), _option(config, f"{side}_mono")
+    limit = _option(config, "embed_max_words")
+    if path is not None:
+        vec = load_vectors(path)
+    elif mono is not None:
+        vec = train_vectors(mono, kind=_option(config, "embed_kind"), dim=_option(config, "embed_dim"),
+                            epochs=_option(config, "embed_epochs"), min_count=_option(config, "embed_min_count"),
+                            threads=getattr(config, "threads", 0) or 0, lowercase=bool(getattr(config, "lowercase", False)),
+                            progress=progress)
+    else:
+        raise ValueError(f"the embedding prior needs --{side}-vectors or --{side}-mono")
+    return WordVectors(vec.words[:limit], vec.matrix[:limit], vec.oov)
+
+
+def _model1_dictionary(corpus, config) -> np.ndarray:
+    """Mutual-best (e, f) pairs of five Model 1 iterations in each direction (corpus ids)."""
+    from ..config import AlignerConfig
+    from ..train import train_direction
+    cfg = AlignerConfig(schedule="1^5", threads=getattr(config, "threads", 0) or 0)
+    fwd = train_direction(corpus, cfg).ttable
+    rev = train_direction(corpus.reversed(), cfg).ttable
+    return mutual_best_pairs(fwd, rev)
+
+
+def _extended_space(vec: WordVectors, vocab_words, mapper) -> tuple:
+    """Mapped vectors of the embedding vocabulary plus subword vectors of bitext words outside it."""
+    words = list(vec.words)
+    matrix = mapper(vec.matrix)
+    if vec.oov is not None:
+        missing = [w for w in vocab_words[1:] if w not in vec.index]
+        mask, built = vec.lookup(missing)
+        if mask.any():
+            words += [w for w, ok in zip(missing, mask) if ok]
+            matrix = np.concatenate([matrix, mapper(built)])
+    return words, matrix
+
+
+def _seed_pairs(kind, src_vec, tgt_vec, corpus, dictionary) -> Optional[tuple]:
+    if kind == "unsupervised":
+        return None
+    src, trg = identical_seed(src_vec.words, tgt_vec.words)
+    if kind == "seeded" and len(dictionary):
+        srow = vocab_rows(corpus.src_vocab.words, src_vec.words)[dictionary[:, 0]]
+        trow = vocab_rows(corpus.tgt_vocab.words, tgt_vec.words)[dictionary[:, 1]]
+        ok = (srow >= 0) & (trow >= 0)
+        src, trg = np.concatenate([src, srow[ok]]), np.concatenate([trg, trow[ok]])
+    if len(src) == 0:
+        raise MappingError(f"mapping {kind!r}: no seed pairs (no identical strings"
+                           + (" and no Model 1 dictionary pair" if kind == "seeded" else "") + " with vectors)")
+    return src, trg
+
+
+def _quality(corpus, src_words, xm, tgt_words, zm, dictionary, csls_k) -> dict:
+    """Precision@1 of CSLS retrieval among the bitext target words, against identical strings and
+    the Model 1 dictionary."""
+    s_rows = vocab_rows(corpus.src_vocab.words, src_words)
+    t_rows = vocab_rows(corpus.tgt_vocab.words, tgt_words)
+    t_ids = np.flatnonzero(t_rows >= 0)
+    col = np.full(len(t_rows), -1, np.int64)
+    col[t_ids] = np.arange(len(t_ids))
+    z = zm[t_rows[t_ids]]
+    tgt_index = corpus.tgt_vocab.index
+    identical = [(s_rows[e], col[tgt_index[w]]) for e, w in enumerate(corpus.src_vocab.words)
+                 if e > 0 and s_rows[e] >= 0 and w in tgt_index and col[tgt_index[w]] >= 0]
+    m1 = [(s_rows[e], col[f]) for e, f in dictionary.tolist() if s_rows[e] >= 0 and col[f] >= 0]
+    return {"identical_pairs": len(identical),
+            "identical_precision": induction_precision(xm, z, xm, identical, csls_k),
+            "model1_pairs": len(m1), "model1_precision": induction_precision(xm, z, xm, m1, csls_k),
+            "src_coverage": float((s_rows[1:] >= 0).mean()), "tgt_coverage": float((t_rows[1:] >= 0).mean())}
+
+
+def _with_lambda(factory: Callable, lam: float, save_path=None, vocabs=None) -> Callable:
+    def wrapped(ttable):
+        prior = factory(ttable)
+        prior.lam = lam
+        if save_path is not None:
+            save_eeprob(save_path, ttable, prior, *vocabs)
+        return prior
+    return wrapped
+
+
+def save_eeprob(path, ttable, prior: EmbeddingPrior, src_counts, tgt_counts) -> None:
+    """Write a prior (aligned with ``ttable``) in the EE-GIZA++ probability format."""
+    from ..formats.eeprob import write_eeprob
+    e = ttable.row_ids()
+    f = ttable.indices
+    write_eeprob(path, e, f, np.asarray(src_counts)[e], np.asarray(tgt_counts)[f], prior.p_emb)
+
+
+def prior_factory_from_eeprob(path, lam: float = 1e4, src_counts=None, models: str = "1H") -> Callable:
+    """A prior factory from an EE-GIZA++ probability file (pairs outside the t-table are ignored)."""
+    from ..formats.eeprob import read_eeprob
+    e_ids, f_ids, _, _, probs = read_eeprob(path)
+
+    def factory(ttable) -> EmbeddingPrior:
+        width = int(max(ttable.indices.max(initial=0), f_ids.max(initial=0))) + 1
+        keys = ttable.row_ids().astype(np.int64) * width + ttable.indices
+        ok = e_ids < ttable.n_src
+        want = e_ids[ok] * width + f_ids[ok]
+        pos = np.clip(np.searchsorted(keys, want), 0, max(0, len(keys) - 1))
+        hit = keys[pos] == want if len(keys) else np.zeros(len(want), bool)
+        p = np.zeros(ttable.nnz)
+        p[pos[hit]] = probs[ok][hit]
+        has = np.zeros(ttable.n_src, bool)
+        has[ttable.row_ids()[p > 0]] = True
+        return EmbeddingPrior(p, has, lam, src_counts, models)
+    return factory
+
+
+def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = None) -> tuple:
+    """(fwd_factory, rev_factory, report) for ``train_direction(..., prior_factory=...)``.
+
+    ``report``: vocabulary sizes, mapping quality (precision@1 against identical strings and the
+    Model 1 dictionary), chosen lambda per direction with the held-out scores, seconds per stage."""
+    say = progress or (lambda msg: None)
+    report = {"seconds": {}}
+    lam_max = float(_option(config, "prior_lambda"))
+    opts = dict(temperature=float(_option(config, "prior_temperature")), top_k=int(_option(config, "prior_top_k")),
+                models=str(_option(config, "prior_models")))
+    prefix_save = _option(config, "save_prior")
+    if _option(config, "prior_file") is not None:
+        base = _option(config, "prior_file")
+        fwd = prior_factory_from_eeprob(f"{base}.fwd.eeprob", lam_max, corpus.src_vocab.counts, opts["models"])
+        rev = prior_factory_from_eeprob(f"{base}.rev.eeprob", lam_max, corpus.tgt_vocab.counts, opts["models"])
+        report["lambda"] = {"fwd": lam_max, "rev": lam_max}
+        return fwd, rev, report
+
+    t0 = time.perf_counter()
+    src_vec = _get_vectors(config, "src", say)
+    tgt_vec = _get_vectors(config, "tgt", say)
+    if src_vec.dim != tgt_vec.dim:
+        raise MappingError(f"source vectors have dimension {src_vec.dim}, target vectors {tgt_vec.dim}")
+    report["seconds"]["embeddings"] = time.perf_counter() - t0
+    report["vectors"] = {"src_words": len(src_vec), "tgt_words": len(tgt_vec), "dim": src_vec.dim}
+
+    t0 = time.perf_counter()
+    dictionary = _model1_dictionary(corpus, config)
+    report["seconds"]["model1_dictionary"] = time.perf_counter() - t0
+    kind = _option(config, "mapping")
+    if kind not in ("unsupervised", "seeded", "identical", "none"):
+        raise ValueError(f"unknown mapping {kind!r}: use unsupervised, seeded, identical or none")
+    t0 = time.perf_counter()
+    if kind == "none":
+        src_map, tgt_map = unit_rows, unit_rows
+    else:
+        seed = _seed_pairs(kind, src_vec, tgt_vec, corpus, dictionary)
+        say(f"mapping ({kind}, {0 if seed is None else len(seed[0])} seed pairs)")
+        mapping = map_embeddings(src_vec.matrix, tgt_vec.matrix, seed,
+                                 vocabulary_cutoff=int(_option(config, "mapping_cutoff")),
+                                 stochastic_interval=int(_option(config, "mapping_interval")),
+                                 max_iterations=int(_option(config, "mapping_max_iterations")),
+                                 csls_k=int(_option(config, "prior_csls_k")), progress=say)
+        src_map, tgt_map = mapping.map_src, mapping.map_tgt
+        report["mapping_iterations"] = len(mapping.log)
+    src_words, xm = _extended_space(src_vec, corpus.src_vocab.words, src_map)
+    tgt_words, zm = _extended_space(tgt_vec, corpus.tgt_vocab.words, tgt_map)
+    report["seconds"]["mapping"] = time.perf_counter() - t0
+    report["mapping"] = kind
+    if _option(config, "save_mapped_vectors") is not None:
+        base = _option(config, "save_mapped_vectors")
+        save_word2vec(f"{base}.src.vec", WordVectors(src_words, xm))
+        save_word2vec(f"{base}.tgt.vec", WordVectors(tgt_words, zm))
+
+    t0 = time.perf_counter()
+    csls_k = int(_option(config, "prior_csls_k"))
+    report["quality"] = _quality(corpus, src_words, xm, tgt_words, zm, dictionary, csls_k)
+    say("mapping quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                        for k, v in report["quality"].items()))
+    fwd = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words, (src_words, xm), (tgt_words, zm),
+                             lam_max, csls_k=csls_k, src_counts=corpus.src_vocab.counts, **opts)
+    rev = make_prior_factory(corpus.tgt_vocab.words, corpus.src_vocab.words, (tgt_words, zm), (src_words, xm),
+                             lam_max, csls_k=csls_k, src_counts=corpus.tgt_vocab.counts, **opts)
+    report["seconds"]["prior_setup"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    chosen = {"fwd": lam_max, "rev": lam_max}
+    if _option(config, "prior_calibrate"):
+        lambdas = [0.0] + [lam_max * 10.0 ** -k for k in range(5)]
+        report["calibration"] = {}
+        for name, c, factory in (("fwd", corpus, fwd), ("rev", corpus.reversed(), rev)):
+            result = choose_lambda(c, config, factory, lambdas,
+                                   max_pairs=int(_option(config, "prior_calibration_pairs")),
+                                   progress=lambda m, n=name: say(f"[{n}] {m}"))
+            report["calibration"][name] = result
+            chosen[name] = result["lambda"]
+    report["lambda"] = chosen
+    report["seconds"]["calibration"] = time.perf_counter() - t0
+    say(f"prior lambda: fwd {chosen['fwd']:g}, rev {chosen['rev']:g}")
+    vocabs_f = (corpus.src_vocab.counts, corpus.tgt_vocab.counts)
+    vocabs_r = (corpus.tgt_vocab.counts, corpus.src_vocab.counts)
+    fwd = _with_lambda(fwd, chosen["fwd"], prefix_save and f"{prefix_save}.fwd.eeprob", vocabs_f)
+    rev = _with_lambda(rev, chosen["rev"], prefix_save and f"{prefix_save}.rev.eeprob", vocabs_r)
+    return fwd, rev, report

@@ -27,11 +27,10 @@ not depend on the number of threads (:mod:`eegiza.ttable`).
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from ..ttable import COUNT_SCALE, find_slot
+from ..ttable import COUNT_SCALE
 
 MAX_JUMP = 100
 N_JUMP_BUCKETS = 2 * MAX_JUMP + 1
@@ -76,33 +75,33 @@ def _transitions(e_sent, src_class, jump, start, smooth):
 
 
 @njit(cache=True, nogil=True)
-def _emissions(e_sent, f_sent, indptr, indices, probs, floor):
-    """Emission probabilities (floored) and t-table slots: real states [j, i] and NULL [j]."""
-    l, m = len(e_sent), len(f_sent)
+def _emissions(l, m, slots, probs, floor):
+    """Emission probabilities (floored) and t-table slots: real states [j, i] and NULL [j]
+    (``slots`` is the sentence's block from :func:`eegiza.ttable.sentence_slots`)."""
     er = np.empty((m, l))
     sr = np.empty((m, l), np.int64)
     en = np.empty(m)
     sn = np.empty(m, np.int64)
     for j in range(m):
-        f = f_sent[j]
-        s = find_slot(indptr, indices, 0, f)
+        row = j * (l + 1)
+        s = slots[row]
         sn[j] = s
         en[j] = max(probs[s], floor) if s >= 0 else floor
         for i in range(l):
-            s = find_slot(indptr, indices, e_sent[i], f)
+            s = slots[row + 1 + i]
             sr[j, i] = s
             er[j, i] = max(probs[s], floor) if s >= 0 else floor
     return er, sr, en, sn
 
 
 @njit(cache=True, nogil=True)
-def _null_only_sentence(f_sent, indptr, indices, probs, floor, tcounts):
+def _null_only_sentence(m, slots, probs, floor, tcounts, collect):
     """A pair with an empty source side: every target word comes from NULL."""
     loglik = 0.0
-    for j in range(len(f_sent)):
-        s = find_slot(indptr, indices, 0, f_sent[j])
+    for j in range(m):
+        s = slots[j]
         p = max(probs[s], floor) if s >= 0 else floor
-        if s >= 0:
+        if collect and s >= 0:
             tcounts[s] += np.int64(COUNT_SCALE + 0.5)
         loglik += np.log(p)
     return loglik
@@ -160,16 +159,16 @@ def _forward_backward(er, en, R, S, p_null):
 
 
 @njit(cache=True, nogil=True)
-def _sentence_counts(e_sent, f_sent, indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
-                     tcounts, jcounts, scounts, null_mass):
+def _sentence_counts(e_sent, m, slots, probs, floor, src_class, jump, start, p_null, smooth,
+                     tcounts, jcounts, scounts):
     """Add one pair's expected counts; returns its log-likelihood."""
-    l, m = len(e_sent), len(f_sent)
+    l = len(e_sent)
     if m == 0:
         return 0.0
     if l == 0:
-        return _null_only_sentence(f_sent, indptr, indices, probs, floor, tcounts)
+        return _null_only_sentence(m, slots, probs, floor, tcounts, True)
     R, S = _transitions(e_sent, src_class, jump, start, smooth)
-    er, sr, en, sn = _emissions(e_sent, f_sent, indptr, indices, probs, floor)
+    er, sr, en, sn = _emissions(l, m, slots, probs, floor)
     ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
     loglik = 0.0
     q = 1.0 - p_null
@@ -183,7 +182,6 @@ def _sentence_counts(e_sent, f_sent, indptr, indices, probs, floor, src_class, j
             g_null += an[j, i] * b[j, i]
         if sn[j] >= 0:
             tcounts[sn[j]] += np.int64(g_null * COUNT_SCALE + 0.5)
-        null_mass[0] += g_null
         if j == 0:
             for i in range(l):
                 scounts[min(i, MAX_JUMP)] += np.int64(ar[0, i] * b[0, i] * COUNT_SCALE + 0.5)
@@ -198,22 +196,22 @@ def _sentence_counts(e_sent, f_sent, indptr, indices, probs, floor, src_class, j
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def estep(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, src_class, jump, start,
-          p_null, smooth, n_chunks):
-    """Expected translation, jump and start counts (fixed point, one row per chunk), the expected
-    number of NULL-aligned tokens, and per-sentence log-likelihoods."""
+def estep(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null, smooth,
+          n_chunks):
+    """Expected translation counts (fixed point, one row per chunk), expected jump and start
+    counts, and per-sentence log-likelihoods. ``slots``/``slot_off``: see
+    :func:`eegiza.ttable.sentence_slots`."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
-    tcounts = np.zeros((n_chunks, len(indices)), np.int64)
+    tcounts = np.zeros((n_chunks, len(probs)), np.int64)
     jcounts = np.zeros((n_chunks, jump.shape[0], jump.shape[1]), np.int64)
     scounts = np.zeros((n_chunks, len(start)), np.int64)
-    null_mass = np.zeros((n_chunks, 1))
     loglik = np.zeros(n_sent)
     for c in prange(n_chunks):
         for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            loglik[k] = _sentence_counts(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
-                                         indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
-                                         tcounts[c], jcounts[c], scounts[c], null_mass[c])
+            loglik[k] = _sentence_counts(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
+                                         slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump, start,
+                                         p_null, smooth, tcounts[c], jcounts[c], scounts[c])
     jsum = np.zeros(jump.shape)
     ssum = np.zeros(len(start))
     for c in range(n_chunks):
@@ -223,21 +221,16 @@ def estep(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, src
 
 
 @njit(cache=True, nogil=True)
-def _sentence_viterbi(e_sent, f_sent, indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
-                      out):
+def _sentence_viterbi(e_sent, m, slots, probs, floor, src_class, jump, start, p_null, smooth, out):
     """Viterbi alignment of one pair into ``out`` (0 = NULL, else 1-based source position)."""
-    l, m = len(e_sent), len(f_sent)
+    l = len(e_sent)
     if m == 0:
         return 0.0
     if l == 0:
-        score = 0.0
-        for j in range(m):
-            s = find_slot(indptr, indices, 0, f_sent[j])
-            score += np.log(max(probs[s], floor) if s >= 0 else floor)
-            out[j] = 0
-        return score
+        out[:] = 0
+        return _null_only_sentence(m, slots, probs, floor, np.zeros(1, np.int64), False)
     R, S = _transitions(e_sent, src_class, jump, start, smooth)
-    er, sr, en, sn = _emissions(e_sent, f_sent, indptr, indices, probs, floor)
+    er, sr, en, sn = _emissions(l, m, slots, probs, floor)
     q = 1.0 - p_null
     n_states = 2 * l + 1  # real 0..l-1, NULL twin l..2l-1, start-NULL 2l
     back = np.empty((m, n_states), np.int32)
@@ -292,25 +285,23 @@ def _sentence_viterbi(e_sent, f_sent, indptr, indices, probs, floor, src_class, 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def viterbi(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, src_class, jump, start,
-            p_null, smooth):
-    """Viterbi source position (0 = NULL) of every target token, flat like ``tgt_ids``, and the
+def viterbi(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null, smooth):
+    """Viterbi source position (0 = NULL) of every target token, flat like the target ids, and the
     log-probability of each sentence's Viterbi alignment."""
     n_sent = len(src_off) - 1
-    links = np.zeros(len(tgt_ids), np.int32)
+    links = np.zeros(tgt_off[-1], np.int32)
     scores = np.zeros(n_sent)
     for k in prange(n_sent):
-        scores[k] = _sentence_viterbi(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
-                                      indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
-                                      links[tgt_off[k]:tgt_off[k + 1]])
+        scores[k] = _sentence_viterbi(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
+                                      slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump, start,
+                                      p_null, smooth, links[tgt_off[k]:tgt_off[k + 1]])
     return links, scores
 
 
 @njit(cache=True, nogil=True)
-def _sentence_posterior(e_sent, f_sent, indptr, indices, probs, floor, src_class, jump, start, p_null, smooth,
-                        out_pos, out_prob):
+def _sentence_posterior(e_sent, m, slots, probs, floor, src_class, jump, start, p_null, smooth, out_pos, out_prob):
     """Most probable source position of every target token (0 = NULL) and its posterior."""
-    l, m = len(e_sent), len(f_sent)
+    l = len(e_sent)
     if m == 0:
         return
     if l == 0:
@@ -319,7 +310,7 @@ def _sentence_posterior(e_sent, f_sent, indptr, indices, probs, floor, src_class
             out_prob[j] = 1.0
         return
     R, S = _transitions(e_sent, src_class, jump, start, smooth)
-    er, sr, en, sn = _emissions(e_sent, f_sent, indptr, indices, probs, floor)
+    er, sr, en, sn = _emissions(l, m, slots, probs, floor)
     ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
     for j in range(m):
         g_null = a_s[j] * b_s[j]
@@ -336,15 +327,15 @@ def _sentence_posterior(e_sent, f_sent, indptr, indices, probs, floor, src_class
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def posterior_decode(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, src_class, jump, start,
-                     p_null, smooth):
+def posterior_decode(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null,
+                     smooth):
     """Per target token: the source position (0 = NULL) with the highest posterior, and that
-    posterior (flat like ``tgt_ids``)."""
+    posterior (flat like the target ids)."""
     n_sent = len(src_off) - 1
-    pos = np.zeros(len(tgt_ids), np.int32)
-    post = np.zeros(len(tgt_ids))
+    pos = np.zeros(tgt_off[-1], np.int32)
+    post = np.zeros(tgt_off[-1])
     for k in prange(n_sent):
         lo, hi = tgt_off[k], tgt_off[k + 1]
-        _sentence_posterior(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[lo:hi], indptr, indices, probs, floor,
-                            src_class, jump, start, p_null, smooth, pos[lo:hi], post[lo:hi])
+        _sentence_posterior(src_ids[src_off[k]:src_off[k + 1]], hi - lo, slots[slot_off[k]:slot_off[k + 1]], probs,
+                            floor, src_class, jump, start, p_null, smooth, pos[lo:hi], post[lo:hi])
     return pos, post

@@ -94,10 +94,14 @@ class ATable:
         """The arrays the kernels take: keys, dim_l, dim_m, offsets, probs, ignore_l, ignore_m."""
         return self.keys, self.dim_l, self.dim_m, self.offsets, self.probs, self.ignore_l, self.ignore_m
 
-    def value(self, i: int, j: int, l: int, m: int) -> float:
-        """v(i, j | l, m), or the uniform fallback outside the table (see :func:`lookup`)."""
-        return float(lookup(self.keys, self.dim_l, self.dim_m, self.offsets, self.probs, self.ignore_l,
-                            self.ignore_m, i, j, l, m, 0.0))
+    def value(self, i: int, j: int, l: int, m: int, distortion: bool = False) -> float:
+        """v(i, j | l, m); outside the table the uniform value, 1/(l+1) for an a-table, 1/m for a
+        ``distortion`` table d(j | i, l, m)."""
+        b = find_block(self.keys, table_key(l, m, self.ignore_l, self.ignore_m))
+        s = block_slot(self.offsets, self.dim_l, self.dim_m, b, i, j)
+        if s < 0:
+            return 1.0 / m if distortion else 1.0 / (l + 1)
+        return float(self.probs[s])
 
     def to_arrays(self, prefix: str) -> dict:
         return {prefix + "keys": self.keys, prefix + "dim_l": self.dim_l, prefix + "dim_m": self.dim_m,
@@ -109,19 +113,6 @@ class ATable:
         flags = arrays[prefix + "flags"]
         return cls(arrays[prefix + "keys"], arrays[prefix + "dim_l"], arrays[prefix + "dim_m"],
                    arrays[prefix + "offsets"], arrays[prefix + "probs"], bool(flags[0]), bool(flags[1]))
-
-
-@njit(cache=True, nogil=True)
-def lookup(keys, dim_l, dim_m, offsets, probs, ignore_l, ignore_m, i, j, l, m, floor):
-    """Table value at (i, j) for a sentence of lengths (l, m); outside the table the uniform value
-    1/(l+1) of the a-table (``ignore_l`` False) or 1/m of the distortion table."""
-    b = find_block(keys, table_key(l, m, ignore_l, ignore_m))
-    s = block_slot(offsets, dim_l, dim_m, b, i, j)
-    if s < 0:
-        v = 1.0 / m if ignore_l else 1.0 / (l + 1)
-    else:
-        v = probs[s]
-    return max(v, floor)
 
 
 def init_atable(src_off, tgt_off, compact: bool = True) -> ATable:

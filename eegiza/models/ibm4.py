@@ -99,3 +99,173 @@ def normalise_rows(counts: np.ndarray, seen: np.ndarray, width: int):
     sums = c.sum(axis=1)
     probs = np.where(sums[:, None] > 0, c / np.where(sums > 0, sums, 1.0)[:, None], 1.0 / width)
     return probs.reshape(-1), (seen.astype(bool) | (sums > 0)).astype(np.int8)
+
+
+# --------------------------------------------------------------------------- incremental deltas
+# A move or swap changes at most two cepts c1, c2; the terms that can change are those of c1, c2 and
+# of the cepts following them before and after the change (their head depends on the previous
+# cept's center and class). ``st`` rows hold, per source position, the state of the current
+# alignment: 0 fertility, 1 sum of target positions, 2 head (first position), 3 previous cept,
+# 4 next cept (l + 1 if none), 5 center; ``nxtpos[j]`` is the next position of j's cept (0 = end),
+# ``terms[i]`` the log distortion of cept i. ``m4`` = (d1, d1_seen, db, db_seen, n_B, half, s, floor).
+
+@njit(cache=True, nogil=True, inline="always")
+def _head_log(m4, cls_e, cls_f, delta, m):
+    key = cls_e * m4[4] + cls_f
+    if not m4[1][key]:
+        return np.log(m4[7])
+    v = m4[0][key * (2 * m4[5] + 1) + _bucket(delta, m4[5])]
+    return np.log(max(m4[7], m4[6] / (2 * m - 1) + (1.0 - m4[6]) * v))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _later_log(m4, cls_f, delta, m):
+    if not m4[3][cls_f]:
+        return np.log(m4[7])
+    v = m4[2][cls_f * (2 * m4[5] + 1) + _bucket(delta, m4[5])]
+    return np.log(max(m4[7], m4[6] / (m - 1) + (1.0 - m4[6]) * v))
+
+
+@njit(cache=True, nogil=True)
+def _cept_log(first, nxtpos, skip, add, center_prev, cls_prev, fcls, m4, m):
+    """Log distortion of the cept whose positions are the list from ``first`` (via ``nxtpos``)
+    without ``skip`` and with ``add`` (0 = none), after a cept with this center and class."""
+    total = 0.0
+    last = 0
+    p = first
+    if skip != 0 and p == skip:
+        p = nxtpos[p]
+    pend = add
+    while p != 0 or pend != 0:
+        if pend != 0 and (p == 0 or pend < p):
+            j = pend
+            pend = 0
+        else:
+            j = p
+            p = nxtpos[p]
+            if skip != 0 and p == skip:
+                p = nxtpos[p]
+        if last == 0:
+            total += _head_log(m4, cls_prev, fcls[j - 1], j - center_prev, m)
+        else:
+            total += _later_log(m4, fcls[j - 1], j - last, m)
+        last = j
+    return total
+
+
+@njit(cache=True, nogil=True)
+def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
+    """Fill the cept state of alignment ``a``; returns its total log distortion."""
+    m = len(a)
+    for r in range(6):
+        for i in range(l + 2):
+            st[r, i] = 0
+    nxtpos[0] = 0
+    for j in range(m, 0, -1):
+        i = a[j - 1]
+        if i > 0:
+            nxtpos[j] = st[2, i]
+            st[2, i] = j
+            st[0, i] += 1
+            st[1, i] += j
+    p = 0
+    for i in range(1, l + 2):
+        st[3, i] = p
+        if i <= l and st[0, i] > 0:
+            p = i
+            st[5, i] = (st[1, i] + st[0, i] - 1) // st[0, i]
+    n = l + 1
+    for i in range(l, -1, -1):
+        st[4, i] = n
+        if i > 0 and st[0, i] > 0:
+            n = i
+    total = 0.0
+    for i in range(1, l + 1):
+        terms[i] = 0.0
+        if st[0, i] > 0:
+            ep = st[3, i]
+            terms[i] = _cept_log(st[2, i], nxtpos, 0, 0, st[5, ep], ecls[ep], fcls, m4, m)
+            total += terms[i]
+    return total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _changed(k, c, s, a):
+    """(fertility change, position-sum change) of cept k from the change (c loses s, gains a)."""
+    if k != c:
+        return 0, 0
+    return (1 if a != 0 else 0) - (1 if s != 0 else 0), a - s
+
+
+@njit(cache=True, nogil=True)
+def _fert_new(k, st, c1, s1, a1, c2, s2, a2):
+    return st[0, k] + _changed(k, c1, s1, a1)[0] + _changed(k, c2, s2, a2)[0]
+
+
+@njit(cache=True, nogil=True)
+def _center_new(k, st, c1, s1, a1, c2, s2, a2):
+    if k == 0:
+        return 0
+    f = _fert_new(k, st, c1, s1, a1, c2, s2, a2)
+    s = st[1, k] + _changed(k, c1, s1, a1)[1] + _changed(k, c2, s2, a2)[1]
+    return (s + f - 1) // f
+
+
+@njit(cache=True, nogil=True)
+def _prev_new(k, st, c1, s1, a1, c2, s2, a2):
+    p = st[3, k]
+    while p > 0 and _fert_new(p, st, c1, s1, a1, c2, s2, a2) == 0:
+        p = st[3, p]
+    if 0 < c1 < k and c1 > p and _fert_new(c1, st, c1, s1, a1, c2, s2, a2) > 0:
+        p = c1
+    if 0 < c2 < k and c2 > p and _fert_new(c2, st, c1, s1, a1, c2, s2, a2) > 0:
+        p = c2
+    return p
+
+
+@njit(cache=True, nogil=True)
+def _next_new(k, l, st, c1, s1, a1, c2, s2, a2):
+    n = st[4, k]
+    while n <= l and _fert_new(n, st, c1, s1, a1, c2, s2, a2) == 0:
+        n = st[4, n]
+    if k < c1 < n and _fert_new(c1, st, c1, s1, a1, c2, s2, a2) > 0:
+        n = c1
+    if k < c2 < n and _fert_new(c2, st, c1, s1, a1, c2, s2, a2) > 0:
+        n = c2
+    return n
+
+
+@njit(cache=True, nogil=True)
+def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms):
+    """Change of the log distortion when cept c1 loses position s1 and gains a1, and cept c2 loses
+    s2 and gains a2 (0 = none; c = 0 is NULL, which has no distortion)."""
+    cand = np.empty(6, np.int64)
+    n_cand = 0
+    for c in (c1, c2):
+        if c > 0:
+            cand[n_cand] = c
+            cand[n_cand + 1] = st[4, c]
+            cand[n_cand + 2] = _next_new(c, l, st, c1, s1, a1, c2, s2, a2)
+            n_cand += 3
+    delta = 0.0
+    for q in range(n_cand):
+        k = cand[q]
+        if k > l:
+            continue
+        repeated = False
+        for r in range(q):
+            if cand[r] == k:
+                repeated = True
+        if repeated:
+            continue
+        delta -= terms[k] if st[0, k] > 0 else 0.0
+        if _fert_new(k, st, c1, s1, a1, c2, s2, a2) > 0:
+            skip, add = 0, 0
+            if k == c1:
+                skip, add = s1, a1
+            elif k == c2:
+                skip, add = s2, a2
+            ep = _prev_new(k, st, c1, s1, a1, c2, s2, a2)
+            delta += _cept_log(st[2, k], nxtpos, skip, add, _center_new(ep, st, c1, s1, a1, c2, s2, a2),
+                               ecls[ep], fcls, m4, m)
+    return delta

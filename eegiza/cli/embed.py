@@ -1,0 +1,49 @@
+"""``eegiza embed``: train monolingual word vectors (gensim FastText or Word2Vec skip-gram) on a
+text file and write them in word2vec text or binary format (or as a gensim model, which keeps
+FastText's subword vectors for unseen words).
+
+    eegiza embed TEXT -o VECTORS [--kind fasttext|word2vec] [--dim 300] [--epochs 5] [--min-count 3]
+                 [--binary | --gensim] [--lowercase] [--threads N] [--quiet]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from .common import Reporter
+
+
+def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", help="monolingual text, one tokenized sentence per line (.gz/.xz ok)")
+    parser.add_argument("-o", "--output", required=True, metavar="VECTORS", help="output vector file")
+    parser.add_argument("--kind", choices=["fasttext", "word2vec"], default="fasttext",
+                        help="fasttext (subword vectors cover rare and unseen words) or word2vec (default: fasttext)")
+    parser.add_argument("--dim", type=int, default=300, help="vector dimension (default: 300)")
+    parser.add_argument("--epochs", type=int, default=5, help="passes over the text (default: 5)")
+    parser.add_argument("--window", type=int, default=5, help="context window (default: 5)")
+    parser.add_argument("--min-count", type=int, default=3, help="ignore rarer words (default: 3)")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--binary", action="store_true", help="word2vec binary format (default: text)")
+    fmt.add_argument("--gensim", action="store_true",
+                     help="save the gensim model (keeps FastText subword vectors); load it with --src-vectors")
+    parser.add_argument("--lowercase", action="store_true", help="lower-case the text first (str.lower)")
+    parser.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def run_embed(args) -> int:
+    from ..embeddings.vectors import save_word2vec, train_vectors
+    reporter = Reporter(quiet=args.quiet)
+    t0 = time.perf_counter()
+    vectors = train_vectors(args.text, kind=args.kind, dim=args.dim, epochs=args.epochs, window=args.window,
+                            min_count=args.min_count, threads=args.threads, lowercase=args.lowercase,
+                            seed=args.seed, progress=reporter.progress,
+                            save_path=args.output if args.gensim else None)
+    reporter.step("training", time.perf_counter() - t0)
+    if not args.gensim:
+        t0 = time.perf_counter()
+        save_word2vec(args.output, vectors, binary=args.binary)
+        reporter.step("writing", time.perf_counter() - t0)
+    reporter.summary(f"; {len(vectors)} words, {vectors.dim} dimensions -> {args.output}")
+    return 0

@@ -1,0 +1,142 @@
+"""How far to trust the embedding prior: the mapping's quality and the prior weight lambda.
+
+Quality: precision@1 of the mapping's CSLS nearest neighbours against two references the bitext
+gives for free, the identical strings of the two vocabularies and the mutual-best Model 1
+dictionary (for a seeded mapping these overlap its seed, so they are optimistic there).
+
+Weight: hold out a random part of the sentence pairs, train the schedule on the rest once per
+candidate lambda (0 included) with the t-table over all pairs, and score the held-out pairs'
+log-likelihood under the last model. A lambda > 0 is chosen only if it beats lambda = 0 by
+``min_gain`` nats per held-out target token, so a poor embedding space falls back to plain EM.
+Large corpora are subsampled (``max_pairs``); lambda is rescaled by the sampling rate, since the
+prior's weight in row e is lambda / (c(e) + lambda) and c(e) grows with the corpus.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import numba
+import numpy as np
+
+from ..corpus import ParallelCorpus, Side
+from ..models import hmm, ibm1
+from ..schedule import parse_schedule
+from ..train import m_step
+from ..ttable import TTable, reduce_counts
+from .mapping import csls_nearest, topk_mean_similarity
+
+
+# --------------------------------------------------------------------------- mapping quality
+
+def induction_precision(x: np.ndarray, z: np.ndarray, x_database: np.ndarray, pairs: Sequence[tuple],
+                        csls_k: int = 10) -> Optional[float]:
+    """Share of reference pairs (row of x, row of z) whose CSLS nearest row of z (r over
+    ``x_database``) is the reference; None without pairs. Several references per x row: any."""
+    if not len(pairs):
+        return None
+    pairs = np.asarray(pairs, np.int64)
+    queries = np.unique(pairs[:, 0])
+    r_z = topk_mean_similarity(z, x_database, csls_k)
+    best, _ = csls_nearest(x[queries], z, r_z)
+    guess = dict(zip(queries.tolist(), best.tolist()))
+    hits = {int(a) for a, b in pairs.tolist() if guess[a] == b}
+    return len(hits) / len(queries)
+
+
+def mutual_best_pairs(fwd: TTable, rev: TTable, min_prob: float = 0.0) -> np.ndarray:
+    """(e, f) pairs, e >= 1 and f >= 1, where f is e's best translation in ``fwd`` and e is f's best
+    in ``rev`` (the reverse t-table, rows f)."""
+    def best(tt: TTable) -> np.ndarray:
+        out = np.full(tt.n_src, -1, np.int64)
+        rows = tt.row_ids()
+        order = np.lexsort((-tt.probs, rows))
+        first = order[np.r_[0, np.flatnonzero(np.diff(rows[order])) + 1]] if len(order) else order
+        good = tt.probs[first] > min_prob
+        out[rows[first][good]] = tt.indices[first][good]
+        return out
+    bf, br = best(fwd), best(rev)
+    e = np.arange(1, len(bf))
+    f = bf[1:]
+    ok = (f >= 1) & (f < len(br))
+    e, f = e[ok], f[ok]
+    ok = br[f] == e
+    return np.stack([e[ok], f[ok]], axis=1)
+
+
+# --------------------------------------------------------------------------- held-out lambda
+
+def take_sentences(corpus: ParallelCorpus, rows: np.ndarray) -> ParallelCorpus:
+    """The sentence pairs ``rows`` (in that order), sharing the vocabularies."""
+    def take(side: Side) -> Side:
+        lengths = side.lengths[rows]
+        offsets = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        starts = side.offsets[rows]
+        idx = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return Side(side.ids[idx], offsets)
+    return ParallelCorpus(take(corpus.src), take(corpus.tgt), corpus.src_vocab, corpus.tgt_vocab)
+
+
+def _estep(name, corpus, tt, config, jump, start):
+    args = (corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr, tt.indices,
+            tt.probs, config.prob_smooth)
+    if name == "1":
+        counts, loglik = ibm1.estep(*args, numba.get_num_threads())
+        return counts, None, None, loglik
+    src_class = np.zeros(len(corpus.src_vocab), np.int32)
+    return hmm.estep(*args, src_class, jump, start, config.hmm_p_null, config.hmm_jump_smooth,
+                     numba.get_num_threads())
+
+
+def heldout_loglik(train: ParallelCorpus, held: ParallelCorpus, ttable: TTable, config, prior) -> float:
+    """Train ``config.schedule`` (Model 1 / HMM) on ``train`` from a uniform ``ttable`` with the
+    prior mixed in; the held-out log-likelihood under the last model."""
+    tt = ttable.copy()
+    tt.probs[:] = 1.0 / max(1, len(train.tgt_vocab) - 1)
+    jump = start = None
+    schedule = parse_schedule(config.schedule)
+    for name, n_iter in schedule:
+        if name == "H":
+            jump, start = hmm.initial_jump_counts(1)
+        for _ in range(n_iter):
+            chunk_counts, j, s, _ = _estep(name, train, tt, config, jump, start)
+            if name == "H":
+                jump, start = j + 1e-6, s + 1e-6
+            if prior is not None:
+                prior.current_model = name
+            m_step(tt, reduce_counts(chunk_counts), config, prior)
+    return float(np.sum(_estep(schedule[-1][0], held, tt, config, jump, start)[3]))
+
+
+def choose_lambda(corpus: ParallelCorpus, config, factory: Callable, lambdas: Sequence[float],
+                  heldout_fraction: float = 0.1, max_pairs: int = 20000, min_gain: float = 1e-3,
+                  seed: int = 0, progress: Optional[Callable[[str], None]] = None) -> dict:
+    """Pick lambda (for the whole corpus) by held-out log-likelihood; returns a report with the
+    chosen value and the per-token held-out log-likelihood of every candidate."""
+    rng = np.random.default_rng(seed)
+    n = len(corpus)
+    n_held = max(1, int(round(heldout_fraction * min(n, max_pairs))))
+    order = rng.permutation(n)
+    n_train = min(n - n_held, max_pairs - n_held) if n > n_held else 0
+    if n_train <= 0:
+        return {"lambda": 0.0, "reason": "corpus too small to hold out sentences", "candidates": {}}
+    held = take_sentences(corpus, np.sort(order[:n_held]))
+    train = take_sentences(corpus, np.sort(order[n_held:n_held + n_train]))
+    sample = take_sentences(corpus, np.sort(order[:n_held + n_train]))
+    ttable = TTable.from_corpus(sample)
+    prior = factory(ttable)
+    if prior.src_counts is not None:
+        prior.src_counts = np.bincount(train.src.ids, minlength=len(corpus.src_vocab)).astype(np.float64)
+    rate = n_train / n
+    n_tokens = max(1, len(held.tgt.ids))
+    scores = {}
+    for lam in lambdas:
+        prior.lam = lam * rate
+        scores[float(lam)] = heldout_loglik(train, held, ttable, config, prior) / n_tokens
+        if progress is not None:
+            progress(f"calibration: lambda {lam:g}: held-out log-likelihood {scores[float(lam)]:.4f} per token")
+    base = scores.get(0.0, -np.inf)
+    best = max(scores, key=scores.get)
+    chosen = best if scores[best] - base >= min_gain else 0.0
+    return {"lambda": chosen, "heldout_pairs": n_held, "train_pairs": n_train,
+            "loglik_per_token": scores, "gain_per_token": scores[chosen] - base if base > -np.inf else None}

@@ -1,0 +1,573 @@
+"""The GIZA++ / MGIZA++ training run behind the `GIZA++` and `mgiza` commands.
+
+`run_giza(params)` takes parsed GIZA parameters (:mod:`eegiza.giza_params`) and does what GIZA's
+`main` does (spec: shared/GIZA_FORMATS.md §2, §3, §4, §6): reads the `.vcb` files (`-s`, `-t`),
+the `.snt` corpus (`-c`) and the word classes (`<vcb>.classes`; MGIZA: `sourcevocabularyclasses` /
+`targetvocabularyclasses`), trains the schedule `m1 m2 mh m3 m4` with
+:func:`eegiza.train.train_direction`, and writes GIZA's files under the prefix `outputpath/o`:
+`.gizacfg` (always, at start), the per-iteration dumps (`.A1.N .t1.N .Ahmm.N .thmm.N .hhmm.N
+.A2.N .t2.N`, for Models 3/4 `.A3.N .t3.N .n3.N .d3.N .p0_3.N [.a3.N] .d4.N .D4.N`, the last
+one of the Model-3/4 loop named `final`) under GIZA's dump rules, and unless `nodumps`: `.perp`,
+`.trn.src.vcb .trn.trg.vcb .tst.src.vcb .tst.trg.vcb`, `.Decoder.config`. With `-nodumps 1
+-onlyaldumps 1` (Moses) the output is `.gizacfg` + `.A3.final`. For mgiza (`-ncpus N`) the
+alignment files of Model 1, HMM and Models 3/4 are split into N `.partNNN` files that
+`merge_alignment.py` joins.
+
+Vocabulary ids: GIZA ids (from the `.vcb` files, from 2, any order, gaps allowed; NULL = 0) are
+mapped to eegiza's dense ids 1.. in order of first appearance in the training corpus (then the
+test corpus), which is exactly how `eegiza align` numbers the same text, and mapped back when
+writing. The co-occurrence file (`-CoocurrenceFile`) is required and checked (exists, `e f`
+lines sorted and unique, as GIZA's binary search needs), but not used for training: eegiza builds
+the same set of co-occurring pairs from the corpus itself (:class:`eegiza.ttable.TTable`).
+
+Deliberate differences from GIZA++ (what users asked for; everything else follows GIZA):
+
+* `$USER` unset: the default prefix uses `USER` instead of crashing (GIZA++ segfaults).
+* Pairs with an empty side are kept, not dropped, so pair numbers stay in step with the lines of
+  the other direction; an empty target has nothing to align, an empty source aligns everything to
+  NULL. One warning counts them (GIZA++ prints `Forbidden zero sentence length` per pair;
+  plain2snt drops them with a warning per pair).
+* No 100-token cap: GIZA++ cuts every sentence to `ml - 1` = 100 tokens. eegiza cuts only when
+  `-ml` is set to something other than its default 101 (then to `ml - 1` tokens, both sides, one
+  warning counting the pairs), and never shortens pairs by the fertility ratio (GIZA++ does in one
+  direction only, which breaks giza2bal's lock-step reading).
+* Alignment dumps `.A1.N`, `.Ahmm.N`, ... hold the Viterbi alignment under the model *after*
+  iteration N's update (GIZA++ writes the one found during iteration N's E-step, one update
+  earlier). So the last dump is the final model's alignment, the one `eegiza align` writes.
+* HMM parameters map onto eegiza's HMM: `emalsmooth` -> jump smoothing; `emprobforempty` p -> NULL
+  probability p / (1 + p) (GIZA adds p to a normalised jump row and renormalises); `probsmooth` ->
+  the probability floor. `.hhmm.N` lists the jump counts per previous-word class (GIZA++ layout);
+  eegiza's HMM has no alignment-count table, so `.ahmm.N` is not written.
+* Sentence weights (first `.snt` line) other than 1 are not supported: one warning, weight 1.
+* `.vcb` ids need not be ascending (GIZA++ rejects ids above the last line's id).
+* mgiza: part files hold consecutive blocks of pairs and the results do not depend on `-ncpus`
+  (MGIZA distributes pairs by thread timing and its sums vary with the thread count).
+* mgiza `-restart` / `-previous*` (force alignment) need initial tables in `train_direction`,
+  which it does not take yet: `-restart` > 0 is refused with a clear error. The p0 rule is in
+  :func:`restart_p0` (no NaN: `-p0`, else `-previousp0`, else learned with a warning).
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+from numba import njit
+
+from .api import word_classes
+from .config import AlignerConfig
+from .corpus import ParallelCorpus, Side, Vocab
+from .formats.giza import (GizaFormatError, PerpRow, SntArrays, format_vcb, read_classes, read_p0,
+                           read_snt_arrays, read_vcb, write_decoder_config, write_perp, write_text)
+from .giza_params import GizaParams, write_gizacfg
+from .giza_writers import (IdMap, class_labels, format_hhmm, write_alignments, write_fertility_tables,
+                           write_ttable_dense)
+from .models import hmm
+from .schedule import MODEL_NAMES, format_schedule
+from .train import DirectionModel, align_direction, perplexity, train_direction
+from .ttable import find_slot, normalise_rows
+
+DEFAULT_ML = 101
+SHORT_NAMES = {"1": "1", "2": "2", "H": "hmm"}
+DUMP_FREQ = {"1": "model1dumpfrequency", "2": "model2dumpfrequency", "H": "hmmdumpfrequency"}
+
+
+class GizaRunError(ValueError):
+    """An input problem GIZA would stop on; the message is what the command prints."""
+
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- input
+def check_cooc(path: str, block: int = 1 << 26) -> None:
+    """Check that a `.cooc` file exists and its `e f` lines are sorted by (e, f) without
+    repeats (read in blocks, so huge files need little memory)."""
+    if not path:
+        raise GizaRunError("ERROR: NO COOCURRENCE FILE GIVEN!")
+    try:
+        fh = open(path, "rb")
+    except OSError:
+        raise GizaRunError(f"ERROR: cannot open the co-occurrence file {path}") from None
+    last = (-1, -1)
+    line_no = 0
+    rest = b""
+    with fh:
+        while True:
+            data = fh.read(block)
+            chunk = rest + data
+            if data:
+                cut = chunk.rfind(b"\n") + 1
+                chunk, rest = chunk[:cut], chunk[cut:]
+            lines = [x for x in chunk.split(b"\n") if x.strip()]
+            if lines:
+                try:
+                    pairs = np.array([[int(t) for t in x.split()] for x in lines], dtype=np.int64)
+                except ValueError:
+                    pairs = None
+                if pairs is None or pairs.ndim != 2 or pairs.shape[1] != 2:
+                    raise GizaFormatError(path, None, "expected 'e f' (two integers) on every line")
+                keys = np.concatenate([[last], pairs])
+                bad = (keys[1:, 0] < keys[:-1, 0]) | ((keys[1:, 0] == keys[:-1, 0]) & (keys[1:, 1] <= keys[:-1, 1]))
+                if bad.any():
+                    raise GizaFormatError(path, line_no + int(np.argmax(bad)) + 1,
+                                          "the co-occurrence file must be sorted by (e, f) without repeats")
+                last = tuple(pairs[-1])
+                line_no += len(lines)
+            if not data:
+                break
+
+
+def read_vocabulary(path: str, what: str) -> dict[int, str]:
+    """GIZA id -> word of a `.vcb` file (`-s` / `-t`)."""
+    if not path:
+        raise GizaRunError(f"ERROR: no {what} vocabulary file given (-{what[0]})")
+    try:
+        return {e.id: e.word for e in read_vcb(path)}
+    except OSError:
+        raise GizaRunError(f"ERROR: cannot open the {what} vocabulary file {path}") from None
+
+
+def read_corpus_file(path: str, what: str) -> SntArrays:
+    """A `.snt` file as flat arrays."""
+    if not path:
+        raise GizaRunError(f"ERROR: no {what} corpus file given")
+    try:
+        return read_snt_arrays(path)
+    except OSError:
+        raise GizaRunError(f"ERROR: cannot open the {what} corpus file {path}") from None
+
+
+def _truncate(ids: np.ndarray, offsets: np.ndarray, cap: Optional[int]):
+    """Keep the first ``cap`` tokens of every sentence; returns (ids, offsets, n truncated)."""
+    lengths = np.diff(offsets)
+    if cap is None or not len(lengths) or lengths.max() <= cap:
+        return ids, offsets, 0
+    position = np.arange(len(ids)) - np.repeat(offsets[:-1], lengths)
+    new_offsets = np.zeros_like(offsets)
+    np.cumsum(np.minimum(lengths, cap), out=new_offsets[1:])
+    return ids[position < cap], new_offsets, int((lengths > cap).sum())
+
+
+def _dense_ids(flat: np.ndarray):
+    """Dense ids 1.. in order of first appearance: (dense flat ids, dense -> original id)."""
+    uniq, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniq), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+    to_orig = np.zeros(len(uniq) + 1, np.int64)
+    to_orig[rank + 1] = uniq
+    return (rank[inverse.ravel()] + 1).astype(np.int32), to_orig
+
+
+@dataclass
+class GizaCorpus:
+    """A `.snt` corpus in eegiza's dense ids (see the module docstring)."""
+
+    corpus: ParallelCorpus
+    pair_numbers: np.ndarray                  # 1-based GIZA sentence numbers
+    src_freq: np.ndarray = field(repr=False)  # training frequency per dense id
+    tgt_freq: np.ndarray = field(repr=False)
+
+
+def build_corpora(snts: list[SntArrays], paths: list[str], src_vcb: dict[int, str], tgt_vcb: dict[int, str],
+                  cap: Optional[int], log: Log = _stderr):
+    """Number the training corpus (``snts[0]``) and an optional test corpus with shared dense
+    ids; returns ([GizaCorpus, ...], IdMap). Unknown ids raise GIZA's error."""
+    sides = []
+    for snt, path in zip(snts, paths):
+        s_ids, s_off, n1 = _truncate(snt.src_ids, snt.src_offsets, cap)
+        t_ids, t_off, n2 = _truncate(snt.tgt_ids, snt.tgt_offsets, cap)
+        if n1 or n2:
+            log(f"WARNING: {path}: {max(n1, n2)} sentence pair(s) cut to {cap} tokens (-ml {cap + 1}).")
+        empty = int(((np.diff(s_off) == 0) | (np.diff(t_off) == 0)).sum())
+        if empty:
+            log(f"WARNING: {path}: {empty} sentence pair(s) with an empty side; they are kept (numbering "
+                "unchanged) and get an empty alignment.")
+        odd = int((snt.counts != 1).sum())
+        if odd:
+            log(f"WARNING: {path}: {odd} sentence pair(s) with a weight other than 1; eegiza trains "
+                "every pair with weight 1.")
+        sides.append((s_ids, s_off, t_ids, t_off))
+    maps = []
+    for k, (vcb, what) in enumerate(((src_vcb, "source"), (tgt_vcb, "target"))):
+        flat = np.concatenate([s[2 * k] for s in sides]).astype(np.int64)
+        known = np.fromiter(vcb.keys(), np.int64, len(vcb))
+        present = np.unique(flat)
+        missing = present[~np.isin(present, known)]
+        if len(missing):
+            raise GizaRunError(f"ERROR: {what} word {int(missing[0])} is not in the vocabulary list "
+                               f"({len(missing)} unknown id(s) in {', '.join(paths)})")
+        dense, to_giza = _dense_ids(flat)
+        maps.append((dense, to_giza, Vocab.from_words(["NULL"] + [vcb[int(g)] for g in to_giza[1:]])))
+    ids = IdMap(maps[0][1], maps[1][1])
+    out = []
+    starts = [0, 0]
+    for (s_ids, s_off, t_ids, t_off), snt in zip(sides, snts):
+        pieces = []
+        for k, n in ((0, len(s_ids)), (1, len(t_ids))):
+            pieces.append(maps[k][0][starts[k]:starts[k] + n])
+            starts[k] += n
+        corpus = ParallelCorpus(Side(pieces[0], s_off.astype(np.int64)), Side(pieces[1], t_off.astype(np.int64)),
+                                maps[0][2], maps[1][2])
+        src_freq = np.bincount(pieces[0], minlength=len(maps[0][2])).astype(np.float64)
+        tgt_freq = np.bincount(pieces[1], minlength=len(maps[1][2])).astype(np.float64)
+        out.append(GizaCorpus(corpus, np.arange(1, len(snt) + 1), src_freq, tgt_freq))
+    return out, ids
+
+
+def read_word_classes(path: str, vocab: Vocab, log: Log = _stderr):
+    """Classes of a side from a mkcls file (GIZA: `<vcb>.classes`): (class per dense id, labels).
+    A missing file gives GIZA's `ERROR: can not read` and every word in class 0."""
+    if not path or not os.path.exists(path):
+        log(f"ERROR: can not read {path}")
+        return np.zeros(len(vocab), np.int32), ["0"]
+    classes = word_classes(None, vocab, path, AlignerConfig())
+    return classes, class_labels(read_classes(path))
+
+
+def read_dictionary(path: str, src_to_giza: np.ndarray, tgt_to_giza: np.ndarray, width: int) -> np.ndarray:
+    """A `-d` dictionary (`tgt_id src_id` per line, GIZA ids) as sorted keys e * width + f in
+    dense ids; pairs of words absent from the corpus are dropped."""
+    try:
+        with open(path, "rb") as fh:
+            toks = fh.read().split()
+    except OSError:
+        raise GizaRunError(f"ERROR: Can't open dictionary: {path}") from None
+    try:
+        nums = np.array([int(t) for t in toks[:len(toks) // 2 * 2]], np.int64).reshape(-1, 2)
+    except ValueError:
+        raise GizaFormatError(path, None, "dictionary lines must be 'target_id source_id'") from None
+    f_giza, e_giza = nums[:, 0], nums[:, 1]
+
+    def to_dense(giza, table):
+        order = np.argsort(table)
+        pos = np.clip(np.searchsorted(table[order], giza), 0, len(table) - 1)
+        dense = order[pos]
+        return np.where(table[dense] == giza, dense, -1)
+
+    e, f = to_dense(e_giza, src_to_giza), to_dense(f_giza, tgt_to_giza)
+    keep = (e >= 0) & (f >= 0) & ((e > 0) | (f > 0))
+    return np.unique(e[keep] * width + f[keep])
+
+
+@njit(cache=True, nogil=True)
+def dictionary_counts(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, keys, width):
+    """Model-1 iteration-1 counts under a dictionary (GIZA++ `model1.cpp`): from uniform t, f_j
+    counts 1/(l+1) for e_i if (e_i, f_j) is in the dictionary, or if neither e_i nor f_j has a
+    dictionary partner in the sentence."""
+    counts = np.zeros(len(indices))
+    for k in range(len(src_off) - 1):
+        l = src_off[k + 1] - src_off[k]
+        m = tgt_off[k + 1] - tgt_off[k]
+        e_sent = np.zeros(l + 1, np.int64)
+        for i in range(l):
+            e_sent[i + 1] = src_ids[src_off[k] + i]
+        indict = np.zeros((m, l + 1), np.bool_)
+        e_in = np.zeros(l + 1, np.bool_)
+        f_in = np.zeros(m, np.bool_)
+        for j in range(m):
+            f = tgt_ids[tgt_off[k] + j]
+            for i in range(l + 1):
+                key = e_sent[i] * width + f
+                p = np.searchsorted(keys, key)
+                if p < len(keys) and keys[p] == key:
+                    indict[j, i] = True
+                    e_in[i] = True
+                    f_in[j] = True
+        for j in range(m):
+            f = tgt_ids[tgt_off[k] + j]
+            for i in range(l + 1):
+                if indict[j, i] or (not f_in[j] and not e_in[i]):
+                    s = find_slot(indptr, indices, e_sent[i], f)
+                    if s >= 0:
+                        counts[s] += 1.0 / (l + 1)
+    return counts
+
+
+class DictionaryConstraint:
+    """A `prior_factory` object for train_direction: after the first M-step (Model 1, iteration
+    1) it replaces t(f|e) by the dictionary-constrained estimate (:func:`dictionary_counts`)."""
+
+    def __init__(self, corpus: ParallelCorpus, keys: np.ndarray, width: int):
+        self.corpus, self.keys, self.width, self.used = corpus, keys, width, False
+
+    def __call__(self, ttable):
+        return self
+
+    def apply(self, ttable, counts) -> None:
+        if self.used:
+            return
+        self.used = True
+        c = self.corpus
+        new = dictionary_counts(c.src.ids, c.src.offsets, c.tgt.ids, c.tgt.offsets, ttable.indptr, ttable.indices,
+                                self.keys, self.width)
+        ttable.probs = normalise_rows(ttable.indptr, new)
+
+
+def restart_p0(params: GizaParams, log: Log = _stderr) -> float:
+    """p0 for an MGIZA restart into Models 3/4: `-p0` if set, else the number in `-previousp0`,
+    else -1 (learned) with a warning (MGIZA runs with p0 = -1 then and gets NaN)."""
+    if params["p0"] != -1:
+        return float(params["p0"])
+    if params["previousp0"]:
+        return read_p0(params["previousp0"])
+    log("WARNING: neither -p0 nor -previousp0 given; p0 is learned from the data.")
+    return -1.0
+
+
+# ----------------------------------------------------------------------------- configuration
+def giza_schedule(params: GizaParams) -> str:
+    """`m1 m2 mh m3 m4` as an eegiza schedule, e.g. `1^5 H^5 3^3 4^3` (m5/m6 are refused)."""
+    if params["m5"] > 0 or params["m6"] > 0:
+        raise GizaRunError("ERROR: Models 5 and 6 are not implemented in eegiza (use -m5 0 -m6 0)")
+    items = [(name, int(params[key])) for name, key in (("1", "m1"), ("2", "m2"), ("H", "mh"), ("3", "m3"),
+                                                         ("4", "m4")) if params[key] > 0]
+    if not items:
+        raise GizaRunError("ERROR: no training iterations (m1 = m2 = mh = m3 = m4 = 0)")
+    return format_schedule(items)
+
+
+def _number(params: GizaParams, name: str) -> float:
+    """A float parameter as printed (so float32 values like probsmooth read back as 1e-07)."""
+    return float(params.value_text(name))
+
+
+def giza_config(params: GizaParams, mgiza: bool = False) -> AlignerConfig:
+    """The :class:`AlignerConfig` that trains what these GIZA parameters ask for (see the module
+    docstring for the HMM mapping). `eegiza align` with these options trains the same model."""
+    p = _number(params, "emprobforempty")
+    cap = int(params["ml"]) - 1 if int(params["ml"]) != DEFAULT_ML else None
+    return AlignerConfig(schedule=giza_schedule(params), max_sentence_length=cap,
+                         threads=int(params["ncpus"]) if mgiza else 0, prob_smooth=_number(params, "probsmooth"),
+                         hmm_p_null=p / (1.0 + p), hmm_jump_smooth=_number(params, "emalsmooth"))
+
+
+def fertility_arrays(model: DirectionModel) -> Optional[dict]:
+    """The Model-3/4 tables of a trained direction as arrays, if it has them."""
+    fert = getattr(model, "fertility", None)
+    return fert.to_arrays() if fert is not None else None
+
+
+def model1_loglik(ttable, corpus: ParallelCorpus, floor: float) -> np.ndarray:
+    """Per-sentence Model-1 log-likelihood sum_j log(sum_i t(f_j | e_i) / (l + 1)), i = 0 (NULL)
+    .. l, every t floored at ``floor`` (pairs absent from the table get the floor)."""
+    width = np.int64(max(int(ttable.indices.max()) + 1 if ttable.nnz else 1, len(corpus.tgt_vocab)))
+    keys = ttable.row_ids().astype(np.int64) * width + ttable.indices
+    sl, tl = corpus.src.lengths + 1, corpus.tgt.lengths
+    sent = np.repeat(np.arange(len(corpus)), sl * tl)
+    start = np.repeat(np.cumsum(sl * tl) - sl * tl, sl * tl)
+    r = np.arange(len(sent)) - start
+    i, j = r % sl[sent], r // sl[sent]
+    e = np.where(i > 0, corpus.src.ids[np.maximum(corpus.src.offsets[sent] + i - 1, 0)], 0).astype(np.int64)
+    f = corpus.tgt.ids[corpus.tgt.offsets[sent] + j].astype(np.int64)
+    key = e * width + f
+    pos = np.clip(np.searchsorted(keys, key), 0, max(len(keys) - 1, 0))
+    found = (keys[pos] == key) & (e < ttable.n_src) if len(keys) else np.zeros(len(key), bool)
+    t = np.maximum(np.where(found, ttable.probs[pos] if len(keys) else 0.0, floor), floor)
+    token = corpus.tgt.offsets[sent] + j
+    word_sum = np.bincount(token, weights=t, minlength=len(corpus.tgt.ids))
+    word_sent = np.repeat(np.arange(len(corpus)), tl)
+    per_word = np.log(word_sum / (corpus.src.lengths[word_sent] + 1.0))
+    return np.bincount(word_sent, weights=per_word, minlength=len(corpus))
+
+
+# ----------------------------------------------------------------------------- the run
+class GizaRun:
+    """One training run: the corpus, the id map, and the files written after each iteration."""
+
+    def __init__(self, params: GizaParams, mgiza: bool = False, log: Log = _stderr, out: Log = print):
+        self.params, self.mgiza, self.log, self.out = params, mgiza, log, out
+        self.prefix = params["o"]
+        self.nodumps = bool(params["nodumps"])
+        self.compact = bool(params["compactalignmentformat"])
+        self.n_parts = 0
+        if mgiza:
+            self.n_parts = int(params["ncpus"]) or (os.cpu_count() or 2)
+        self.vit_pp: dict[int, float] = {}
+        self.test_pp: dict[int, tuple] = {}
+        self.loop_index = 0
+        self.final_written = False
+        self.written: list[str] = []
+
+    # -- setup
+    def prepare(self) -> None:
+        p = self.params
+        directory = os.path.dirname(self.prefix) or "."
+        if not os.path.isdir(directory):
+            raise GizaRunError(f"ERROR: output directory {directory} does not exist")
+        if int(p["restart"] if "restart" in p else 0) > 0:
+            raise GizaRunError("ERROR: -restart is not supported by eegiza yet (force alignment needs "
+                               "initial tables in training); run with -restart 0")
+        write_gizacfg(p)
+        self.written.append(self.prefix + ".gizacfg")
+        check_cooc(p["coocurrencefile"])
+        self.config = giza_config(p, self.mgiza)
+        src_vcb = read_vocabulary(p["s"], "source")
+        tgt_vcb = read_vocabulary(p["t"], "target")
+        snts, paths = [read_corpus_file(p["c"], "training")], [p["c"]]
+        if p["tc"]:
+            snts.append(read_corpus_file(p["tc"], "test"))
+            paths.append(p["tc"])
+        cap = self.config.max_sentence_length
+        corpora, self.ids = build_corpora(snts, paths, src_vcb, tgt_vcb, cap, self.log)
+        self.train = corpora[0]
+        self.test = corpora[1] if len(corpora) > 1 else None
+        corpus = self.train.corpus
+        if self.mgiza:
+            src_path, tgt_path = p["sourcevocabularyclasses"], p["targetvocabularyclasses"]
+        else:
+            src_path, tgt_path = p["s"] + ".classes", p["t"] + ".classes"
+        self.src_class, self.ids.src_labels = read_word_classes(src_path, corpus.src_vocab, self.log)
+        self.tgt_class, self.ids.tgt_labels = read_word_classes(tgt_path, corpus.tgt_vocab, self.log)
+        self.prior = None
+        if p["d"]:
+            width = len(corpus.tgt_vocab)
+            keys = read_dictionary(p["d"], self.ids.src_ids, self.ids.tgt_ids, width)
+            self.prior = DictionaryConstraint(corpus, keys, width)
+        self.loop = self._viterbi_loop_string()
+
+    def _viterbi_loop_string(self) -> str:
+        p = self.params
+        body = "3" * int(p["m3"]) + "4" * int(p["m4"])
+        if not body:
+            return ""
+        return ("H" if p["mh"] > 0 else "3") + body
+
+    # -- training
+    def train_model(self) -> DirectionModel:
+        kwargs = dict(src_class=self.src_class, prior_factory=self.prior, progress=self.out,
+                      on_iteration=self.on_iteration)
+        if "tgt_class" in inspect.signature(train_direction).parameters:
+            kwargs["tgt_class"] = self.tgt_class
+        self.model = train_direction(self.train.corpus, self.config, **kwargs)
+        return self.model
+
+    def _viterbi(self, model: DirectionModel, corpus: ParallelCorpus, name: str):
+        positions, scores = align_direction(model, corpus)
+        if name == "1":  # GIZA's Model-1 score is the product of the t's, without 1/(l+1)^m
+            scores = scores + corpus.tgt.lengths * np.log(corpus.src.lengths + 1.0)
+        return positions, scores
+
+    def _vit_perplexity(self, scores, corpus, name) -> float:
+        if name == "1":
+            scores = scores - corpus.tgt.lengths * np.log(corpus.src.lengths + 1.0)
+        finite = scores[np.isfinite(scores)]
+        return perplexity(float(finite.sum()), len(corpus.tgt.ids))
+
+    def _test_perplexity(self, model: DirectionModel, name: str) -> Optional[float]:
+        """Test perplexity under Model 1 (`N/A` for the other models, whose likelihood needs
+        their own E-step kernels)."""
+        if name != "1":
+            return None
+        c = self.test.corpus
+        return perplexity(float(model1_loglik(model.ttable, c, model.prob_smooth).sum()), len(c.tgt.ids))
+
+    def on_iteration(self, name: str, it: int, model: DirectionModel) -> None:
+        p = self.params
+        row = len(model.log) - 1
+        if name in "34":
+            self.loop_index += 1
+            k = self.loop_index
+            final = k == len(self.loop) - 1
+            freq = int(p["model345dumpfrequency"])
+            dump = (final or (freq != 0 and k % freq == 0)) and not self.nodumps
+            align = dump or (final and bool(p["onlyaldumps"]))
+            number = "final" if final else str(k)
+            short = "3"
+        else:
+            freq = int(p[DUMP_FREQ[name]])
+            n_iter = dict(self.config_items())[name]
+            dump = freq != 0 and (it % freq == 0 or (self.mgiza and it == n_iter)) and not self.nodumps
+            align, number, short, final = dump, str(it), SHORT_NAMES[name], False
+        need_perp = not self.nodumps
+        if align or need_perp:
+            positions, scores = self._viterbi(model, self.train.corpus, name)
+            self.vit_pp[row] = self._vit_perplexity(scores, self.train.corpus, name)
+            if align:
+                parts = self.n_parts if name in "1H34" else 0
+                self.written += write_alignments(f"{self.prefix}.A{short}.{number}", self.train.corpus, positions,
+                                                 scores, self.train.pair_numbers, self.compact, parts,
+                                                 "1" if name == "1" else "3")
+        if self.test is not None and need_perp:
+            t_pos, t_scores = self._viterbi(model, self.test.corpus, name)
+            self.test_pp[row] = (self._test_perplexity(model, name),
+                                 self._vit_perplexity(t_scores, self.test.corpus, name))
+            if dump:
+                self.written += write_alignments(f"{self.prefix}.tst.A{short}.{number}", self.test.corpus, t_pos,
+                                                 t_scores, self.test.pair_numbers, self.compact)
+        if dump:
+            self._dump_tables(model, name, short, number)
+        if final:
+            self.final_written = True
+
+    def config_items(self):
+        from .schedule import parse_schedule
+        return parse_schedule(self.config.schedule)
+
+    def _dump_tables(self, model: DirectionModel, name: str, short: str, number: str) -> None:
+        path = f"{self.prefix}.t{short}.{number}"
+        write_ttable_dense(path, model.ttable, self.ids, model.prob_smooth)
+        self.written.append(path)
+        if name == "H" and model.jump is not None:
+            path = f"{self.prefix}.hhmm.{number}"
+            write_text(path, format_hhmm(model.jump, self.ids.src_labels, hmm.MAX_JUMP, offset=1e-6))
+            self.written.append(path)
+        if name in "34":
+            arrays = fertility_arrays(model)
+            if arrays is not None:
+                self.written += write_fertility_tables(
+                    self.prefix, number, arrays, self.ids, self.train.src_freq, int(self.params["ml"]) - 1,
+                    model.prob_smooth, model4=self.loop[self.loop_index] == "4")
+
+    # -- end of training
+    def finish(self, model: DirectionModel) -> None:
+        p = self.params
+        if self.loop and not self.final_written:  # Models 3/4 trained without per-iteration calls
+            self.loop_index = len(self.loop) - 2
+            self.on_iteration(self.loop[-1], 0, model)
+        if self.nodumps:
+            return
+        rows = []
+        for row, entry in enumerate(model.log):
+            name = entry.model
+            if row >= len(model.log) - (len(self.loop) - 1) and self.loop:
+                k = row - (len(model.log) - (len(self.loop) - 1)) + 1
+                a, b = self.loop[k - 1], self.loop[k]
+                name = f"Model{b}" if a == b else f"T{a}To{b}"
+            test_pp, test_vit = self.test_pp.get(row, (None, None))
+            rows.append(PerpRow(name, entry.perplexity, test_pp, self.vit_pp.get(row), test_vit))
+        n_test = len(self.test.corpus) if self.test is not None else 0
+        write_perp(self.prefix + ".perp", rows, len(self.train.corpus), n_test)
+        for side, freq_attr, to_giza, vocab in (("src", "src_freq", self.ids.src_ids, "src_vocab"),
+                                                ("trg", "tgt_freq", self.ids.tgt_ids, "tgt_vocab")):
+            for kind, data in (("trn", self.train), ("tst", self.test)):
+                entries = []
+                if data is not None:
+                    freq = getattr(data, freq_attr)
+                    words = getattr(data.corpus, vocab).words
+                    dense = np.flatnonzero(freq > 0)
+                    dense = dense[dense > 0]
+                    dense = dense[np.argsort(to_giza[dense], kind="stable")]
+                    entries = [(int(to_giza[d]), words[d], float(freq[d])) for d in dense]
+                path = f"{self.prefix}.{kind}.{side}.vcb"
+                write_text(path, format_vcb(entries))
+                self.written.append(path)
+        write_decoder_config(self.prefix, p["s"], p["t"])
+        self.written += [self.prefix + ".perp", self.prefix + ".Decoder.config"]
+
+
+def run_giza(params: GizaParams, mgiza: bool = False, log: Log = _stderr, out: Log = print) -> GizaRun:
+    """Train and write every file (see the module docstring); returns the finished run."""
+    run = GizaRun(params, mgiza, log, out)
+    run.prepare()
+    model = run.train_model()
+    run.finish(model)
+    return run

@@ -1,0 +1,524 @@
+"""Training and alignment with the fertility models, IBM Models 3 and 4, the way GIZA++ does it
+(``model3.cpp``, ``model3_viterbi_with_tricks.cpp``, ``collCounts.cpp``).
+
+There is no exact E-step for Models 3 and 4. For every sentence pair, iteration k:
+
+1. *Start*: the HMM Viterbi alignment (GIZA++ uses it in every iteration), repaired where it breaks
+   the fertility limits (phi_i < ``maxfertility``, 2 phi_0 <= m): a word that does not fit goes to
+   its best allowed position by t(f | e).
+2. *Hill-climbing* under the *from* model of the iteration: repeatedly apply the best single move
+   (a_j := i) or swap (a_j1 <-> a_j2) while it multiplies P(f, a | e) by more than 1.00001 (GIZA's
+   ``hillClimb_std``; at most 61 steps). Moves must respect the fertility limits. For Model 4 every
+   candidate is scored with the exact Model-4 probability (GIZA proposes with Model 3 and accepts
+   with Model 4; scoring every candidate exactly finds at least as good a local optimum).
+3. *Counts* over the neighbourhood N(a*) = {a*} + every allowed move + every swap, each alignment
+   weighted by P(f, a | e) / sum_{N(a*)} P (``collectCountsOverNeighborhood``): t and d counts, the
+   fertility counts n(phi | e) (the moves change one fertility by +-1), p0/p1 counts (p1 gets
+   phi_0, p0 gets m - 2 phi_0), and, when the *to* model is 4, the Model-4 head and non-head
+   displacement counts of every alignment of N(a*) whose weight exceeds ``countincreasecutoffal``.
+   t and d counts below that cutoff are dropped as in GIZA++. The iteration's log-likelihood is
+   sum_sentences log sum_{N(a*)} P(f, a | e) (GIZA's Model-3/4 "perplexity").
+4. *M-step*: t by row normalisation, n with ``nsmooth`` length smoothing, d over j with
+   ``model23smoothfactor``, p1 = c(p1) / (c(p0) + c(p1)) unless ``p0`` is fixed (>= 0), and the
+   Model-4 tables (:mod:`eegiza.models.ibm4`).
+
+The schedule ``[("3", 3), ("4", 3)]`` runs GIZA's "H333444": iterations 3->3 (x3), 3->4, 4->4 (x2),
+where the first Model-3 iteration starts from tables *transferred* from the HMM: t(f | e) as the HMM
+left it, and n, d, p0 estimated (with the same smoothing) from the HMM Viterbi alignments counted
+once each. (GIZA++ instead scores the first iteration's neighbourhoods with the HMM itself.)
+
+Pegging (``pegging 1``) is not implemented. Sentences with an empty side, or too long a target side
+for any allowed alignment (m > l (maxfertility - 1) + m // 2; GIZA++ shortens those), are skipped in
+training and keep their start alignment, with score -inf, in :func:`align_fertility`.
+All counts are fixed-point per chunk of sentences (:mod:`eegiza.ttable`), so the result does not
+depend on the number of threads. Probabilities p0 and p1 are kept within [1e-10, 1 - 1e-10].
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable, List, Optional
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..ttable import COUNT_SCALE, PROB_FLOOR, find_slot, normalise_rows, reduce_counts
+from . import ibm3, ibm4
+from .ibm2 import ATable
+
+LOG_CLIMB_GAIN = float(np.log(1.00001))
+MAX_CLIMB_STEPS = 61
+P_CLAMP = 1e-10
+ITERATION_NAMES = {("3", "3"): "Model3", ("3", "4"): "T3To4", ("4", "4"): "Model4"}
+
+
+@dataclass
+class FertilityParams:
+    """GIZA++ parameters of Models 3 and 4 (names and defaults as GIZA++)."""
+
+    p0: float = -1.0                         # probability of not inserting NULL words; < 0: learned
+    nsmooth: float = 64.0                    # weight of the word-length fertility distribution
+    nsmoothgeneral: float = 0.0              # weight of the word-independent fertility distribution
+    model23smoothfactor: float = 0.0         # interpolation of d(j | i, l, m) with 1/m
+    model4smoothfactor: float = 0.2          # interpolation of the Model-4 tables with uniform
+    maxfertility: int = 10                   # fertilities 0 .. maxfertility - 1
+    deficientdistortionforemptyword: int = 0
+    depm4: int = 76                          # only 76: head d1(. | A, B), non-head d>1(. | B)
+    compactadtable: bool = True              # d(j | i, m): the Model-3 distortion ignores l
+    pegging: bool = False                    # not implemented
+    prob_smooth: float = PROB_FLOOR          # floor of every t, n, d lookup
+    countincreasecutoffal: float = 1e-5      # smallest neighbourhood count added
+
+
+@dataclass
+class FertilityModel:
+    """Every table of a trained Model 3/4 except t(f | e), which stays in the TTable."""
+
+    params: FertilityParams
+    last_model: str
+    src_class: np.ndarray       # int32 per source id (NULL = 0)
+    tgt_class: np.ndarray       # int32 per target id
+    n_table: np.ndarray         # (n_src_vocab, maxfertility): n(phi | e)
+    n_by_length: np.ndarray     # (max byte length + 1, maxfertility): fertility by word length
+    n_general: np.ndarray       # (maxfertility,): fertility of all words
+    d_table: ATable             # Model-3 d(j | i, [l,] m)
+    p0: float
+    d1: np.ndarray              # flat (n_A * n_B * W): head displacements
+    d1_seen: np.ndarray         # int8 (n_A * n_B)
+    db: np.ndarray              # flat (n_B * W): non-head displacements
+    db_seen: np.ndarray         # int8 (n_B)
+    half: int                   # displacements stored for |delta| <= half, W = 2 half + 1
+    log: list = field(default_factory=list)
+
+    @property
+    def n_src_classes(self) -> int:
+        return len(self.d1_seen) // self.n_tgt_classes
+
+    @property
+    def n_tgt_classes(self) -> int:
+        return len(self.db_seen)
+
+    def to_arrays(self) -> dict:
+        out = {"params": np.array([float(v) for v in asdict(self.params).values()]),
+               "last_model": np.array(self.last_model), "src_class": self.src_class,
+               "tgt_class": self.tgt_class, "n_table": self.n_table, "n_by_length": self.n_by_length,
+               "n_general": self.n_general, "p0": np.array(self.p0), "d1": self.d1,
+               "d1_seen": self.d1_seen, "db": self.db, "db_seen": self.db_seen, "half": np.array(self.half),
+               "log_model": np.array([e.model for e in self.log], dtype=str),
+               "log_values": np.array([[e.iteration, e.perplexity, e.loglik, e.seconds] for e in self.log],
+                                      dtype=float).reshape(-1, 4)}
+        out.update(self.d_table.to_arrays("d_"))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> "FertilityModel":
+        from ..train import IterationLog
+        values = arrays["params"]
+        kwargs = {f.name: type(f.default)(v) for f, v in zip(fields(FertilityParams), values)}
+        log = [IterationLog(str(name), int(v[0]), float(v[1]), float(v[2]), float(v[3]))
+               for name, v in zip(arrays["log_model"], arrays["log_values"])]
+        return cls(FertilityParams(**kwargs), str(arrays["last_model"]), arrays["src_class"], arrays["tgt_class"],
+                   arrays["n_table"], arrays["n_by_length"], arrays["n_general"], ATable.from_arrays(arrays, "d_"),
+                   float(arrays["p0"]), arrays["d1"], arrays["d1_seen"], arrays["db"], arrays["db_seen"],
+                   int(arrays["half"]), log)
+
+
+# --------------------------------------------------------------------------- per-sentence kernels
+
+@njit(cache=True, nogil=True)
+def _repair(start, l, m, lt, maxfert, a, fert):
+    """Copy the start alignment into ``a``, moving words that break the fertility limits."""
+    fert[:] = 0
+    for j in range(m):
+        i = start[j]
+        if i < 0 or i > l:
+            i = 0
+        if not ibm3.move_allowed(i, fert, m, maxfert):
+            best, i = -np.inf, -1
+            for i2 in range(l + 1):
+                if ibm3.move_allowed(i2, fert, m, maxfert) and lt[i2, j] > best:
+                    best, i = lt[i2, j], i2
+        a[j] = i
+        fert[i] += 1
+
+
+@njit(cache=True, nogil=True)
+def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                      dmove, dswap):
+    """Log ratio P(neighbour) / P(a) of every move (dmove[i, j]) and swap (dswap[j1, j2], j1 < j2);
+    -inf where the neighbour does not exist or is not allowed. Model 4 adds the incremental
+    distortion change (:func:`eegiza.models.ibm4.change_delta`)."""
+    if model4:
+        ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+    for j in range(m):
+        aj = a[j]
+        for i in range(l + 1):
+            if i == aj or not ibm3.move_allowed(i, fert, m, maxfert):
+                dmove[i, j] = -np.inf
+                continue
+            d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, not model4)
+            if model4:
+                d += ibm4.change_delta(aj, j + 1, 0, i, 0, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+            dmove[i, j] = d
+        for j2 in range(j + 1, m):
+            if a[j2] == aj:
+                dswap[j, j2] = -np.inf
+                continue
+            d = ibm3.swap_delta(a, j, j2, lt, ld, not model4)
+            if model4:
+                d += ibm4.change_delta(aj, j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, m, ecls, fcls, m4, st, nxtpos,
+                                       terms)
+            dswap[j, j2] = d
+
+
+@njit(cache=True, nogil=True)
+def _climb(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap):
+    """Steepest-ascent hill-climbing over moves and swaps (GIZA's ``hillClimb_std``); returns True
+    if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``."""
+    for _ in range(MAX_CLIMB_STEPS):
+        _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                          dmove, dswap)
+        best, kind, v1, v2 = LOG_CLIMB_GAIN, 0, 0, 0
+        for j in range(m):
+            for j2 in range(j + 1, m):
+                if dswap[j, j2] > best:
+                    best, kind, v1, v2 = dswap[j, j2], 1, j, j2
+            for i in range(l + 1):
+                if dmove[i, j] > best:
+                    best, kind, v1, v2 = dmove[i, j], 2, i, j
+        if kind == 0:
+            return True
+        if kind == 1:
+            i1 = a[v1]
+            a[v1] = a[v2]
+            a[v2] = i1
+        else:
+            fert[a[v2]] -= 1
+            fert[v1] += 1
+            a[v2] = v1
+    return False
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fixed(x):
+    return np.int64(max(x, 0.0) * COUNT_SCALE + 0.5)
+
+
+@njit(cache=True, nogil=True)
+def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff, collect_d4, ecls, fcls, m4,
+             scratch, tc, nc, dc, pc, c1, cb):
+    """Add the neighbourhood counts of centre ``a``; returns log of sum_N P / P(a)."""
+    total = 1.0
+    wmove = np.zeros((l + 1, m))
+    cswap = np.zeros((l + 1, m))
+    negmove = np.zeros(m)
+    negswap = np.zeros(m)
+    plus1 = np.zeros(l + 1)
+    minus1 = np.zeros(l + 1)
+    for j in range(m):
+        for i in range(l + 1):
+            if dmove[i, j] > -np.inf:
+                w = np.exp(dmove[i, j])
+                wmove[i, j] = w
+                total += w
+                negmove[j] += w
+                plus1[i] += w
+                minus1[a[j]] += w
+        for j2 in range(j + 1, m):
+            if dswap[j, j2] > -np.inf:
+                w = np.exp(dswap[j, j2])
+                total += w
+                cswap[a[j], j2] += w
+                cswap[a[j2], j] += w
+                negswap[j] += w
+                negswap[j2] += w
+    inv = 1.0 / total
+    for j in range(m):
+        for i in range(l + 1):
+            if i == a[j]:
+                v = (total - negmove[j] - negswap[j]) * inv
+            else:
+                v = (cswap[i, j] + wmove[i, j]) * inv
+            if v > cutoff:
+                if tslot[i, j] >= 0:
+                    tc[tslot[i, j]] += _fixed(v)
+                if i > 0 and dslot[i, j] >= 0:
+                    dc[dslot[i, j]] += _fixed(v)
+    for i in range(1, l + 1):
+        row = e_sent[i - 1] * maxfert
+        phi = fert[i]
+        nc[row + phi] += _fixed((total - minus1[i] - plus1[i]) * inv)
+        if phi > 0:
+            nc[row + phi - 1] += _fixed(minus1[i] * inv)
+        if phi + 1 < maxfert:
+            nc[row + phi + 1] += _fixed(plus1[i] * inv)
+    f0 = fert[0]
+    stay = (total - minus1[0] - plus1[0]) * inv
+    p1c = stay * f0
+    p0c = stay * (m - 2 * f0)
+    if f0 > 0:
+        p1c += minus1[0] * inv * (f0 - 1)
+        p0c += minus1[0] * inv * (m - 2 * (f0 - 1))
+    if m - 2 * (f0 + 1) >= 0:
+        p1c += plus1[0] * inv * (f0 + 1)
+        p0c += plus1[0] * inv * (m - 2 * (f0 + 1))
+    pc[0] += _fixed(p0c)
+    pc[1] += _fixed(p1c)
+    if collect_d4:
+        ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7], scratch,
+                        inv, c1, cb, True)
+        for j in range(m):
+            for i in range(l + 1):
+                w = wmove[i, j] * inv
+                if w > cutoff:
+                    old = a[j]
+                    a[j] = i
+                    ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],
+                                    scratch, w, c1, cb, True)
+                    a[j] = old
+            for j2 in range(j + 1, m):
+                if dswap[j, j2] > -np.inf:
+                    w = np.exp(dswap[j, j2]) * inv
+                    if w > cutoff:
+                        i1 = a[j]
+                        a[j] = a[j2]
+                        a[j2] = i1
+                        ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6],
+                                        m4[7], scratch, w, c1, cb, True)
+                        a[j2] = a[j]
+                        a[j] = i1
+    return np.log(total)
+
+
+@njit(cache=True, nogil=True)
+def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
+              floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
+              tgt_class, m4, cutoff, tc, nc, dc, pc, c1, cb):
+    """Align one pair (start, climb) into ``out``, add its counts if ``collect``; returns
+    (log P of the alignment under the from model, log of its neighbourhood sum)."""
+    l, m = len(e_sent), len(f_sent)
+    if m == 0:
+        return 0.0, 0.0
+    maxfert = n_probs.shape[1]
+    if l == 0 or l * (maxfert - 1) + m // 2 < m:
+        for j in range(m):
+            out[j] = start[j] if 0 <= start[j] <= l else 0
+        return -np.inf, 0.0
+    n_rows = len(indptr) - 1  # source words unseen in training have no t-table row
+    lt = np.empty((l + 1, m))
+    tslot = np.empty((l + 1, m), np.int64)
+    for i in range(l + 1):
+        e = 0 if i == 0 else e_sent[i - 1]
+        for j in range(m):
+            s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
+            tslot[i, j] = s
+            lt[i, j] = np.log(max(probs[s], floor)) if s >= 0 else np.log(floor)
+    ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, floor)
+    lfert = ibm3.fertility_log_probs(e_sent, n_probs, floor, not model4)
+    lnull = ibm3.null_log_probs(m, log_p0, log_p1, deficient)
+    ecls = np.zeros(l + 1, np.int64)
+    for i in range(1, l + 1):
+        ecls[i] = src_class[e_sent[i - 1]]
+    ecls[0] = src_class[0]
+    fcls = np.empty(m, np.int64)
+    for j in range(m):
+        fcls[j] = tgt_class[f_sent[j]]
+    a = np.empty(m, np.int64)
+    fert = np.zeros(l + 1, np.int64)
+    _repair(start, l, m, lt, maxfert, a, fert)
+    scratch = np.empty((5, l + 1), np.int64)
+    st = np.zeros((6, l + 2), np.int64)
+    nxtpos = np.zeros(m + 1, np.int64)
+    terms = np.zeros(l + 1)
+    dmove = np.full((l + 1, m), -np.inf)
+    dswap = np.full((m, m), -np.inf)
+    current = False
+    if climb:
+        current = _climb(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                         dmove, dswap)
+    score = ibm3.log_prob(a, fert, lt, lfert, lnull, ld, not model4)
+    if model4:
+        score += ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],
+                                 scratch, 0.0, m4[8], m4[9], False)
+    for j in range(m):
+        out[j] = a[j]
+    if not collect:
+        return score, score
+    if neighbours and not current:
+        _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                          dmove, dswap)
+    elif not neighbours:
+        dmove[:] = -np.inf
+        dswap[:] = -np.inf
+    return score, score + _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
+                                   collect_d4, ecls, fcls, m4, scratch, tc, nc, dc, pc, c1, cb)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _run(src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4, indptr,
+         indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient,
+         src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, n_chunks):
+    """Every sentence: positions, scores and neighbourhood log-sums, and the counts (fixed point,
+    one row per chunk) when ``collect``."""
+    n_sent = len(src_off) - 1
+    n_chunks = max(1, min(n_chunks, n_sent))
+    tc = np.zeros((n_chunks, len(indices) if collect else 0), np.int64)
+    nc = np.zeros((n_chunks, n_probs.size if collect else 0), np.int64)
+    dc = np.zeros((n_chunks, len(dprobs) if collect else 0), np.int64)
+    pc = np.zeros((n_chunks, 2), np.int64)
+    c1 = np.zeros((n_chunks, len(d1) if collect_d4 else 0), np.int64)
+    cb = np.zeros((n_chunks, len(db) if collect_d4 else 0), np.int64)
+    positions = np.zeros(len(tgt_ids), np.int32)
+    scores = np.zeros(n_sent)
+    loglik = np.zeros(n_sent)
+    for c in prange(n_chunks):
+        m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1[c], cb[c])
+        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
+            scores[k], loglik[k] = _sentence(
+                src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
+                start[tgt_off[k]:tgt_off[k + 1]], positions[tgt_off[k]:tgt_off[k + 1]], climb, neighbours,
+                model4, collect, collect_d4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs,
+                d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff,
+                tc[c], nc[c], dc[c], pc[c], c1[c], cb[c])
+    return positions, scores, loglik, tc, nc, dc, pc, c1, cb
+
+
+# --------------------------------------------------------------------------- driver
+
+def _pad(classes: np.ndarray, size: int) -> np.ndarray:
+    """Classes for ids 0..size-1 (ids beyond the given array get class 0)."""
+    out = np.zeros(size, np.int32)
+    n = min(size, len(classes))
+    out[:n] = classes[:n]
+    return out
+
+
+def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
+                from_model4, collect, collect_d4, n_chunks):
+    prm = model.params
+    p0 = min(max(model.p0, P_CLAMP), 1.0 - P_CLAMP)
+    d = model.d_table
+    start = np.ascontiguousarray(start, dtype=np.int32)
+    if len(start) != len(corpus.tgt.ids):
+        raise ValueError(f"start_positions has {len(start)} entries for {len(corpus.tgt.ids)} target tokens")
+    return _run(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, start, climb, neighbours,
+                from_model4, collect, collect_d4, ttable.indptr, ttable.indices, ttable.probs, prm.prob_smooth,
+                n_probs, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs, d.ignore_l, d.ignore_m, np.log(p0),
+                np.log(1.0 - p0), int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1,
+                model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
+                prm.countincreasecutoffal, max(1, int(n_chunks)))
+
+
+def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, update_t, update_d4) -> None:
+    prm = model.params
+    if update_t:
+        ttable.probs = normalise_rows(ttable.indptr, reduce_counts(tc))
+    n_counts = reduce_counts(nc).reshape(model.n_table.shape)
+    model.n_table, model.n_by_length, model.n_general = ibm3.normalise_fertility(
+        n_counts, lengths, prm.nsmooth, prm.nsmoothgeneral, prm.prob_smooth)
+    d = model.d_table
+    d.probs = ibm3.normalise_distortion(d.dim_l, d.dim_m, d.offsets, reduce_counts(dc), prm.model23smoothfactor)
+    if prm.p0 >= 0:
+        model.p0 = prm.p0
+    else:
+        p0c, p1c = reduce_counts(pc)
+        model.p0 = p0c / (p0c + p1c) if p0c + p1c > 0 else 0.5
+    if update_d4:
+        width = 2 * model.half + 1
+        model.d1, model.d1_seen = ibm4.normalise_rows(reduce_counts(c1), model.d1_seen, width)
+        model.db, model.db_seen = ibm4.normalise_rows(reduce_counts(cb), model.db_seen, width)
+
+
+def _check_schedule(schedule_items) -> str:
+    sequence = "".join(name * int(count) for name, count in schedule_items)
+    if not sequence or set(sequence) - {"3", "4"} or sequence != "".join(sorted(sequence)):
+        raise ValueError(f"fertility schedule {schedule_items!r}: expected Model 3 and/or 4 items, 3 before 4")
+    return sequence
+
+
+def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, tgt_class,
+                    params: Optional[FertilityParams] = None, n_chunks: Optional[int] = None,
+                    progress: Optional[Callable[[str], None]] = None) -> FertilityModel:
+    """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
+    Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
+    by the new t(f | e) after every iteration (the TTable object itself is updated)."""
+    from ..train import IterationLog, perplexity
+    params = params or FertilityParams()
+    if params.pegging:
+        raise NotImplementedError("pegging is not implemented for Models 3/4")
+    if params.depm4 != 76:
+        raise NotImplementedError(f"depm4 {params.depm4}: only 76 (head: source and target class) is implemented")
+    sequence = _check_schedule(schedule_items)
+    n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
+    n_src, n_tgt = len(corpus.src_vocab), len(corpus.tgt_vocab)
+    src_class, tgt_class = _pad(np.asarray(src_class), n_src), _pad(np.asarray(tgt_class), n_tgt)
+    n_a, n_b = int(src_class.max()) + 1, int(tgt_class.max()) + 1
+    half = max(1, int(corpus.tgt.lengths.max()) if len(corpus) else 1)
+    width = 2 * half + 1
+    d_table = ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=params.compactadtable, ignore_m=False)
+    d_table.probs = np.repeat(1.0 / np.maximum(d_table.dim_m, 1), (d_table.dim_l + 1) * d_table.dim_m)
+    maxfert = int(params.maxfertility)
+    model = FertilityModel(params, sequence[-1], src_class, tgt_class, np.zeros((n_src, maxfert)),
+                           np.zeros((1, maxfert)), np.full(maxfert, 1.0 / maxfert), d_table,
+                           params.p0 if params.p0 >= 0 else 0.5, np.full(n_a * n_b * width, 1.0 / width),
+                           np.zeros(n_a * n_b, np.int8), np.full(n_b * width, 1.0 / width), np.zeros(n_b, np.int8),
+                           half)
+    lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)
+    n_tokens = len(corpus.tgt.ids)
+    # transfer: n, d, p0 from the HMM Viterbi alignments, t as the HMM left it
+    out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
+                      False, True, False, n_chunks)
+    _m_step(model, ttable, lengths, *out[3:], update_t=False, update_d4=False)
+    for it, to_model in enumerate(sequence, 1):
+        t0 = time.perf_counter()
+        from_model = "3" if it == 1 else sequence[it - 2]
+        _, _, loglik, *counts = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class,
+                                            tgt_class, True, True, from_model == "4", True, to_model == "4",
+                                            n_chunks)
+        _m_step(model, ttable, lengths, *counts, update_t=True, update_d4=to_model == "4")
+        total = float(loglik[np.isfinite(loglik)].sum())
+        entry = IterationLog(ITERATION_NAMES[(from_model, to_model)], it, perplexity(total, n_tokens), total,
+                             time.perf_counter() - t0)
+        model.log.append(entry)
+        if progress is not None:
+            progress(f"{entry.model} iteration {it}: perplexity {entry.perplexity:.4g} p0 {model.p0:.4f} "
+                     f"({entry.seconds:.2f} s)")
+    return model
+
+
+def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
+    """n(phi | e) for every id of ``words`` (a vocabulary that may extend the training one): ids
+    beyond the training table get the distribution of training words with the same byte length."""
+    n_train = len(model.n_table)
+    if len(words) <= n_train:
+        return model.n_table
+    extra = ibm3.word_byte_lengths(words)[n_train:]
+    rows = np.where((extra < len(model.n_by_length))[:, None],
+                    model.n_by_length[np.minimum(extra, len(model.n_by_length) - 1)], model.n_general)
+    return np.concatenate([model.n_table, rows])
+
+
+def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_chunks: Optional[int] = None):
+    """Hill-climb from ``start_positions`` (the HMM Viterbi alignment of ``corpus``) under the last
+    trained model: (positions int32 flat per target token, 0 = NULL, log-probability per sentence)."""
+    n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
+    n_probs = _fertility_rows(model, corpus.src_vocab.words)
+    src_class = _pad(model.src_class, len(corpus.src_vocab))
+    tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
+    positions, scores, *_ = _run_corpus(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
+                                        False, model.last_model == "4", False, False, n_chunks)
+    return positions, scores
+
+
+def score_alignments(model: FertilityModel, ttable, corpus, positions, model_name: Optional[str] = None):
+    """log P(f, a | e) of the given alignments (flat, 0 = NULL) under Model 3 or 4 (default: the
+    last trained model), without hill-climbing; alignments breaking the fertility limits are
+    repaired first as in training."""
+    name = model.last_model if model_name is None else model_name
+    n_probs = _fertility_rows(model, corpus.src_vocab.words)
+    src_class = _pad(model.src_class, len(corpus.src_vocab))
+    tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
+    _, scores, *_ = _run_corpus(model, ttable, corpus, positions, n_probs, src_class, tgt_class, False, False,
+                                name == "4", False, False, numba.get_num_threads())
+    return scores

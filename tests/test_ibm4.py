@@ -1,0 +1,73 @@
+"""IBM Model 4: alignment probability with word classes, hill-climbing and neighbourhood counts
+against the pure-Python references of test_ibm3.py, and an end-to-end AER check on real data."""
+import lzma
+import time
+
+import numpy as np
+import pytest
+
+from eegiza.clustering import cluster_words
+from eegiza.config import AlignerConfig
+from eegiza.corpus import corpus_from_bytes
+from eegiza.evaluate import aer
+from eegiza.links import directional_links, to_lists
+from eegiza.models.fertility import FertilityParams, align_fertility, score_alignments, train_fertility
+from eegiza.train import align_direction, train_direction
+from test_ibm3 import (PAIRS, all_alignments, check_climbing, check_counts, diagonal_start, pair_lists,
+                       random_model, ref_log_prob, repeated, small_corpus)
+
+RO_EN = "/work/shared/data/ro-en"
+
+
+@pytest.mark.parametrize("half", [None, 2])
+def test_model4_probability_of_every_alignment_matches_formula(half):
+    """half = 2 clips the displacements beyond +-2 into the end buckets."""
+    corpus = small_corpus()
+    model, tt = random_model(corpus, 5, FertilityParams(), half=half)
+    model.last_model = "4"
+    assert not model.d1_seen.all()  # one class pair without counts: probsmooth
+    for src, tgt in pair_lists(corpus):
+        als = all_alignments(len(src), len(tgt), model.params.maxfertility)
+        rep = repeated(corpus, src, tgt, len(als))
+        got = score_alignments(model, tt, rep, np.array(als, np.int32).ravel())
+        expected = [ref_log_prob(model, tt, src, tgt, al, "4") for al in als]
+        assert got == pytest.approx(expected, rel=1e-10, abs=1e-10)
+
+
+def test_model4_hill_climbing_finds_the_best_alignment_from_its_neighbours():
+    check_climbing("4", 6)
+
+
+def test_model4_neighbourhood_counts_match_enumeration():
+    corpus = small_corpus()
+    model, tt = random_model(corpus, 7, FertilityParams(maxfertility=3, countincreasecutoffal=0.0))
+    model.last_model = "4"
+    check_counts(model, tt, corpus, diagonal_start(corpus), "4", collect_d4=True)
+
+
+def ro_en_corpus(n_lines):
+    src = lzma.open(f"{RO_EN}/train.ro.xz", "rb").read().decode().splitlines()[:n_lines]
+    tgt = lzma.open(f"{RO_EN}/train.en.xz", "rb").read().decode().splitlines()[:n_lines]
+    src += open(f"{RO_EN}/test.src", encoding="utf-8").read().splitlines()
+    tgt += open(f"{RO_EN}/test.tgt", encoding="utf-8").read().splitlines()
+    return corpus_from_bytes(("\n".join(src) + "\n").encode(), ("\n".join(tgt) + "\n").encode(), lowercase=True)
+
+
+@pytest.mark.slow
+def test_model4_is_not_worse_than_the_hmm_on_ro_en():
+    t0 = time.perf_counter()
+    corpus = ro_en_corpus(2000)
+    src_class = cluster_words((corpus.src.ids, corpus.src.offsets), len(corpus.src_vocab), 50)
+    tgt_class = cluster_words((corpus.tgt.ids, corpus.tgt.offsets), len(corpus.tgt_vocab), 50)
+    hmm_model = train_direction(corpus, AlignerConfig(schedule="1^5 H^5"), src_class=src_class)
+    start, _ = align_direction(hmm_model, corpus)
+    model = train_fertility(corpus, hmm_model.ttable, start, [("3", 3), ("4", 3)], src_class, tgt_class)
+    positions, scores = align_fertility(model, hmm_model.ttable, corpus, start)
+    assert [e.model for e in model.log] == ["Model3"] * 3 + ["T3To4"] + ["Model4"] * 2
+    assert np.isfinite([e.perplexity for e in model.log]).all() and np.isfinite(scores).all()
+    gold = f"{RO_EN}/test.gold"
+    hmm_aer = aer(gold, to_lists(*directional_links(start, corpus.tgt.offsets, False))).aer
+    m4_aer = aer(gold, to_lists(*directional_links(positions, corpus.tgt.offsets, False))).aer
+    print(f"ro-en 2000 + test, fwd AER: HMM {100 * hmm_aer:.2f}, Model 4 {100 * m4_aer:.2f} "
+          f"({time.perf_counter() - t0:.1f} s)")
+    assert m4_aer <= hmm_aer + 0.01
