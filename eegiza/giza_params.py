@@ -19,6 +19,8 @@ import re
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from eegiza.formats.giza import atomic_open, cpp_float, iter_lines
 
 __all__ = [
@@ -39,7 +41,7 @@ LEVEL_TITLES = {
     "models": "parameters modifying the models:",
     "em": "parameters modifying the EM-algorithm:",
 }
-#: Special values printed by the seed-table lines of a config file (`t FILE : path`).
+#: Config-file-only keys (`t FILE : path`, ...) -> key in `GizaParams.seed_files`.
 SEED_FILE_KEYS = {"t FILE": "t", "a FILE": "a", "d FILE": "d", "n FILE": "n", "p0 FILE": "p0"}
 
 
@@ -188,8 +190,6 @@ def convert_value(kind: str, text: str):
     if kind in ("float", "double"):
         x = _atof(text)
         if kind == "float" and math.isfinite(x):
-            import numpy as np
-
             with np.errstate(over="ignore"):
                 x = float(np.float32(x))
         return x

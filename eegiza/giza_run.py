@@ -20,6 +20,19 @@ writing. The co-occurrence file (`-CoocurrenceFile`) is required and checked (ex
 lines sorted and unique, as GIZA's binary search needs), but not used for training: eegiza builds
 the same set of co-occurring pairs from the corpus itself (:class:`eegiza.ttable.TTable`).
 
+Parameters that change training: `m1 m2 mh m3 m4` (the schedule), `ml`, `probsmooth`, `emalsmooth`,
+`emprobforempty`, `ncpus` (threads), `d` (a dictionary `tgt_id src_id` constrains the counts of
+Model 1's first iteration as in GIZA's `model1.cpp`, applied through train_direction's prior hook),
+and for Models 3/4 `p0 nsmooth nsmoothgeneral model23smoothfactor model4smoothfactor maxfertility
+deficientdistortionforemptyword depm4 compactadtable pegging countincreasecutoffal`
+(:func:`giza_fertility_params`, passed on once train_direction takes them). Output: dump
+frequencies, `nodumps`, `onlyaldumps`, `compactalignmentformat`, `outputpath`, `o`; `tc` adds the
+test columns of `.perp` (test perplexity under Model 1, `N/A` for other models; Viterbi test
+perplexity for all), `.tst.*.vcb` and `.tst.A*.N`. Accepted and ignored: `log`, `l`, `verbose`,
+`verbosesentence`, `nbestalignments`, `transferdumpfrequency`, `readtableprefix`, the
+count/probability cut-offs of GIZA's Model-1/HMM loops, `emalignmentdependencies` (always the
+previous word's class) and the MGIZA count-dump options.
+
 Deliberate differences from GIZA++ (what users asked for; everything else follows GIZA):
 
 * `$USER` unset: the default prefix uses `USER` instead of crashing (GIZA++ segfaults).
@@ -49,7 +62,6 @@ Deliberate differences from GIZA++ (what users asked for; everything else follow
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -67,7 +79,7 @@ from .giza_params import GizaParams, write_gizacfg
 from .giza_writers import (IdMap, class_labels, format_hhmm, write_alignments, write_fertility_tables,
                            write_ttable_dense)
 from .models import hmm
-from .schedule import MODEL_NAMES, format_schedule
+from .schedule import format_schedule, parse_schedule
 from .train import DirectionModel, align_direction, perplexity, train_direction
 from .ttable import find_slot, normalise_rows
 
@@ -107,13 +119,14 @@ def check_cooc(path: str, block: int = 1 << 26) -> None:
             if data:
                 cut = chunk.rfind(b"\n") + 1
                 chunk, rest = chunk[:cut], chunk[cut:]
-            lines = [x for x in chunk.split(b"\n") if x.strip()]
-            if lines:
+            toks = chunk.split()
+            if toks:
+                n_lines = sum(1 for x in chunk.split(b"\n") if x.strip())
                 try:
-                    pairs = np.array([[int(t) for t in x.split()] for x in lines], dtype=np.int64)
+                    pairs = np.array(toks).astype(np.int64).reshape(-1, 2) if len(toks) == 2 * n_lines else None
                 except ValueError:
                     pairs = None
-                if pairs is None or pairs.ndim != 2 or pairs.shape[1] != 2:
+                if pairs is None:
                     raise GizaFormatError(path, None, "expected 'e f' (two integers) on every line")
                 keys = np.concatenate([[last], pairs])
                 bad = (keys[1:, 0] < keys[:-1, 0]) | ((keys[1:, 0] == keys[:-1, 0]) & (keys[1:, 1] <= keys[:-1, 1]))
@@ -121,7 +134,7 @@ def check_cooc(path: str, block: int = 1 << 26) -> None:
                     raise GizaFormatError(path, line_no + int(np.argmax(bad)) + 1,
                                           "the co-occurrence file must be sorted by (e, f) without repeats")
                 last = tuple(pairs[-1])
-                line_no += len(lines)
+                line_no += n_lines
             if not data:
                 break
 
@@ -157,7 +170,7 @@ def _truncate(ids: np.ndarray, offsets: np.ndarray, cap: Optional[int]):
     return ids[position < cap], new_offsets, int((lengths > cap).sum())
 
 
-def _dense_ids(flat: np.ndarray):
+def dense_ids(flat: np.ndarray):
     """Dense ids 1.. in order of first appearance: (dense flat ids, dense -> original id)."""
     uniq, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
     rank = np.empty(len(uniq), np.int64)
@@ -205,7 +218,7 @@ def build_corpora(snts: list[SntArrays], paths: list[str], src_vcb: dict[int, st
         if len(missing):
             raise GizaRunError(f"ERROR: {what} word {int(missing[0])} is not in the vocabulary list "
                                f"({len(missing)} unknown id(s) in {', '.join(paths)})")
-        dense, to_giza = _dense_ids(flat)
+        dense, to_giza = dense_ids(flat)
         maps.append((dense, to_giza, Vocab.from_words(["NULL"] + [vcb[int(g)] for g in to_giza[1:]])))
     ids = IdMap(maps[0][1], maps[1][1])
     out = []
@@ -342,12 +355,27 @@ def _number(params: GizaParams, name: str) -> float:
 
 def giza_config(params: GizaParams, mgiza: bool = False) -> AlignerConfig:
     """The :class:`AlignerConfig` that trains what these GIZA parameters ask for (see the module
-    docstring for the HMM mapping). `eegiza align` with these options trains the same model."""
+    docstring for the HMM mapping). `eegiza align` with these options (and the same class files)
+    trains the same model, except that it rejects sentences longer than `ml - 1` where the GIZA
+    commands cut them."""
     p = _number(params, "emprobforempty")
     cap = int(params["ml"]) - 1 if int(params["ml"]) != DEFAULT_ML else None
     return AlignerConfig(schedule=giza_schedule(params), max_sentence_length=cap,
                          threads=int(params["ncpus"]) if mgiza else 0, prob_smooth=_number(params, "probsmooth"),
                          hmm_p_null=p / (1.0 + p), hmm_jump_smooth=_number(params, "emalsmooth"))
+
+
+def giza_fertility_params(params: GizaParams):
+    """The Model-3/4 parameters (:class:`eegiza.models.fertility.FertilityParams`) of a GIZA
+    command line, e.g. Moses' `-p0 0.999 -nsmooth 4 -model4smoothfactor 0.4`."""
+    from .models.fertility import FertilityParams
+    return FertilityParams(
+        p0=_number(params, "p0"), nsmooth=_number(params, "nsmooth"), nsmoothgeneral=_number(params, "nsmoothgeneral"),
+        model23smoothfactor=_number(params, "model23smoothfactor"),
+        model4smoothfactor=_number(params, "model4smoothfactor"), maxfertility=int(params["maxfertility"]),
+        deficientdistortionforemptyword=int(params["deficientdistortionforemptyword"]), depm4=int(params["depm4"]),
+        compactadtable=bool(params["compactadtable"]), pegging=bool(params["pegging"]),
+        prob_smooth=_number(params, "probsmooth"), countincreasecutoffal=_number(params, "countincreasecutoffal"))
 
 
 def fertility_arrays(model: DirectionModel) -> Optional[dict]:
@@ -410,6 +438,7 @@ class GizaRun:
         self.written.append(self.prefix + ".gizacfg")
         check_cooc(p["coocurrencefile"])
         self.config = giza_config(p, self.mgiza)
+        self.iterations = dict(parse_schedule(self.config.schedule))
         src_vcb = read_vocabulary(p["s"], "source")
         tgt_vcb = read_vocabulary(p["t"], "target")
         snts, paths = [read_corpus_file(p["c"], "training")], [p["c"]]
@@ -428,7 +457,7 @@ class GizaRun:
         self.src_class, self.ids.src_labels = read_word_classes(src_path, corpus.src_vocab, self.log)
         self.tgt_class, self.ids.tgt_labels = read_word_classes(tgt_path, corpus.tgt_vocab, self.log)
         self.prior = None
-        if p["d"]:
+        if p["d"] and "1" in self.iterations:  # GIZA uses the dictionary in Model 1 only
             width = len(corpus.tgt_vocab)
             keys = read_dictionary(p["d"], self.ids.src_ids, self.ids.tgt_ids, width)
             self.prior = DictionaryConstraint(corpus, keys, width)
@@ -445,8 +474,11 @@ class GizaRun:
     def train_model(self) -> DirectionModel:
         kwargs = dict(src_class=self.src_class, prior_factory=self.prior, progress=self.out,
                       on_iteration=self.on_iteration)
-        if "tgt_class" in inspect.signature(train_direction).parameters:
+        accepted = inspect.signature(train_direction).parameters  # Models 3/4 need more than Model 1/HMM
+        if "tgt_class" in accepted:
             kwargs["tgt_class"] = self.tgt_class
+        if "fertility_params" in accepted:
+            kwargs["fertility_params"] = giza_fertility_params(self.params)
         self.model = train_direction(self.train.corpus, self.config, **kwargs)
         return self.model
 
@@ -470,9 +502,11 @@ class GizaRun:
         c = self.test.corpus
         return perplexity(float(model1_loglik(model.ttable, c, model.prob_smooth).sum()), len(c.tgt.ids))
 
-    def on_iteration(self, name: str, it: int, model: DirectionModel) -> None:
+    def on_iteration(self, name: str, it: int, model: DirectionModel, record: bool = True) -> None:
+        """Write what GIZA writes after iteration ``it`` of model ``name`` (the train_direction
+        callback); ``record`` keeps the perplexities for `.perp`."""
         p = self.params
-        row = len(model.log) - 1
+        row = len(model.log) - 1 if record else -1
         if name in "34":
             self.loop_index += 1
             k = self.loop_index
@@ -484,10 +518,10 @@ class GizaRun:
             short = "3"
         else:
             freq = int(p[DUMP_FREQ[name]])
-            n_iter = dict(self.config_items())[name]
+            n_iter = self.iterations[name]
             dump = freq != 0 and (it % freq == 0 or (self.mgiza and it == n_iter)) and not self.nodumps
             align, number, short, final = dump, str(it), SHORT_NAMES[name], False
-        need_perp = not self.nodumps
+        need_perp = record and not self.nodumps
         if align or need_perp:
             positions, scores = self._viterbi(model, self.train.corpus, name)
             self.vit_pp[row] = self._vit_perplexity(scores, self.train.corpus, name)
@@ -507,10 +541,6 @@ class GizaRun:
             self._dump_tables(model, name, short, number)
         if final:
             self.final_written = True
-
-    def config_items(self):
-        from .schedule import parse_schedule
-        return parse_schedule(self.config.schedule)
 
     def _dump_tables(self, model: DirectionModel, name: str, short: str, number: str) -> None:
         path = f"{self.prefix}.t{short}.{number}"
@@ -532,14 +562,15 @@ class GizaRun:
         p = self.params
         if self.loop and not self.final_written:  # Models 3/4 trained without per-iteration calls
             self.loop_index = len(self.loop) - 2
-            self.on_iteration(self.loop[-1], 0, model)
+            self.on_iteration(self.loop[-1], 0, model, record=False)
         if self.nodumps:
             return
         rows = []
+        k = 0
         for row, entry in enumerate(model.log):
             name = entry.model
-            if row >= len(model.log) - (len(self.loop) - 1) and self.loop:
-                k = row - (len(model.log) - (len(self.loop) - 1)) + 1
+            if name not in ("Model1", "Model2", "HMM") and k + 1 < len(self.loop):  # GIZA's names, e.g. THTo3
+                k += 1
                 a, b = self.loop[k - 1], self.loop[k]
                 name = f"Model{b}" if a == b else f"T{a}To{b}"
             test_pp, test_vit = self.test_pp.get(row, (None, None))

@@ -173,7 +173,7 @@ def write_n3(path: str, n_table: np.ndarray, ids: IdMap, src_freq: np.ndarray, p
     write_ntable(path, giza[order], np.asarray(n_table)[dense[order]], probsmooth)
 
 
-def _d4_rows(arrays: dict, ids: IdMap, values_key: str):
+def _d4_rows(arrays: dict, values_key: str):
     """Per displacement table the non-empty entries: head rows (A, B, delta, value) keyed by
     (target class B, source class A), non-head rows (B, delta, value)."""
     half = int(arrays["half"])
@@ -201,7 +201,7 @@ def _d4_rows(arrays: dict, ids: IdMap, values_key: str):
 def write_d4_tables(text_path: Optional[str], table_path: Optional[str], arrays: dict, ids: IdMap) -> None:
     """`.d4.*` (text dump of the displacement counts: ``d1_counts``/``db_counts`` if the arrays have
     them, else the probabilities) and `.D4.*` (`Eclass Fclass delta prob`, non-head Eclass -1)."""
-    head_p, nonhead_p = _d4_rows(arrays, ids, "%s")
+    head_p, nonhead_p = _d4_rows(arrays, "%s")
     if table_path:
         rows = [(_label(ids.src_labels, a), _label(ids.tgt_labels, b), d, p) for a, b, entries in head_p
                 for d, p in entries]
@@ -209,7 +209,7 @@ def write_d4_tables(text_path: Optional[str], table_path: Optional[str], arrays:
         write_d4(table_path, rows)
     if text_path:
         key = "%s_counts" if "d1_counts" in arrays and "db_counts" in arrays else "%s"
-        head, nonhead = _d4_rows(arrays, ids, key)
+        head, nonhead = _d4_rows(arrays, key)
         write_text(text_path, format_d4_text(
             [(f"F: {_label(ids.tgt_labels, b)} E: {_label(ids.src_labels, a)} ", e) for a, b, e in head],
             [(f"F: {_label(ids.tgt_labels, b)} ", e) for b, e in nonhead]))

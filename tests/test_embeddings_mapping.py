@@ -68,3 +68,20 @@ def test_errors():
         map_embeddings(np.ones((0, 4)), np.ones((3, 4)))
     with pytest.raises(MappingError, match="seed dictionary is empty"):
         map_embeddings(np.eye(4), np.eye(4), (np.zeros(0, int), np.zeros(0, int)))
+
+
+def test_two_pass_csls_dictionary_matches_direct_computation():
+    from eegiza.embeddings.mapping import csls_dictionary
+    rng = np.random.default_rng(7)
+    x = normalize(rng.normal(size=(37, 5)))[0]
+    z = normalize(rng.normal(size=(29, 5)))[0]
+    k = 4
+    fwd, fwd_val, bwd, bwd_val = csls_dictionary(x, z, k, batch_bytes=300)
+    sims = (x.astype(np.float64) @ z.T.astype(np.float64))
+    r_x = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+    r_z = np.sort(sims, axis=0)[-k:].mean(axis=0)
+    csls = 2 * sims - r_x[:, None] - r_z[None, :]
+    assert np.array_equal(fwd, csls.argmax(axis=1))
+    assert np.array_equal(bwd, csls.argmax(axis=0))
+    assert np.allclose(fwd_val, (sims - r_z / 2)[np.arange(37), fwd], atol=1e-5)
+    assert np.allclose(bwd_val, (sims - r_x[:, None] / 2)[bwd, np.arange(29)], atol=1e-5)

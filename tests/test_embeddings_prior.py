@@ -144,3 +144,105 @@ def test_errors():
     prior = EmbeddingPrior(np.zeros(3), np.zeros(2, bool))
     with pytest.raises(ValueError, match="slots"):
         prior.apply(ttable, np.zeros(ttable.nnz))
+
+
+# --------------------------------------------------------------------------- saved priors, calibration
+
+def test_eeprob_round_trip_and_reuse(tmp_path):
+    from eegiza.embeddings import prior_factory_from_eeprob, save_eeprob
+    from eegiza.formats.eeprob import EEProbFormatError, read_eeprob
+    corpus = corpus_from_sentences(SRC, TGT)
+    ttable = TTable.from_corpus(corpus)
+    rng = np.random.default_rng(4)
+    prior = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words,
+                               _vectors(["the", "house", "cat"], rng), _vectors(["la", "maison", "chat"], rng),
+                               top_k=2)(ttable)
+    path = tmp_path / "p.eeprob"
+    save_eeprob(path, ttable, prior, corpus.src_vocab.counts, corpus.tgt_vocab.counts)
+    e, f, ce, cf, p = read_eeprob(path)
+    assert len(p) == int((prior.p_emb > 0).sum())
+    assert np.array_equal(ce, corpus.src_vocab.counts[e]) and np.array_equal(cf, corpus.tgt_vocab.counts[f])
+    first = path.read_text().splitlines()[0].split()
+    assert len(first) == 5 and int(first[0]) >= 1
+    again = prior_factory_from_eeprob(path, lam=3.0)(ttable)
+    assert np.allclose(again.p_emb, prior.p_emb, rtol=1e-8) and np.array_equal(again.has_prior, prior.has_prior)
+    bad = tmp_path / "bad.eeprob"
+    bad.write_text("1 2 3 4 0.5\n1 2 3 0.5\n")
+    with pytest.raises(EEProbFormatError, match=r"bad.eeprob:2: expected 5 fields"):
+        read_eeprob(bad)
+    bad.write_text("1 2 3 4 1.5\n")
+    with pytest.raises(EEProbFormatError, match="outside"):
+        read_eeprob(bad)
+
+
+def _synthetic_bitext(n_pairs=400, n_words=40, seed=0):
+    """Word-for-word translations s_k <-> t_k, shuffled order, Zipf-distributed words."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, n_words + 1)
+    weights /= weights.sum()
+    src, tgt = [], []
+    for _ in range(n_pairs):
+        ks = rng.choice(n_words, 6, p=weights)
+        src.append(" ".join(f"s{k}" for k in ks))
+        tgt.append(" ".join(f"t{k}" for k in rng.permutation(ks)))
+    return corpus_from_sentences(src, tgt)
+
+
+def test_calibration_trusts_a_good_prior_and_rejects_a_bad_one():
+    from eegiza.embeddings.calibrate import choose_lambda
+    corpus = _synthetic_bitext()
+    rng = np.random.default_rng(1)
+    n = 40
+    base = rng.normal(size=(n, 16)).astype(np.float32)
+    xs = ([f"s{k}" for k in range(n)], base)
+    good = ([f"t{k}" for k in range(n)], base)
+    bad = ([f"t{k}" for k in rng.permutation(n)], base)          # every translation wrong
+    config = AlignerConfig(schedule="1^3 H^2", threads=1)
+    lambdas = [0.0, 1e4, 1e2, 1.0]
+    results = {}
+    for name, zs in (("good", good), ("bad", bad)):
+        factory = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words, xs, zs,
+                                     src_counts=corpus.src_vocab.counts)
+        results[name] = choose_lambda(corpus, config, factory, lambdas, heldout_fraction=0.2)
+    assert results["good"]["lambda"] > 0
+    assert results["bad"]["lambda"] == 0
+    scores = results["bad"]["loglik_per_token"]
+    assert scores[0.0] == max(scores.values())
+
+
+def test_prepare_prior_end_to_end(tmp_path):
+    """Rotated vector files, seeded mapping from the bitext's Model 1 dictionary, calibration,
+    saved prior reused through prior_file."""
+    from types import SimpleNamespace
+    from eegiza.embeddings import prepare_prior
+    from eegiza.embeddings.vectors import WordVectors, save_word2vec
+    corpus = _synthetic_bitext(n_pairs=300)
+    rng = np.random.default_rng(2)
+    n, d = 40, 16
+    base = rng.normal(size=(n, d)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    save_word2vec(tmp_path / "src.vec", WordVectors([f"s{k}" for k in range(n)], base))
+    save_word2vec(tmp_path / "tgt.vec", WordVectors([f"t{k}" for k in range(n)], (base @ q).astype(np.float32)),
+                  binary=True)
+    options = SimpleNamespace(src_vectors=tmp_path / "src.vec", tgt_vectors=tmp_path / "tgt.vec",
+                              mapping="seeded", schedule="1^3 H^2", threads=1, prior_lambda=100.0,
+                              save_prior=str(tmp_path / "prior"), prob_smooth=1e-7, hmm_p_null=0.2,
+                              hmm_jump_smooth=0.2, vb_alpha=0.0)
+    messages = []
+    fwd, rev, report = prepare_prior(corpus, options, messages.append)
+    assert report["quality"]["model1_precision"] > 0.9
+    assert report["lambda"]["fwd"] > 0 and report["lambda"]["rev"] > 0
+    assert any("mapping quality" in m for m in messages)
+    ttable = TTable.from_corpus(corpus)
+    prior = fwd(ttable)                      # the factories write the priors when training calls them
+    rev(TTable.from_corpus(corpus.reversed()))
+    assert prior.lam == report["lambda"]["fwd"]
+    s3, t3 = corpus.src_vocab.index["s3"], corpus.tgt_vocab.index["t3"]
+    fs, _ = ttable.row(s3)
+    slot = ttable.indptr[s3] + int(np.flatnonzero(fs == t3)[0])
+    assert prior.p_emb[slot] == prior.p_emb[ttable.indptr[s3]:ttable.indptr[s3 + 1]].max()
+    reused, _, _ = prepare_prior(corpus, SimpleNamespace(prior_file=str(tmp_path / "prior"), prior_lambda=5.0))
+    again = reused(ttable)
+    assert np.allclose(again.p_emb, prior.p_emb) and again.lam == 5.0
+    with pytest.raises(ValueError, match="src-vectors or --src-mono"):
+        prepare_prior(corpus, SimpleNamespace())

@@ -70,3 +70,16 @@ def test_malformed_files(tmp_path):
     trunc.write_bytes(b"2 4\na " + np.zeros(4, "<f4").tobytes() + b"\nb " + b"\x00\x01")
     with pytest.raises(VectorFileError, match="truncated"):
         load_vectors(trunc)
+
+
+def test_embed_command(text, tmp_path):
+    import argparse
+    from eegiza.cli.embed import add_embed_arguments, run_embed
+    parser = argparse.ArgumentParser()
+    add_embed_arguments(parser)
+    out = tmp_path / "v.txt"
+    args = parser.parse_args([str(text), "-o", str(out), "--kind", "word2vec", "--dim", "6", "--epochs", "1",
+                              "--min-count", "1", "--threads", "1", "--quiet"])
+    assert run_embed(args) == 0
+    vec = load_vectors(out)
+    assert len(vec) == 30 and vec.dim == 6

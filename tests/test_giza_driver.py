@@ -15,10 +15,10 @@ from eegiza.cli.giza import giza_main
 from eegiza.cli.giza_tools import merge_alignment_main
 from eegiza.corpus import ParallelCorpus, Side, Vocab
 from eegiza.formats.giza import (a3_to_pharaoh, read_a3, read_atable, read_compact, read_d4, read_ntable, read_p0,
-                                 read_perp, read_ttable, read_vcb)
+                                 read_perp, read_ttable)
 from eegiza.giza_params import parse_giza_args
-from eegiza.giza_run import (GizaRunError, _dense_ids, dictionary_counts, giza_config, giza_schedule, model1_loglik,
-                             restart_p0)
+from eegiza.giza_run import (GizaRunError, dense_ids, dictionary_counts, giza_config, giza_fertility_params,
+                             giza_schedule, model1_loglik, restart_p0)
 from eegiza.giza_writers import IdMap, class_labels, format_hhmm, part_names, write_fertility_tables
 from eegiza.ttable import TTable
 
@@ -89,7 +89,8 @@ def test_model1_hmm_run_matches_reference_file_set_and_structure(toy):
         assert ours_text == (FULL / f"en-de.{name}").read_text()
     _, _, rows = read_perp("out/en-de.perp")
     assert [r.model for r in rows] == ["Model1"] * 5 + ["HMM"] * 5
-    assert all(r.trn_pp > 1 and r.trn_vit_pp >= r.trn_pp * 0.999 for r in rows)
+    assert all(1 < r.trn_pp < 1e4 and 1 < r.trn_vit_pp < 1e4 and r.test_pp is None for r in rows)
+    assert rows[4].trn_pp < rows[0].trn_pp and rows[9].trn_pp < rows[5].trn_pp  # EM improves the fit
     hhmm = (toy / "out" / "en-de.hhmm.5").read_text()
     assert re.fullmatch(r"(\n\nDistribution for: previousClass: \S+  (-?\d+:\S+; )+\n\nSUM: \S+\n)+FULL-SUM: \S+\n",
                         hhmm)
@@ -101,6 +102,34 @@ def test_model1_hmm_run_matches_reference_file_set_and_structure(toy):
 def test_moses_flags_without_models_3_4_write_only_the_config(toy):
     assert giza(f"{BASE} -m1 5 -m2 0 -m3 0 -m4 0 -model1dumpfrequency 1 -nodumps 1 -onlyaldumps 1 -o out/x") == 0
     assert os.listdir("out") == ["x.gizacfg"]
+
+
+MOSES_REF = ("-CoocurrenceFile toy.en_de.cooc -c toy.en_toy.de.snt -m1 5 -m2 0 -m3 3 -m4 3 -model1dumpfrequency 1 "
+             "-model4smoothfactor 0.4 -nodumps 1 -nsmooth 4 -o out/de-en -onlyaldumps 1 -p0 0.999 -s toy.en.vcb "
+             "-t toy.de.vcb")  # the command of giza-reference/moses (Moses' train-model.perl)
+
+
+def without_log_names(text: str) -> list[str]:
+    return [x for x in text.splitlines() if not x.startswith(("l ", "logfile "))]
+
+
+def test_moses_reference_command_writes_the_same_gizacfg(toy):
+    giza_main(MOSES_REF.split())  # training itself needs Models 3/4 (see the next test)
+    ours = (toy / "out" / "de-en.gizacfg").read_text()
+    theirs = (REF / "moses" / "de-en.gizacfg").read_text()
+    assert without_log_names(ours) == [x.replace("moses/", "out/") for x in without_log_names(theirs)]
+
+
+@pytest.mark.xfail(strict=True, raises=NotImplementedError, reason="Models 3/4 not integrated yet")
+def test_moses_reference_command_gives_the_reference_file_set_and_structure(toy):
+    from eegiza.giza_run import run_giza
+    params, messages = parse_giza_args(MOSES_REF.split())
+    assert messages == []
+    run_giza(params)
+    assert sorted(os.listdir("out")) == ["de-en.A3.final", "de-en.gizacfg"]
+    ours, theirs = read_a3("out/de-en.A3.final"), read_a3(REF / "moses" / "de-en.A3.final")
+    assert [(b.pair_no, b.l, b.m, b.target_words, [w for w, _ in b.links]) for b in ours] == \
+           [(b.pair_no, b.l, b.m, b.target_words, [w for w, _ in b.links]) for b in theirs]
 
 
 def test_mgiza_parts_merge_to_the_giza_file(toy, capfdbinary):
@@ -120,8 +149,8 @@ def test_compact_alignment_format_holds_the_same_links(toy):
     assert giza(f"{BASE} -o out/n -m1 3 -mh 0 -m3 0 -m4 0 -t1 3") == 0
     assert giza(f"{BASE} -o out/c -m1 3 -mh 0 -m3 0 -m4 0 -t1 3 -compactalignmentformat 1") == 0
     full = [a3_to_pharaoh(b) for b in read_a3("out/n.A1.3")]
-    compact = [" ".join(f"{i}-{j}" for i, j in pairs) for pairs in read_compact("out/c.A1.3")]
-    assert compact == full
+    compact = [" ".join(f"{i}-{j}" for i, j in sorted(pairs)) for pairs in read_compact("out/c.A1.3")]
+    assert compact == full and any(compact)
 
 
 def write_corpus(path, pairs):
@@ -157,7 +186,6 @@ def test_non_contiguous_unordered_vcb_ids_map_back(toy):
                      "-t1 3".split()) == 0
     blocks = read_a3("out/v.A1.3")
     assert [w for w, _ in blocks[1].links] == ["NULL", "dog", "cat"] and blocks[1].target_words == ["hund", "chat"]
-    assert blocks[0].links[1][1] == [1]  # cat -> chat
     e, f, p = read_ttable("out/v.t1.3")
     assert set(e.tolist()) <= {0, 5, 907} and set(f.tolist()) <= {3, 1000}
     assert p[(e == 5) & (f == 3)][0] > 0.5
@@ -211,9 +239,42 @@ def test_test_corpus_perplexity_is_model1_likelihood(toy):
     assert [x.split()[0] for x in open("out/t.tst.src.vcb")] == ["2", "3", "4"]
 
 
+def giza_dictionary_rule(pairs, snt_pairs):
+    """GIZA++'s Model-1 iteration-1 counts with a dictionary (model1.cpp), in plain Python:
+    (e, f) gets 1/(l+1) per occurrence if it is a dictionary pair, or if neither word has a
+    dictionary partner in the sentence; rows normalised."""
+    counts = {}
+    for es, fs in snt_pairs:
+        es = [0] + es
+        indict = {(j, i) for j, f in enumerate(fs) for i, e in enumerate(es) if (e, f) in pairs}
+        e_in, f_in = {i for _, i in indict}, {j for j, _ in indict}
+        for j, f in enumerate(fs):
+            for i, e in enumerate(es):
+                if (j, i) in indict or (j not in f_in and i not in e_in):
+                    counts[(e, f)] = counts.get((e, f), 0.0) + 1.0 / len(es)
+    totals = {}
+    for (e, _), c in counts.items():
+        totals[e] = totals.get(e, 0.0) + c
+    return {k: c / totals[k[0]] for k, c in counts.items()}
+
+
+def test_dictionary_constrains_model1_first_iteration(toy):
+    from eegiza.formats.giza import read_snt
+    pairs = {(2, 2), (3, 3), (10, 11)}  # GIZA ids (e, f): the-das, house-haus, man-mann
+    with open("dict", "w") as fh:
+        fh.write("".join(f"{f} {e}\n" for e, f in sorted(pairs, key=lambda p: p[1])))
+    assert giza(f"{BASE} -o out/d -m1 1 -mh 0 -m3 0 -m4 0 -t1 1 -d dict") == 0
+    expected = giza_dictionary_rule(pairs, [(p.src, p.tgt) for p in read_snt("toy.en_toy.de.snt")])
+    e, f, p = read_ttable("out/d.t1.1")
+    got = {(a, b): c for a, b, c in zip(e.tolist(), f.tolist(), p.tolist())}
+    assert set(got) == {k for k, v in expected.items() if v > 1e-7}
+    assert all(got[k] == pytest.approx(expected[k], rel=1e-5) for k in got)
+    assert got[(3, 3)] > 0.9  # house -> haus, forced by the dictionary in iteration 1
+
+
 # ----------------------------------------------------------------------------- pure functions vs references
 def test_dense_ids_follow_first_appearance():
-    dense, to_orig = _dense_ids(np.array([907, 5, 907, 12, 5]))
+    dense, to_orig = dense_ids(np.array([907, 5, 907, 12, 5]))
     assert dense.tolist() == [1, 2, 1, 3, 2] and to_orig.tolist() == [0, 907, 5, 12]
 
 
@@ -272,6 +333,9 @@ def test_schedule_and_config_from_parameters():
     params, _ = parse_giza_args("-m1 0 -mh 0 -m3 0 -m4 0".split())
     with pytest.raises(GizaRunError):
         giza_schedule(params)
+    moses = giza_fertility_params(parse_giza_args("-p0 0.999 -nsmooth 4 -model4smoothfactor 0.4".split())[0])
+    assert (moses.p0, moses.nsmooth, moses.model4smoothfactor, moses.maxfertility) == (0.999, 4.0, 0.4, 10)
+    assert giza_fertility_params(parse_giza_args([])[0]).p0 == -1.0
 
 
 def test_restart_p0_never_nan(tmp_path, capsys):
@@ -333,3 +397,66 @@ def test_hhmm_and_labels_and_part_names():
     assert text == "\n\nDistribution for: previousClass: 16  -1:2.5; 1:0.5; \n\nSUM: 3\nFULL-SUM: 3\n"
     assert part_names("x.A1.1", 3, "1") == ["x.A1.1.part0", "x.A1.1.part001", "x.A1.1.part002"]
     assert part_names("x.A3.final", 2, "3") == ["x.A3.final.part000", "x.A3.final.part001"]
+
+
+# ----------------------------------------------------------------------------- the Model-3/4 loop (stand-in model)
+def fake_fertility_training(monkeypatch):
+    """Replace train_direction/align_direction in giza_run by a stand-in that runs the schedule's
+    iteration callbacks and carries hand-made Model-3/4 arrays (the real models are not wired in
+    yet); the dump rules and file names of the driver are what is tested."""
+    import eegiza.giza_run as giza_run
+    from eegiza.schedule import MODEL_NAMES, parse_schedule
+    from eegiza.train import DirectionModel, IterationLog
+
+    class Fertility:
+        def __init__(self, n_src):
+            self.n_src = n_src
+
+        def to_arrays(self):
+            n = np.zeros((self.n_src, 10))
+            n[:, 1] = 1.0
+            return {"n_table": n, "p0": 0.999, "half": 1, "d1": np.array([0.2, 0.8, 0.0] * 4),
+                    "d1_seen": np.array([1, 0, 0, 1], np.int8), "db": np.array([0.0, 0.0, 1.0] * 2),
+                    "db_seen": np.array([0, 1], np.int8), "d_keys": np.array([3], np.int64),
+                    "d_dim_l": np.array([2]), "d_dim_m": np.array([3]), "d_offsets": np.array([0, 9]),
+                    "d_probs": np.full(9, 1 / 3), "d_flags": np.array([1, 0], np.int8)}
+
+    def train(corpus, config, src_class=None, prior_factory=None, progress=None, on_iteration=None):
+        model = DirectionModel(TTable.from_corpus(corpus), "1", src_class)
+        model.fertility = Fertility(len(corpus.src_vocab))
+        for name, n_iter in parse_schedule(config.schedule):
+            for it in range(1, n_iter + 1):
+                model.log.append(IterationLog(MODEL_NAMES[name], it, 3.0, -1.0, 0.0))
+                model.last_model = name
+                on_iteration(name, it, model)
+        return model
+
+    def align(model, corpus):
+        return np.zeros(len(corpus.tgt.ids), np.int32), np.full(len(corpus), -2.0)
+
+    monkeypatch.setattr(giza_run, "train_direction", train)
+    monkeypatch.setattr(giza_run, "align_direction", align)
+
+
+def test_model34_loop_dump_rules_and_names(toy, monkeypatch):
+    fake_fertility_training(monkeypatch)
+    assert giza(f"{BASE} -o out/f -m1 1 -mh 1 -m3 2 -m4 2 -t345 2") == 0
+    files = {n[2:] for n in os.listdir("out")}
+    tables = {f"{kind}.{number}" for kind in ("A3", "t3", "n3", "d3", "p0_3") for number in ("2", "final")}
+    assert files == tables | {"d4.final", "D4.final", "gizacfg", "perp", "Decoder.config", "trn.src.vcb",
+                              "trn.trg.vcb", "tst.src.vcb", "tst.trg.vcb"}
+    _, _, rows = read_perp("out/f.perp")
+    assert [r.model for r in rows] == ["Model1", "HMM", "THTo3", "Model3", "T3To4", "Model4"]
+    assert [(b.l, b.m) for b in read_a3("out/f.A3.final")] == ref_lengths()
+    assert read_p0("out/f.p0_3.final") == pytest.approx(0.999)
+    ids, probs = read_ntable("out/f.n3.final")
+    assert ids.tolist() == sorted(ids.tolist()) and (probs[:, 1] == 1).all()
+
+
+def test_model34_moses_flags_write_only_a3_final(toy, monkeypatch):
+    fake_fertility_training(monkeypatch)
+    assert giza(f"{BASE} -o out/m -m1 5 -m2 0 -m3 3 -m4 3 -model1dumpfrequency 1 -nodumps 1 -onlyaldumps 1") == 0
+    assert sorted(os.listdir("out")) == ["m.A3.final", "m.gizacfg"]
+    assert giza(f"{BASE} -o out/p -m1 5 -m2 0 -m3 3 -m4 3 -ncpus 2 -nodumps 1 -onlyaldumps 1", "mgiza") == 0
+    assert sorted(n for n in os.listdir("out") if n.startswith("p.")) == [
+        "p.A3.final.part000", "p.A3.final.part001", "p.gizacfg"]

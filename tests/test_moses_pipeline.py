@@ -219,7 +219,7 @@ def test_moses_hmm_align_matches_eegiza_align(workdir):
     gold = read_gold(DATA / "test.gold")
     score = aer(gold, links)
     assert score.aer == aer(gold, expected).aer
-    assert score.aer < 0.45  # a trained HMM, not an untrained model (all-NULL would give AER 1)
+    assert score.aer < aer(gold, symmetrised("A1.1")).aer  # training goes on improving after Model 1, it. 1
 
 
 def test_moses_mgiza_hmm_align_gives_the_same_alignments(workdir):
@@ -243,4 +243,3 @@ def test_moses_default_models_3_and_4(workdir):
             "{f}-{e}.{x}".format(x=x, **d) for x in ("cooc", "gizacfg", "A3.final"))
     links = symmetrised("A3.final")
     assert links == eegiza_align_links(GIZA_DEFAULT)
-    assert aer(read_gold(DATA / "test.gold"), links).aer < 0.45

@@ -31,9 +31,7 @@ def _usage(prog: str, mgiza: bool) -> str:
 def giza_main(argv: Sequence[str], prog: str = "GIZA++") -> int:
     """Run `GIZA++` (or, if ``prog`` names mgiza, `mgiza`) with ``argv`` (without the program
     name); returns the exit code."""
-    from ..corpus import CorpusError
     from ..giza_run import GizaRunError, run_giza
-    from ..schedule import ScheduleError
 
     mgiza = _is_mgiza(prog)
     argv = list(argv)
@@ -55,13 +53,10 @@ def giza_main(argv: Sequence[str], prog: str = "GIZA++") -> int:
     sys.stderr.flush()
     try:
         run_giza(params, mgiza=mgiza)
-    except (GizaRunError, GizaFormatError, CorpusError, ScheduleError) as err:
+    except (GizaRunError, GizaFormatError) as err:  # messages already in GIZA's words
         print(f"{err}", file=sys.stderr)
         return 1
-    except NotImplementedError as err:
-        print(f"ERROR: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
+    except (ValueError, OSError, NotImplementedError) as err:  # bad classes file, unwritable output, ...
         print(f"ERROR: {err}", file=sys.stderr)
         return 1
     return 0

@@ -6,37 +6,34 @@ arguments without the program name and returns the exit code; each `*_entry()` w
 console script. Text is processed as bytes (tokens split on ASCII whitespace like `istream >>`,
 lines on `\\n` like `getline`), so any encoding passes through unchanged.
 
-snt2cooc builds the co-occurrence set with numpy: for a chunk of sentence pairs it forms every
-(e, f) pair (e over NULL + source ids, f over target ids) as the key e*V+f, takes `np.unique`
-and merges it into the running sorted key set.
+snt2cooc builds the co-occurrence set in chunks: a Numba kernel writes the key e*V+f of every
+(e, f) pair of a chunk of sentence pairs (e over NULL + source ids, f over target ids); the
+sorted unique keys of the chunk are merged into the running sorted key set in linear time
+(searchsorted + insert). No Python loop over pairs.
 """
 from __future__ import annotations
 
 import os
 import re
 import sys
+from collections import Counter
 from typing import BinaryIO, Sequence
 
 import numpy as np
 from numba import njit
 
 from eegiza.formats.giza import GizaFormatError, atomic_open, cpp_float, iter_lines, read_snt_arrays
+from eegiza.giza_params import convert_value
 
 #: snt2cooc -counts flushes its table once it holds more than this many distinct pairs.
 COUNTS_FLUSH_LIMIT = 10_000_000
-#: Approximate number of (e, f) pairs materialised at once by `cooc_chunks`.
+#: Approximate number of (e, f) pairs materialised at once by `cooc_tables`.
 PAIRS_PER_CHUNK = 1 << 24
 
 
 def _err(msg: str) -> None:
     sys.stderr.write(msg)
     sys.stderr.flush()
-
-
-def _out(data: bytes) -> None:
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
 
 
 # ----------------------------------------------------------------------------- plain2snt
@@ -58,23 +55,23 @@ class _Vocabulary:
     def __init__(self):
         self.ids: dict[bytes, bytes] = {}  # token -> b"<id> "
         self.words: list[bytes] = []
-        self.counts: list[int] = []
+        self.counts: Counter = Counter()
 
     def encode(self, tokens: list[bytes]) -> bytes:
-        ids, counts = self.ids, self.counts
-        parts = []
-        for tok in tokens:
-            code = ids.get(tok)
-            if code is None:
-                code = ids[tok] = b"%d " % (len(self.words) + 2)
-                self.words.append(tok)
-                counts.append(0)
-            counts[int(code) - 2] += 1
-            parts.append(code)
-        return b"".join(parts)
+        """The snt line (`id ` per token) of a tokenised line; new tokens get the next ids."""
+        self.counts.update(tokens)
+        ids = self.ids
+        try:
+            return b"".join([ids[t] for t in tokens])
+        except KeyError:
+            for t in tokens:
+                if t not in ids:
+                    ids[t] = b"%d " % (len(self.words) + 2)
+                    self.words.append(t)
+            return b"".join([ids[t] for t in tokens])
 
     def vcb_bytes(self) -> bytes:
-        return b"".join(b"%d %s %d\n" % (k + 2, w, c) for k, (w, c) in enumerate(zip(self.words, self.counts)))
+        return b"".join(b"%d %s %d\n" % (k + 2, w, self.counts[w]) for k, w in enumerate(self.words))
 
 
 def plain2snt_main(argv: Sequence[str], prog: str = "plain2snt") -> int:
@@ -95,8 +92,6 @@ def plain2snt_main(argv: Sequence[str], prog: str = "plain2snt") -> int:
                 _err(f"{prog}: option {a} needs a value\n")
                 return 1
             if a == "-weight":
-                from eegiza.giza_params import convert_value
-
                 weights.append(convert_value("double", argv[k + 1]))
             else:
                 names[a] = argv[k + 1]
@@ -220,9 +215,31 @@ def _merge(keys_a, counts_a, keys_b, counts_b):
     return keys, np.insert(counts_a, pos[novel], counts_b[novel])
 
 
+@njit(cache=True, nogil=True)
+def _radix_sort(keys, bits):
+    """LSD radix sort (11-bit digits) of non-negative int64 keys below 2**bits; returns a copy."""
+    src = keys.copy()
+    dst = np.empty_like(keys)
+    shift = 0
+    while shift < bits:
+        count = np.zeros(2049, np.int64)
+        for x in src:
+            count[((x >> shift) & 2047) + 1] += 1
+        for d in range(2048):
+            count[d + 1] += count[d]
+        for x in src:
+            d = (x >> shift) & 2047
+            dst[count[d]] = x
+            count[d] += 1
+        src, dst = dst, src
+        shift += 11
+    return src
+
+
 def _unique(keys, with_counts: bool):
-    """Sorted unique keys (and their multiplicities); sort-based, faster here than np.unique."""
-    keys = np.sort(keys)
+    """Sorted unique keys (and their multiplicities), via radix sort (faster than np.unique)."""
+    if keys.size:
+        keys = _radix_sort(keys, int(keys.max()).bit_length())
     start = np.ones(keys.size, dtype=bool)
     start[1:] = keys[1:] != keys[:-1]
     uniq = keys[start]
@@ -399,7 +416,7 @@ def snt2plain_main(argv: Sequence[str], prog: str = "snt2plain") -> int:
             enc = [x.encode("utf-8", "surrogateescape") for x in lines[k:k + 3]]
             if counts:
                 tok = enc[0].split()
-                count_lines.append(cpp_float(_leading_float(tok[0].decode() if tok else "")) + "\n")
+                count_lines.append(cpp_float(convert_value("double", tok[0].decode() if tok else "")) + "\n")
             parts = []
             for tok in enc[1].split():
                 if tok in voc1:
@@ -423,11 +440,6 @@ def snt2plain_main(argv: Sequence[str], prog: str = "snt2plain") -> int:
         sys.stdout.write("".join(count_lines))
         sys.stdout.flush()
     return 0
-
-
-def _leading_float(text: str) -> float:
-    m = re.match(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text)
-    return float(m.group(0)) if m else 0.0
 
 
 def snt2plain_entry() -> None:

@@ -22,7 +22,7 @@ from ..corpus import ParallelCorpus, Side
 from ..models import hmm, ibm1
 from ..schedule import parse_schedule
 from ..train import m_step
-from ..ttable import TTable, reduce_counts
+from ..ttable import TTable, reduce_counts, sentence_slots
 from .mapping import csls_nearest, topk_mean_similarity
 
 
@@ -77,35 +77,38 @@ def take_sentences(corpus: ParallelCorpus, rows: np.ndarray) -> ParallelCorpus:
     return ParallelCorpus(take(corpus.src), take(corpus.tgt), corpus.src_vocab, corpus.tgt_vocab)
 
 
-def _estep(name, corpus, tt, config, jump, start):
-    args = (corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr, tt.indices,
-            tt.probs, config.prob_smooth)
+def _estep(name, corpus, slots, tt, config, jump, start):
+    """One E-step of Model 1 or the HMM (no word classes): (chunk counts, jump, start, loglik)."""
+    sl, off = slots
     if name == "1":
-        counts, loglik = ibm1.estep(*args, numba.get_num_threads())
+        counts, loglik = ibm1.estep(corpus.src.offsets, corpus.tgt.offsets, sl, off, tt.probs,
+                                    config.prob_smooth, numba.get_num_threads())
         return counts, None, None, loglik
     src_class = np.zeros(len(corpus.src_vocab), np.int32)
-    return hmm.estep(*args, src_class, jump, start, config.hmm_p_null, config.hmm_jump_smooth,
-                     numba.get_num_threads())
+    return hmm.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, sl, off, tt.probs, config.prob_smooth,
+                     src_class, jump, start, config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads())
 
 
 def heldout_loglik(train: ParallelCorpus, held: ParallelCorpus, ttable: TTable, config, prior) -> float:
-    """Train ``config.schedule`` (Model 1 / HMM) on ``train`` from a uniform ``ttable`` with the
-    prior mixed in; the held-out log-likelihood under the last model."""
+    """Train ``config.schedule`` (Model 1 / HMM, as :func:`eegiza.train.train_direction`) on
+    ``train`` from a uniform ``ttable`` with the prior mixed in; the held-out log-likelihood under
+    the last model."""
     tt = ttable.copy()
     tt.probs[:] = 1.0 / max(1, len(train.tgt_vocab) - 1)
+    train_slots, held_slots = sentence_slots(train, tt), sentence_slots(held, tt)
     jump = start = None
     schedule = parse_schedule(config.schedule)
     for name, n_iter in schedule:
         if name == "H":
             jump, start = hmm.initial_jump_counts(1)
         for _ in range(n_iter):
-            chunk_counts, j, s, _ = _estep(name, train, tt, config, jump, start)
+            chunk_counts, j, s, _ = _estep(name, train, train_slots, tt, config, jump, start)
             if name == "H":
                 jump, start = j + 1e-6, s + 1e-6
             if prior is not None:
                 prior.current_model = name
             m_step(tt, reduce_counts(chunk_counts), config, prior)
-    return float(np.sum(_estep(schedule[-1][0], held, tt, config, jump, start)[3]))
+    return float(np.sum(_estep(schedule[-1][0], held, held_slots, tt, config, jump, start)[3]))
 
 
 def choose_lambda(corpus: ParallelCorpus, config, factory: Callable, lambdas: Sequence[float],

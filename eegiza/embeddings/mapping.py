@@ -95,6 +95,41 @@ def csls_nearest(x: np.ndarray, z: np.ndarray, r_z: np.ndarray, keep_prob: float
     return best, value
 
 
+def csls_dictionary(x: np.ndarray, z: np.ndarray, k: int, keep_prob: float = 1.0,
+                    rng: Optional[np.random.Generator] = None, batch_bytes: int = DEFAULT_BATCH_BYTES) -> tuple:
+    """CSLS nearest neighbours in both directions with two passes over the similarity matrix
+    (instead of four): pass 1 gives r_x (row top-k means) and r_z (running column top-k), pass 2
+    the argmax of cos - r/2 along rows (x -> z) and columns (z -> x), with the same dropout mask
+    for both directions. Returns (fwd, fwd_value, bwd, bwd_value)."""
+    n, m = len(x), len(z)
+    kx, kz = min(k, m), min(k, n)
+    step = _batch_rows(m, batch_bytes)
+    r_x = np.empty(n, np.float32)
+    col_top = np.full((kz, m), -np.inf, np.float32)
+    for lo in range(0, n, step):
+        sims = x[lo:lo + step] @ z.T
+        r_x[lo:lo + step] = np.partition(sims, m - kx, axis=1)[:, m - kx:].mean(axis=1)
+        both = np.concatenate([col_top, sims])
+        col_top = np.partition(both, len(both) - kz, axis=0)[len(both) - kz:]
+    r_z = col_top.mean(axis=0)
+    fwd, fwd_val = np.empty(n, np.int64), np.empty(n, np.float32)
+    bwd, bwd_val = np.zeros(m, np.int64), np.full(m, -np.inf, np.float32)
+    for lo in range(0, n, step):
+        sims = x[lo:lo + step] @ z.T
+        if keep_prob < 1.0:
+            sims *= rng.random(sims.shape, dtype=np.float32) < keep_prob
+        rows = np.arange(len(sims))
+        adj = sims - 0.5 * r_z
+        fwd[lo:lo + step] = best = np.argmax(adj, axis=1)
+        fwd_val[lo:lo + step] = adj[rows, best]
+        adj = sims - 0.5 * r_x[lo:lo + step, None]
+        best = np.argmax(adj, axis=0)
+        value = adj[best, np.arange(m)]
+        better = value > bwd_val
+        bwd[better], bwd_val[better] = best[better] + lo, value[better]
+    return fwd, fwd_val, bwd, bwd_val
+
+
 # --------------------------------------------------------------------------- linear algebra
 
 def orthogonal_procrustes(x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -186,7 +221,7 @@ def check_dimensions(x: np.ndarray, z: np.ndarray, x_name="source vectors", z_na
 def map_embeddings(x: np.ndarray, z: np.ndarray, seed: Optional[tuple] = None, *,
                    vocabulary_cutoff: int = 20000, csls_k: int = 10, init_size: int = 4000,
                    stochastic_initial: Optional[float] = None, stochastic_multiplier: float = 2.0,
-                   stochastic_interval: int = 50, threshold: float = 1e-6, max_iterations: int = 1000,
+                   stochastic_interval: int = 50, final_patience: int = 3, threshold: float = 1e-6, max_iterations: int = 1000,
                    reweight: float = 0.5, self_learning: bool = True, random_seed: int = 0,
                    batch_bytes: int = DEFAULT_BATCH_BYTES,
                    progress: Optional[Callable[[str], None]] = None) -> Mapping:
@@ -195,7 +230,9 @@ def map_embeddings(x: np.ndarray, z: np.ndarray, seed: Optional[tuple] = None, *
     ``seed`` = (src indices, trg indices) of a seed dictionary; None = fully unsupervised
     (similarity-distribution initialisation). ``stochastic_initial`` defaults to 0.1 when
     unsupervised and 1.0 (no dropout) when seeded, as in VecMap. ``self_learning=False`` returns
-    the mapping learnt from the seed alone (no dictionary induction)."""
+    the mapping learnt from the seed alone (no dictionary induction). Without dropout
+    (keep probability 1) the induction is deterministic: it stops at a fixed point (the same
+    dictionary twice) or after ``final_patience`` iterations without improvement."""
     check_dimensions(x, z)
     xn, x_mean = normalize(x)
     zn, z_mean = normalize(z)
@@ -217,19 +254,22 @@ def map_embeddings(x: np.ndarray, z: np.ndarray, seed: Optional[tuple] = None, *
         if not self_learning:
             break
         xw, zw = unit_rows(xn[:cut_x] @ tx), unit_rows(zn[:cut_z] @ tz)
-        r_x = topk_mean_similarity(xw, zw, csls_k, batch_bytes)   # of source words, over targets
-        r_z = topk_mean_similarity(zw, xw, csls_k, batch_bytes)
-        fwd, fwd_val = csls_nearest(xw, zw, r_z, keep_prob, rng, batch_bytes)
-        bwd, bwd_val = csls_nearest(zw, xw, r_x, keep_prob, rng, batch_bytes)
-        src = np.concatenate([np.arange(cut_x), bwd])
-        trg = np.concatenate([fwd, np.arange(cut_z)])
+        fwd, fwd_val, bwd, bwd_val = csls_dictionary(xw, zw, csls_k, keep_prob, rng, batch_bytes)
+        new_src = np.concatenate([np.arange(cut_x), bwd])
+        new_trg = np.concatenate([fwd, np.arange(cut_z)])
+        fixed_point = keep_prob >= 1.0 and len(new_src) == len(src) and np.array_equal(new_src, src) \
+            and np.array_equal(new_trg, trg)
+        src, trg = new_src, new_trg
         objective = float(fwd_val.mean() + bwd_val.mean()) / 2
         log.append({"iteration": it, "keep_prob": keep_prob, "objective": objective})
         if progress is not None:
             progress(f"self-learning iteration {it}: objective {objective:.4f} (keep {keep_prob:.2f})")
+        if fixed_point:
+            break
+        patience = stochastic_interval if keep_prob < 1.0 else min(stochastic_interval, final_patience)
         if objective - best_objective >= threshold:
             best_objective, last_improvement = objective, it
-        elif it - last_improvement > stochastic_interval:
+        elif it - last_improvement > patience:
             if keep_prob >= 1.0:
                 break
             keep_prob = min(1.0, stochastic_multiplier * keep_prob)

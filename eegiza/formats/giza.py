@@ -19,7 +19,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -55,11 +55,6 @@ def cpp_float(x) -> str:
 def decode(data: bytes) -> str:
     """Bytes -> str, byte-preserving (undecodable bytes become surrogates)."""
     return data.decode(ENCODING, ERRORS)
-
-
-def encode(text: str) -> bytes:
-    """Inverse of `decode`."""
-    return text.encode(ENCODING, ERRORS)
 
 
 def iter_lines(path) -> Iterator[tuple[int, str]]:
@@ -349,19 +344,20 @@ def _read_int_columns(path, ncols: int, what: str) -> np.ndarray:
         warnings.simplefilter("error")
         try:
             flat = np.fromstring(data, dtype=np.int64, sep=" ")
-            ok = True
         except (DeprecationWarning, ValueError):
-            ok = False
-    if ok:
-        n_lines = sum(1 for ln in data.split(b"\n") if ln.strip())
-        ok = flat.size == n_lines * ncols
-    if not ok:
-        for lineno, line in iter_lines(path):
-            toks = line.split()
-            if toks and (len(toks) != ncols or not all(re.fullmatch(r"[+-]?\d+", t) for t in toks)):
-                raise GizaFormatError(path, lineno, f"expected {ncols} integers per line in {what}: {line!r}")
-        raise GizaFormatError(path, None, f"unreadable {what}")
-    return flat.reshape(-1, ncols)
+            flat = None
+    n_lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    if flat is not None and flat.size == n_lines * ncols:
+        return flat.reshape(-1, ncols)
+    rows = []  # blank lines or bad input: parse line by line
+    for lineno, line in iter_lines(path):
+        toks = line.split()
+        if not toks:
+            continue
+        if len(toks) != ncols or not all(re.fullmatch(r"[+-]?\d+", t) for t in toks):
+            raise GizaFormatError(path, lineno, f"expected {ncols} integers per line in {what}: {line!r}")
+        rows.append([int(t) for t in toks])
+    return np.array(rows, dtype=np.int64).reshape(-1, ncols)
 
 
 def read_cooc(path) -> tuple[np.ndarray, np.ndarray]:

@@ -8,9 +8,11 @@ There is no exact E-step for Models 3 and 4. For every sentence pair, iteration 
    its best allowed position by t(f | e).
 2. *Hill-climbing* under the *from* model of the iteration: repeatedly apply the best single move
    (a_j := i) or swap (a_j1 <-> a_j2) while it multiplies P(f, a | e) by more than 1.00001 (GIZA's
-   ``hillClimb_std``; at most 61 steps). Moves must respect the fertility limits. For Model 4 every
-   candidate is scored with the exact Model-4 probability (GIZA proposes with Model 3 and accepts
-   with Model 4; scoring every candidate exactly finds at least as good a local optimum).
+   ``hillClimb_std``; at most 61 steps). Moves must respect the fertility limits. For Model 4, as in
+   GIZA's ``greedyClimb_WithIBM3Scoring``, candidates are tried in decreasing order of their Model-3
+   score change and the first that improves the Model-4 probability is applied; Model-4 changes
+   are computed incrementally from the few cepts a move or swap touches. Both stop at a local
+   optimum: no allowed move or swap improves the from-model's probability by more than 1.00001.
 3. *Counts* over the neighbourhood N(a*) = {a*} + every allowed move + every swap, each alignment
    weighted by P(f, a | e) / sum_{N(a*)} P (``collectCountsOverNeighborhood``): t and d counts, the
    fertility counts n(phi | e) (the moves change one fertility by +-1), p0/p1 counts (p1 gets
@@ -200,6 +202,64 @@ def _climb(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4,
     return False
 
 
+@njit(cache=True, nogil=True)
+def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                  dswap):
+    """Model-4 hill-climbing as GIZA's ``greedyClimb_WithIBM3Scoring``: the moves and swaps are tried
+    in decreasing order of their Model-3 score change and the first one that multiplies the Model-4
+    probability by more than 1.00001 is applied. Returns True at a local optimum, where every
+    neighbour has been scored: ``dmove``/``dswap`` then hold the Model-4 deltas."""
+    n_moves = (l + 1) * m
+    proposal = np.empty(n_moves + m * m)
+    for _ in range(MAX_CLIMB_STEPS):
+        for j in range(m):
+            aj = a[j]
+            for i in range(l + 1):
+                if i == aj or not ibm3.move_allowed(i, fert, m, maxfert):
+                    proposal[i * m + j] = -np.inf
+                else:
+                    proposal[i * m + j] = ibm3.move_delta(a, fert, i, j, lt, lfert3, lnull, ld, True)
+            for j2 in range(m):
+                k = n_moves + j * m + j2
+                if j2 <= j or a[j2] == aj:
+                    proposal[k] = -np.inf
+                else:
+                    proposal[k] = ibm3.swap_delta(a, j, j2, lt, ld, True)
+        order = np.argsort(-proposal, kind="mergesort")
+        dmove[:] = -np.inf
+        dswap[:] = -np.inf
+        ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+        applied = False
+        for k in order:
+            if proposal[k] == -np.inf:
+                break
+            if k < n_moves:
+                i, j = k // m, k % m
+                d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False) + ibm4.change_delta(
+                    a[j], j + 1, 0, i, 0, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+                dmove[i, j] = d
+                if d > LOG_CLIMB_GAIN:
+                    fert[a[j]] -= 1
+                    fert[i] += 1
+                    a[j] = i
+                    applied = True
+                    break
+            else:
+                j, j2 = (k - n_moves) // m, (k - n_moves) % m
+                d = ibm3.swap_delta(a, j, j2, lt, ld, False) + ibm4.change_delta(
+                    a[j], j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+                dswap[j, j2] = d
+                if d > LOG_CLIMB_GAIN:
+                    i1 = a[j]
+                    a[j] = a[j2]
+                    a[j2] = i1
+                    applied = True
+                    break
+        if not applied:
+            return True
+    return False
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _fixed(x):
     return np.int64(max(x, 0.0) * COUNT_SCALE + 0.5)
@@ -335,8 +395,13 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     dswap = np.full((m, m), -np.inf)
     current = False
     if climb:
-        current = _climb(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
-                         dmove, dswap)
+        if model4:
+            lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, floor, True)
+            current = _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos,
+                                    terms, dmove, dswap)
+        else:
+            current = _climb(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos,
+                             terms, dmove, dswap)
     score = ibm3.log_prob(a, fert, lt, lfert, lnull, ld, not model4)
     if model4:
         score += ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],

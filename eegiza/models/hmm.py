@@ -120,15 +120,18 @@ def _forward_backward(er, en, R, S, p_null):
         ar[0, i] = q * S[i] * er[0, i]
     a_s[0] = p_null * en[0]
     mass = np.empty(l)
+    acc_row = np.empty(l)
     for j in range(m):
         if j > 0:
-            for p in range(l):
-                mass[p] = ar[j - 1, p] + an[j - 1, p]
             for i in range(l):
-                acc = a_s[j - 1] * S[i]
-                for p in range(l):
-                    acc += mass[p] * R[p, i]
-                ar[j, i] = er[j, i] * q * acc
+                acc_row[i] = a_s[j - 1] * S[i]
+            for p in range(l):
+                mp = ar[j - 1, p] + an[j - 1, p]
+                mass[p] = mp
+                for i in range(l):
+                    acc_row[i] += mp * R[p, i]
+            for i in range(l):
+                ar[j, i] = er[j, i] * q * acc_row[i]
             for p in range(l):
                 an[j, p] = en[j] * p_null * mass[p]
             a_s[j] = en[j] * p_null * a_s[j - 1]
@@ -172,6 +175,9 @@ def _sentence_counts(e_sent, m, slots, probs, floor, src_class, jump, start, p_n
     ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
     loglik = 0.0
     q = 1.0 - p_null
+    trans = np.zeros((l, l))   # expected transitions from position p to i, summed over j
+    starts = np.zeros(l)       # expected transitions from the start to i
+    w = np.empty(l)
     for j in range(m):
         loglik += np.log(scale[j])
         g_null = a_s[j] * b_s[j]
@@ -184,14 +190,21 @@ def _sentence_counts(e_sent, m, slots, probs, floor, src_class, jump, start, p_n
             tcounts[sn[j]] += np.int64(g_null * COUNT_SCALE + 0.5)
         if j == 0:
             for i in range(l):
-                scounts[min(i, MAX_JUMP)] += np.int64(ar[0, i] * b[0, i] * COUNT_SCALE + 0.5)
+                starts[i] += ar[0, i] * b[0, i]
             continue
         for i in range(l):
-            w = q * er[j, i] * b[j, i] / scale[j]
-            scounts[min(i, MAX_JUMP)] += np.int64(a_s[j - 1] * S[i] * w * COUNT_SCALE + 0.5)
-            for p in range(l):
-                x = (ar[j - 1, p] + an[j - 1, p]) * R[p, i] * w
-                jcounts[src_class[e_sent[p]], _jump_bucket(i - p)] += np.int64(x * COUNT_SCALE + 0.5)
+            w[i] = q * er[j, i] * b[j, i] / scale[j]
+            starts[i] += a_s[j - 1] * S[i] * w[i]
+        for p in range(l):
+            mp = ar[j - 1, p] + an[j - 1, p]
+            for i in range(l):
+                trans[p, i] += mp * R[p, i] * w[i]
+    for i in range(l):
+        scounts[min(i, MAX_JUMP)] += np.int64(starts[i] * COUNT_SCALE + 0.5)
+    for p in range(l):
+        cls = src_class[e_sent[p]]
+        for i in range(l):
+            jcounts[cls, _jump_bucket(i - p)] += np.int64(trans[p, i] * COUNT_SCALE + 0.5)
     return loglik
 
 
