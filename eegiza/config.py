@@ -35,8 +35,8 @@ class AlignerConfig:
         "targetvocabularyclasses", "read target word classes from this 'word<TAB>class' file"))
     symmetrization: str = field(default="grow-diag-final-and", metadata=_giza(
         "", "heuristic combining the two directions"))
-    vb_alpha: float = field(default=0.0, metadata=_giza(
-        "", "Dirichlet concentration for variational-Bayes t(f|e) (0 = maximum likelihood EM)"))
+    vb_alpha: float = field(default=0.1, metadata=_giza(
+        "", "Dirichlet concentration of variational-Bayes t(f|e) (0 = maximum-likelihood EM as in GIZA++)"))
     seed: int = field(default=0, metadata=_giza("", "random seed (word clustering)"))
 
     @classmethod

@@ -362,7 +362,8 @@ def giza_config(params: GizaParams, mgiza: bool = False) -> AlignerConfig:
     cap = int(params["ml"]) - 1 if int(params["ml"]) != DEFAULT_ML else None
     return AlignerConfig(schedule=giza_schedule(params), max_sentence_length=cap,
                          threads=int(params["ncpus"]) if mgiza else 0, prob_smooth=_number(params, "probsmooth"),
-                         hmm_p_null=p / (1.0 + p), hmm_jump_smooth=_number(params, "emalsmooth"))
+                         hmm_p_null=p / (1.0 + p), hmm_jump_smooth=_number(params, "emalsmooth"),
+                         vb_alpha=0.0)
 
 
 def giza_fertility_params(params: GizaParams):
@@ -409,7 +410,8 @@ def model1_loglik(ttable, corpus: ParallelCorpus, floor: float) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- the run
 class GizaRun:
-    """One training run: the corpus, the id map, and the files written after each iteration."""
+    """One training run: `prepare()` reads the input, `train_model()` trains (with `on_iteration`
+    writing GIZA's dumps), `finish()` writes the end-of-run files; `written` lists every path."""
 
     def __init__(self, params: GizaParams, mgiza: bool = False, log: Log = _stderr, out: Log = print):
         self.params, self.mgiza, self.log, self.out = params, mgiza, log, out

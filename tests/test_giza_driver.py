@@ -439,8 +439,10 @@ def fake_fertility_training(monkeypatch):
 
 
 def test_model34_loop_dump_rules_and_names(toy, monkeypatch):
+    from eegiza.giza_run import run_giza
     fake_fertility_training(monkeypatch)
-    assert giza(f"{BASE} -o out/f -m1 1 -mh 1 -m3 2 -m4 2 -t345 2") == 0
+    run = run_giza(parse_giza_args(f"{BASE} -o out/f -m1 1 -mh 1 -m3 2 -m4 2 -t345 2".split())[0])
+    assert sorted(os.path.basename(p) for p in run.written) == sorted(os.listdir("out"))
     files = {n[2:] for n in os.listdir("out")}
     tables = {f"{kind}.{number}" for kind in ("A3", "t3", "n3", "d3", "p0_3") for number in ("2", "final")}
     assert files == tables | {"d4.final", "D4.final", "gizacfg", "perp", "Decoder.config", "trn.src.vcb",

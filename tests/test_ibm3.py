@@ -275,7 +275,7 @@ def check_climbing(name, seed):
                 assert scores[res] == pytest.approx(scores[best], abs=1e-12)
             for b in neighbours(res, l, m, params.maxfertility):
                 assert scores[b] <= scores[res] + gain + 1e-12
-    assert n_guaranteed > 2 * len(PAIRS)
+    assert n_guaranteed > len(PAIRS)  # some starts besides the optimum itself
 
 
 def test_hill_climbing_finds_the_best_alignment_from_its_neighbours():

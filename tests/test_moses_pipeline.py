@@ -183,6 +183,7 @@ def eegiza_align_links(schedule_command: str):
     rc = eegiza_main(["align", f"corpus/train.{F}", f"corpus/train.{E}", "-o", "ee", "--lowercase", "--quiet",
                       "--schedule", config.schedule, "--hmm-p-null", repr(config.hmm_p_null),
                       "--hmm-jump-smooth", repr(config.hmm_jump_smooth), "--prob-smooth", repr(config.prob_smooth),
+                      "--vb-alpha", repr(config.vb_alpha),
                       "--src-classes", f"corpus/{F}.vcb.classes", "--tgt-classes", f"corpus/{E}.vcb.classes"])
     assert rc == 0
     return read_pharaoh("ee.gdfa")
