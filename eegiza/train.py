@@ -92,14 +92,16 @@ def _log_iteration(model: DirectionModel, name: str, it: int, loglik: float, n_t
 
 def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
                     prior_factory=None, progress: Optional[ProgressFn] = None,
-                    on_iteration=None) -> DirectionModel:
+                    on_iteration=None, initial: Optional[DirectionModel] = None) -> DirectionModel:
     """Train P(tgt | src) on ``corpus`` through ``config.schedule``.
 
     ``prior_factory(ttable)``, if given, is called once with the co-occurrence t-table of this
     direction and returns an object whose ``apply(ttable, counts)`` mixes a prior into t(f|e)
     after every M-step (see :mod:`eegiza.embeddings`). ``on_iteration(name, iteration, model)``,
     if given, is called after every iteration with the model as it stands (``model.last_model``
-    is the model being trained), e.g. to dump tables and alignments as GIZA++ does."""
+    is the model being trained), e.g. to dump tables and alignments as GIZA++ does.
+    ``initial``: a model trained before (same vocabulary ids) to start from instead of uniform
+    tables: its t(f|e) (pairs it lacks get the floor) and, for the HMM, its jump tables."""
     schedule = parse_schedule(config.schedule)
     unsupported = [n for n, _ in schedule if n not in "1H"]
     if unsupported:
@@ -110,6 +112,8 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
         src_class = np.zeros(len(corpus.src_vocab), np.int32)
     n_classes = int(src_class.max()) + 1 if len(src_class) else 1
     ttable = TTable.from_corpus(corpus)
+    if initial is not None:
+        ttable.take_probs_from(initial.ttable, config.prob_smooth)
     prior = prior_factory(ttable) if prior_factory is not None else None
     model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
                            hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
@@ -119,7 +123,10 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     floor = config.prob_smooth
     for name, n_iter in schedule:
         if name == "H":
-            model.jump, model.start = hmm.initial_jump_counts(n_classes)
+            if initial is not None and initial.jump is not None and initial.jump.shape[0] == n_classes:
+                model.jump, model.start = initial.jump.copy(), initial.start.copy()
+            else:
+                model.jump, model.start = hmm.initial_jump_counts(n_classes)
         for it in range(1, n_iter + 1):
             t0 = time.perf_counter()
             if name == "1":

@@ -139,6 +139,17 @@ def sentence_slots(corpus, ttable: "TTable"):
 
 
 @njit(cache=True, nogil=True, parallel=True)
+def _lookup_all(indptr, indices, old_indptr, old_indices, old_probs, floor):
+    out = np.empty(len(indices))
+    n_old = len(old_indptr) - 1
+    for e in prange(len(indptr) - 1):
+        for s in range(indptr[e], indptr[e + 1]):
+            t = find_slot(old_indptr, old_indices, e, indices[s]) if e < n_old else -1
+            out[s] = old_probs[t] if t >= 0 else floor
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def reduce_counts(chunk_counts):
     """Sum per-chunk fixed-point counts (rows) into float counts."""
     n_chunks, n = chunk_counts.shape
@@ -213,6 +224,13 @@ class TTable:
     def set_from_counts(self, counts: np.ndarray) -> None:
         """M-step: t(f|e) = c(e, f) / sum_f' c(e, f')."""
         self.probs = normalise_rows(self.indptr, counts)
+
+    def take_probs_from(self, other: "TTable", floor: float = PROB_FLOOR) -> None:
+        """Set every t(f|e) of this table's pairs from ``other`` (same vocabulary ids), ``floor``
+        where ``other`` lacks the pair; rows are then renormalised (training restarted from a
+        model trained earlier, e.g. MGIZA's ``-restart`` with ``-previoust``)."""
+        self.probs = normalise_rows(self.indptr, _lookup_all(self.indptr, self.indices, other.indptr, other.indices,
+                                                            other.probs, floor))
 
     def copy(self) -> "TTable":
         return TTable(self.indptr, self.indices, self.probs.copy())

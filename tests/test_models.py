@@ -165,3 +165,20 @@ def test_training_is_identical_with_one_and_two_threads():
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for a, b in zip(*results):
         assert np.array_equal(a, b)
+
+
+def test_training_can_start_from_an_earlier_model():
+    corpus = toy_corpus()
+    first = train_direction(corpus, AlignerConfig(schedule="1^3 H^2", vb_alpha=0))
+    # one more HMM iteration from the first model == the 3rd HMM iteration of a longer run
+    more = train_direction(corpus, AlignerConfig(schedule="H^1", vb_alpha=0), initial=first)
+    longer = train_direction(corpus, AlignerConfig(schedule="1^3 H^3", vb_alpha=0))
+    np.testing.assert_allclose(more.ttable.probs, longer.ttable.probs, rtol=1e-6, atol=1e-9)
+    # a model of a smaller corpus: pairs it never saw start at the floor, rows renormalised
+    small = corpus.subset(0, 2)
+    part = train_direction(small, AlignerConfig(schedule="1^2", vb_alpha=0))
+    tt = TTable.from_corpus(corpus)
+    tt.take_probs_from(part.ttable)
+    for e in range(1, len(small.src_vocab)):
+        ids, probs = tt.row(e)
+        assert probs.sum() == pytest.approx(1.0)
