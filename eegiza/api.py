@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -24,6 +24,8 @@ from .clustering import cluster_words, read_classes_file
 from .config import AlignerConfig
 from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
 from .links import directional_links, to_lists
+from .models.fertility import FertilityModel
+from .models.ibm2 import ATable
 from .symmetrize import symmetrize_flat
 from .train import DirectionModel, IterationLog, align_direction, train_direction
 from .ttable import TTable
@@ -139,8 +141,9 @@ class AlignmentModel:
 
     def _meta(self) -> dict:
         def direction_meta(d: DirectionModel):
-            return {"last_model": d.last_model, "hmm_p_null": d.hmm_p_null, "hmm_jump_smooth": d.hmm_jump_smooth,
-                    "prob_smooth": d.prob_smooth, "log": [asdict(x) for x in d.log]}
+            return {"last_model": d.last_model, "base_model": d.base_model, "hmm_p_null": d.hmm_p_null,
+                    "hmm_jump_smooth": d.hmm_jump_smooth, "prob_smooth": d.prob_smooth,
+                    "log": [asdict(x) for x in d.log]}
         return {"format": "eegiza-model", "version": FORMAT_VERSION, "config": asdict(self.config),
                 "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
 
@@ -157,6 +160,10 @@ def _direction_arrays(d: DirectionModel) -> dict:
     out = {"indptr": d.ttable.indptr, "indices": d.ttable.indices, "probs": d.ttable.probs, "src_class": d.src_class}
     if d.jump is not None:
         out["jump"], out["start"] = d.jump, d.start
+    if d.atable is not None:
+        out.update(d.atable.to_arrays("atable_"))
+    if d.fertility is not None:
+        out.update({f"fert_{key}": value for key, value in d.fertility.to_arrays().items()})
     return out
 
 
@@ -165,9 +172,13 @@ def _direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
         full = f"{name}_{key}"
         return data[full] if full in data.files else None
     ttable = TTable(get("indptr"), get("indices"), get("probs"))
+    atable = ATable.from_arrays(data, f"{name}_atable_") if f"{name}_atable_keys" in data.files else None
+    fert_prefix = f"{name}_fert_"
+    fert_arrays = {key[len(fert_prefix):]: data[key] for key in data.files if key.startswith(fert_prefix)}
+    fertility = FertilityModel.from_arrays(fert_arrays) if fert_arrays else None
     return DirectionModel(ttable, meta["last_model"], get("src_class"), get("jump"), get("start"),
                           meta["hmm_p_null"], meta["hmm_jump_smooth"], meta["prob_smooth"],
-                          [IterationLog(**x) for x in meta.get("log", [])])
+                          [IterationLog(**x) for x in meta.get("log", [])], atable, fertility, meta["base_model"])
 
 
 def _extended(d: DirectionModel, n_src: int) -> DirectionModel:
@@ -177,8 +188,7 @@ def _extended(d: DirectionModel, n_src: int) -> DirectionModel:
         return d
     indptr = np.concatenate([d.ttable.indptr, np.full(extra, d.ttable.indptr[-1], np.int64)])
     src_class = np.concatenate([d.src_class, np.zeros(extra, d.src_class.dtype)])
-    return DirectionModel(TTable(indptr, d.ttable.indices, d.ttable.probs), d.last_model, src_class, d.jump,
-                          d.start, d.hmm_p_null, d.hmm_jump_smooth, d.prob_smooth, d.log)
+    return replace(d, ttable=TTable(indptr, d.ttable.indices, d.ttable.probs), src_class=src_class)
 
 
 class Aligner:
@@ -199,8 +209,9 @@ class Aligner:
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
         src_class = word_classes(corpus.src, corpus.src_vocab, self.config.src_classes, self.config)
         tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, self.config.tgt_classes, self.config)
-        fwd = train_direction(corpus, self.config, src_class=src_class, progress=tagged("fwd"))
-        rev = train_direction(corpus.reversed(), self.config, src_class=tgt_class, progress=tagged("rev"))
+        fwd = train_direction(corpus, self.config, src_class=src_class, tgt_class=tgt_class, progress=tagged("fwd"))
+        rev = train_direction(corpus.reversed(), self.config, src_class=tgt_class, tgt_class=src_class,
+                              progress=tagged("rev"))
         return AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
 
 

@@ -27,12 +27,19 @@ class AlignerConfig:
         "emprobforempty", "HMM probability of moving to a NULL state"))
     hmm_jump_smooth: float = field(default=0.2, metadata=_giza(
         "emalsmooth", "interpolation of the HMM jump distribution with a uniform one"))
-    word_classes: int = field(default=0, metadata=_giza(
+    word_classes: int = field(default=50, metadata=_giza(
         "mkcls -c", "word classes computed for the HMM jump model (0 = none, unless class files are given)"))
     src_classes: Optional[str] = field(default=None, metadata=_giza(
         "sourcevocabularyclasses", "read source word classes from this 'word<TAB>class' file (mkcls output)"))
     tgt_classes: Optional[str] = field(default=None, metadata=_giza(
         "targetvocabularyclasses", "read target word classes from this 'word<TAB>class' file"))
+    p0: float = field(default=0.999, metadata=_giza(
+        "p0", "Models 3/4: probability of not inserting a NULL-generated word (negative = learned); Moses' 0.999"))
+    nsmooth: float = field(default=4.0, metadata=_giza(
+        "nsmooth", "Models 3/4: weight of the smoothing of fertilities n(phi|e); Moses' 4 (GIZA++: 64)"))
+    model4_smooth: float = field(default=0.4, metadata=_giza(
+        "model4smoothfactor", "Model 4: interpolation of distortion tables with uniform; Moses' 0.4 (GIZA++: 0.2)"))
+    max_fertility: int = field(default=10, metadata=_giza("maxfertility", "Models 3/4: fertilities 0 .. this - 1"))
     symmetrization: str = field(default="grow-diag-final-and", metadata=_giza(
         "", "heuristic combining the two directions"))
     vb_alpha: float = field(default=0.1, metadata=_giza(

@@ -366,7 +366,8 @@ def parse_giza_args(args, mgiza: bool = False, now: float | None = None,
     A first argument not starting with `-` is a config file, applied first. Then each
     `-name value` pair is applied in order (later wins); `--name` sets `name` to 1; an unknown
     name gives `ERROR: parameter 'x' does not exist.` and `WARNING: ignoring unrecognized option:
-    -x` and the next token is parsed as a name; a name without a value at the end is ignored.
+    -x` and the next token is parsed as a name; a name without a value at the end is ignored
+    (so `-bogus 7` warns twice in the middle, once at the end, as in GIZA).
     Finally `o` and `l` get `outputpath/` prepended (and `outputpath` a trailing `/`) and, for
     mgiza, empty `sourcevocabularyclasses`/`targetvocabularyclasses` default to `<vcb>.classes`.
     Returns (params, messages GIZA would print on stderr). `now`/`user` fix the default prefix.

@@ -25,7 +25,7 @@ Parameters that change training: `m1 m2 mh m3 m4` (the schedule), `ml`, `probsmo
 Model 1's first iteration as in GIZA's `model1.cpp`, applied through train_direction's prior hook),
 and for Models 3/4 `p0 nsmooth nsmoothgeneral model23smoothfactor model4smoothfactor maxfertility
 deficientdistortionforemptyword depm4 compactadtable pegging countincreasecutoffal`
-(:func:`giza_fertility_params`, passed on once train_direction takes them). Output: dump
+(:func:`giza_fertility_params`, passed to train_direction). Output: dump
 frequencies, `nodumps`, `onlyaldumps`, `compactalignmentformat`, `outputpath`, `o`; `tc` adds the
 test columns of `.perp` (test perplexity under Model 1, `N/A` for other models; Viterbi test
 perplexity for all), `.tst.*.vcb` and `.tst.A*.N`. Accepted and ignored: `log`, `l`, `verbose`,
@@ -55,9 +55,27 @@ Deliberate differences from GIZA++ (what users asked for; everything else follow
 * `.vcb` ids need not be ascending (GIZA++ rejects ids above the last line's id).
 * mgiza: part files hold consecutive blocks of pairs and the results do not depend on `-ncpus`
   (MGIZA distributes pairs by thread timing and its sums vary with the thread count).
-* mgiza `-restart` / `-previous*` (force alignment) need initial tables in `train_direction`,
-  which it does not take yet: `-restart` > 0 is refused with a clear error. The p0 rule is in
-  :func:`restart_p0` (no NaN: `-p0`, else `-previousp0`, else learned with a warning).
+
+MGIZA restarts (`-restart R -previoust T [-previoushmm H]`, GIZA_FORMATS.md §7; mgiza only):
+R = 1 trains Model 1 from the t-table T, R = 4 the HMM from T with uniform jumps, R = 5/6 the HMM
+from T and, if given, the jump counts of H; the models before the restarted one are skipped (their
+`-mN` are ignored), the later ones follow as usual. T (`.t1.N`, `.thmm.N`, `.t3.final`, GIZA ids)
+is mapped onto this run's corpus through the `.vcb` ids (force alignment: plain2snt-hasvcb.py
+keeps the old ids); pairs T lacks start at the floor, and training renormalises the rows over the
+new corpus' pairs (``train_direction(initial=...)``). H is the GIZA++-layout `.hhmm.N` that
+GIZA++ and eegiza write (classes matched by their mkcls labels, so pass the training class files,
+e.g. `-sourcevocabularyclasses`); it has no start distribution, which restarts uniform. MGIZA's
+machine-readable `.hhmm` + `.alpha`/`.beta` is refused with a clear error. `-previousa` is not
+used (eegiza's HMM has no alignment-count table).
+Differences: with 0 iterations left (e.g. `-restart 6 -mh 0`) MGIZA stops; eegiza writes the
+Viterbi alignment under the loaded tables as they are (not renormalised), `.Ahmm.0` / `.A1.0`
+(split into parts for mgiza): "align only". With iterations, the alignment dumps follow the rule
+above (after the update: `-mh 1` gives the alignment after one EM iteration on the new text).
+R = 7..11 (Models 3/4): the `-previousn -previousd -previousa -previousd42` tables and p0
+(:func:`restart_p0`: `-p0`, else `-previousp0`, else learned with a warning, never NaN) are read
+into arrays (:func:`read_previous_fertility`), then the run stops with an error because
+train_direction cannot start Models 3/4 from given tables yet; `-previousd4` (the count dump) is
+not read, `.D4` holds the probabilities. R = 2/3 (Model 2) are refused.
 """
 from __future__ import annotations
 
@@ -73,15 +91,16 @@ from numba import njit
 from .api import word_classes
 from .config import AlignerConfig
 from .corpus import ParallelCorpus, Side, Vocab
-from .formats.giza import (GizaFormatError, PerpRow, SntArrays, format_vcb, read_classes, read_p0,
-                           read_snt_arrays, read_vcb, write_decoder_config, write_perp, write_text)
+from .formats.giza import (GizaFormatError, PerpRow, SntArrays, format_vcb, read_atable, read_classes, read_d4,
+                           read_hhmm, read_ntable, read_p0, read_snt_arrays, read_ttable, read_vcb,
+                           write_decoder_config, write_perp, write_text)
 from .giza_params import GizaParams, write_gizacfg
 from .giza_writers import (IdMap, class_labels, format_hhmm, write_alignments, write_fertility_tables,
                            write_ttable_dense)
 from .models import hmm
 from .schedule import format_schedule, parse_schedule
 from .train import DirectionModel, align_direction, perplexity, train_direction
-from .ttable import find_slot, normalise_rows
+from .ttable import TTable, find_slot, normalise_rows
 
 DEFAULT_ML = 101
 SHORT_NAMES = {"1": "1", "2": "2", "H": "hmm"}
@@ -246,6 +265,14 @@ def read_word_classes(path: str, vocab: Vocab, log: Log = _stderr):
     return classes, class_labels(read_classes(path))
 
 
+def to_dense(giza: np.ndarray, to_giza: np.ndarray) -> np.ndarray:
+    """GIZA ids -> dense ids of an :class:`IdMap` side (-1 where the id is not in the corpus)."""
+    order = np.argsort(to_giza, kind="stable")
+    pos = np.clip(np.searchsorted(to_giza[order], giza), 0, len(to_giza) - 1)
+    dense = order[pos]
+    return np.where(to_giza[dense] == giza, dense, -1)
+
+
 def read_dictionary(path: str, src_to_giza: np.ndarray, tgt_to_giza: np.ndarray, width: int) -> np.ndarray:
     """A `-d` dictionary (`tgt_id src_id` per line, GIZA ids) as sorted keys e * width + f in
     dense ids; pairs of words absent from the corpus are dropped."""
@@ -259,13 +286,6 @@ def read_dictionary(path: str, src_to_giza: np.ndarray, tgt_to_giza: np.ndarray,
     except ValueError:
         raise GizaFormatError(path, None, "dictionary lines must be 'target_id source_id'") from None
     f_giza, e_giza = nums[:, 0], nums[:, 1]
-
-    def to_dense(giza, table):
-        order = np.argsort(table)
-        pos = np.clip(np.searchsorted(table[order], giza), 0, len(table) - 1)
-        dense = order[pos]
-        return np.where(table[dense] == giza, dense, -1)
-
     e, f = to_dense(e_giza, src_to_giza), to_dense(f_giza, tgt_to_giza)
     keep = (e >= 0) & (f >= 0) & ((e > 0) | (f > 0))
     return np.unique(e[keep] * width + f[keep])
@@ -336,14 +356,132 @@ def restart_p0(params: GizaParams, log: Log = _stderr) -> float:
     return -1.0
 
 
+# ----------------------------------------------------------------------------- MGIZA restarts
+#: The model a `-restart R` run starts training with (GIZA_FORMATS.md §7).
+RESTART_MODEL = {1: "1", 2: "2", 3: "2", 4: "H", 5: "H", 6: "H", 7: "3", 8: "3", 9: "3", 10: "4", 11: "4"}
+#: `-previous*` files each restart level needs.
+RESTART_NEEDS = {1: ("previoust",), 4: ("previoust",), 5: ("previoust",), 6: ("previoust",),
+                 7: ("previoust", "previoushmm"), 8: ("previoust", "previousa"),
+                 9: ("previoust", "previousn", "previousd"), 10: ("previoust", "previousn", "previousd"),
+                 11: ("previoust", "previousn", "previousd", "previousd42")}
+
+
+def restart_level(params: GizaParams) -> int:
+    """MGIZA's `-restart R` (0 for GIZA++, which has no such parameter)."""
+    level = int(params["restart"]) if "restart" in params else 0
+    if not 0 <= level <= 11:
+        raise GizaRunError(f"ERROR: -restart {level} is not a restart level (0..11)")
+    if level in (2, 3):
+        raise GizaRunError(f"ERROR: -restart {level} continues Model 2, which eegiza's GIZA++ mode does not train")
+    for name in RESTART_NEEDS.get(level, ()):
+        if not params[name]:
+            raise GizaRunError(f"ERROR: -restart {level} needs -{name}")
+    return level
+
+
+def read_previous_ttable(path: str, ids: IdMap, n_src: int) -> TTable:
+    """A `-previoust` file (`e f p` in GIZA ids, e.g. `.thmm.5`, `.t3.final`) as a TTable over the
+    dense ids of this run; pairs of words absent from the corpus are dropped."""
+    try:
+        e_g, f_g, p = read_ttable(path)
+    except OSError:
+        raise GizaRunError(f"ERROR: cannot open the t-table {path} (-previoust)") from None
+    e, f = to_dense(e_g, ids.src_ids), to_dense(f_g, ids.tgt_ids)
+    keep = (e >= 0) & (f >= 0)
+    e, f, p = e[keep], f[keep], p[keep]
+    order = np.lexsort((f, e))
+    indptr = np.zeros(n_src + 1, np.int64)
+    np.cumsum(np.bincount(e, minlength=n_src), out=indptr[1:])
+    return TTable(indptr, f[order].astype(np.int32), p[order])
+
+
+def read_previous_jumps(path: str, labels, n_classes: int, log: Log = _stderr):
+    """A `-previoushmm` file (the `.hhmm.N` jump counts GIZA++ and eegiza write) as eegiza's HMM
+    tables (jump counts per source class + 1e-6 as after training, uniform start counts: the
+    dump has no start distribution). Classes are matched by label; unknown labels are skipped."""
+    try:
+        blocks = read_hhmm(path)
+    except OSError:
+        raise GizaRunError(f"ERROR: cannot open the HMM table {path} (-previoushmm)") from None
+    index = {label: k for k, label in enumerate(labels) if k < n_classes}
+    jump, start = hmm.initial_jump_counts(n_classes)
+    jump[:] = 1e-6
+    unknown = 0
+    for label, counts in blocks:
+        if label not in index:
+            unknown += 1
+            continue
+        for delta, count in counts.items():
+            jump[index[label], min(max(delta, -hmm.MAX_JUMP), hmm.MAX_JUMP) + hmm.MAX_JUMP] += count
+    if unknown:
+        log(f"WARNING: {path}: {unknown} class(es) not among this run's source classes; their jumps are ignored.")
+    return jump, start
+
+
+def read_previous_fertility(params: GizaParams, ids: IdMap, n_src: int, log: Log = _stderr) -> dict:
+    """The Model-3/4 tables of a restart (R >= 7) as arrays in this run's dense ids: ``n_table``
+    (n_src x maxfertility, from `-previousn`), ``d3`` (j, i, l, m, p from `-previousd`), ``a``
+    (i, j, l, m, value from `-previousa`), ``d1``/``d1_seen``/``db``/``db_seen``/``half`` (the
+    Model-4 displacement tables of `-previousd42`, laid out like FertilityModel; classes by
+    label) and ``p0`` (:func:`restart_p0`). Only the files given are read."""
+    out: dict = {"p0": restart_p0(params, log)}
+    if params["previousn"]:
+        e_g, probs = read_ntable(params["previousn"])
+        e = to_dense(e_g, ids.src_ids)
+        table = np.zeros((n_src, probs.shape[1]))
+        table[e[e >= 0]] = probs[e >= 0]
+        out["n_table"] = table
+    if params["previousd"]:
+        out["d3"] = read_atable(params["previousd"])
+    if params["previousa"]:
+        out["a"] = read_atable(params["previousa"])
+    if params["previousd42"]:
+        rows = read_d4(params["previousd42"])
+        a_index = {label: k for k, label in enumerate(ids.src_labels)}
+        b_index = {label: k for k, label in enumerate(ids.tgt_labels)}
+        half = max([abs(d) for _, _, d, _ in rows] + [1])
+        n_a, n_b, width = len(ids.src_labels), len(ids.tgt_labels), 2 * half + 1
+        d1, db = np.zeros((n_a, n_b, width)), np.zeros((n_b, width))
+        for a_label, b_label, delta, prob in rows:
+            b = b_index.get(b_label)
+            if b is None:
+                continue
+            if a_label == "-1":
+                db[b, delta + half] = prob
+            elif a_label in a_index:
+                d1[a_index[a_label], b, delta + half] = prob
+        out.update(d1=d1.ravel(), d1_seen=(d1.sum(axis=2) > 0).astype(np.int8).ravel(), db=db.ravel(),
+                   db_seen=(db.sum(axis=1) > 0).astype(np.int8), half=half)
+    return out
+
+
+def loaded_model(ttable: TTable, corpus: ParallelCorpus, model: str, src_class: np.ndarray, jump, start,
+                 config: AlignerConfig) -> DirectionModel:
+    """The loaded tables as a DirectionModel over ``corpus`` without any training: t(f|e) exactly
+    as loaded (the floor where the loaded table lacks a pair), ``model`` ("1" or "H") aligns."""
+    table = TTable.from_corpus(corpus)
+    width = np.int64(max(len(corpus.tgt_vocab), int(ttable.indices.max()) + 1 if ttable.nnz else 1))
+    old = ttable.row_ids().astype(np.int64) * width + ttable.indices
+    new = table.row_ids().astype(np.int64) * width + table.indices
+    pos = np.clip(np.searchsorted(old, new), 0, max(len(old) - 1, 0))
+    found = (old[pos] == new) if len(old) else np.zeros(len(new), bool)
+    table.probs = np.where(found, ttable.probs[pos] if len(old) else 0.0, config.prob_smooth)
+    if model == "H" and jump is None:
+        jump, start = hmm.initial_jump_counts(int(src_class.max()) + 1 if len(src_class) else 1)
+    return DirectionModel(table, model, src_class, jump=jump, start=start, hmm_p_null=config.hmm_p_null,
+                          hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
+
+
 # ----------------------------------------------------------------------------- configuration
-def giza_schedule(params: GizaParams) -> str:
-    """`m1 m2 mh m3 m4` as an eegiza schedule, e.g. `1^5 H^5 3^3 4^3` (m5/m6 are refused)."""
+def giza_schedule(params: GizaParams, first: Optional[str] = None) -> str:
+    """`m1 m2 mh m3 m4` as an eegiza schedule, e.g. `1^5 H^5 3^3 4^3` (m5/m6 are refused); with
+    ``first`` (a restart) the models before it are left out and the schedule may be empty."""
     if params["m5"] > 0 or params["m6"] > 0:
         raise GizaRunError("ERROR: Models 5 and 6 are not implemented in eegiza (use -m5 0 -m6 0)")
-    items = [(name, int(params[key])) for name, key in (("1", "m1"), ("2", "m2"), ("H", "mh"), ("3", "m3"),
-                                                         ("4", "m4")) if params[key] > 0]
-    if not items:
+    order = (("1", "m1"), ("2", "m2"), ("H", "mh"), ("3", "m3"), ("4", "m4"))
+    skip = [name for name, _ in order].index(first) if first else 0
+    items = [(name, int(params[key])) for name, key in order[skip:] if params[key] > 0]
+    if not items and first is None:
         raise GizaRunError("ERROR: no training iterations (m1 = m2 = mh = m3 = m4 = 0)")
     return format_schedule(items)
 
@@ -353,17 +491,19 @@ def _number(params: GizaParams, name: str) -> float:
     return float(params.value_text(name))
 
 
-def giza_config(params: GizaParams, mgiza: bool = False) -> AlignerConfig:
+def giza_config(params: GizaParams, mgiza: bool = False, first: Optional[str] = None) -> AlignerConfig:
     """The :class:`AlignerConfig` that trains what these GIZA parameters ask for (see the module
-    docstring for the HMM mapping). `eegiza align` with these options (and the same class files)
-    trains the same model, except that it rejects sentences longer than `ml - 1` where the GIZA
-    commands cut them."""
+    docstring for the HMM mapping; ``first``: the model a restart starts with). `eegiza align`
+    with these options (and the same class files) trains the same model, except that it rejects
+    sentences longer than `ml - 1` where the GIZA commands cut them."""
     p = _number(params, "emprobforempty")
     cap = int(params["ml"]) - 1 if int(params["ml"]) != DEFAULT_ML else None
-    return AlignerConfig(schedule=giza_schedule(params), max_sentence_length=cap,
+    return AlignerConfig(schedule=giza_schedule(params, first), max_sentence_length=cap,
                          threads=int(params["ncpus"]) if mgiza else 0, prob_smooth=_number(params, "probsmooth"),
                          hmm_p_null=p / (1.0 + p), hmm_jump_smooth=_number(params, "emalsmooth"),
-                         vb_alpha=0.0)
+                         vb_alpha=0.0, p0=_number(params, "p0"), nsmooth=_number(params, "nsmooth"),
+                         model4_smooth=_number(params, "model4smoothfactor"),
+                         max_fertility=int(params["maxfertility"]))
 
 
 def giza_fertility_params(params: GizaParams):
@@ -433,14 +573,13 @@ class GizaRun:
         directory = os.path.dirname(self.prefix) or "."
         if not os.path.isdir(directory):
             raise GizaRunError(f"ERROR: output directory {directory} does not exist")
-        if int(p["restart"] if "restart" in p else 0) > 0:
-            raise GizaRunError("ERROR: -restart is not supported by eegiza yet (force alignment needs "
-                               "initial tables in training); run with -restart 0")
+        self.restart = restart_level(p)
+        first = RESTART_MODEL.get(self.restart)
         write_gizacfg(p)
         self.written.append(self.prefix + ".gizacfg")
         check_cooc(p["coocurrencefile"])
-        self.config = giza_config(p, self.mgiza)
-        self.iterations = dict(parse_schedule(self.config.schedule))
+        self.config = giza_config(p, self.mgiza, first)
+        self.iterations = dict(parse_schedule(self.config.schedule)) if self.config.schedule else {}
         src_vcb = read_vocabulary(p["s"], "source")
         tgt_vcb = read_vocabulary(p["t"], "target")
         snts, paths = [read_corpus_file(p["c"], "training")], [p["c"]]
@@ -464,6 +603,29 @@ class GizaRun:
             keys = read_dictionary(p["d"], self.ids.src_ids, self.ids.tgt_ids, width)
             self.prior = DictionaryConstraint(corpus, keys, width)
         self.loop = self._viterbi_loop_string()
+        self.initial = self._load_previous(first) if self.restart else None
+
+    def _load_previous(self, first: str) -> DirectionModel:
+        """The model of a `-restart` run, from the `-previous*` files (see :data:`RESTART_MODEL`)."""
+        p, corpus = self.params, self.train.corpus
+        ttable = read_previous_ttable(p["previoust"], self.ids, len(corpus.src_vocab))
+        n_classes = int(self.src_class.max()) + 1 if len(self.src_class) else 1
+        jump = start = None
+        if first == "H" and self.restart >= 5 and p["previoushmm"]:
+            jump, start = read_previous_jumps(p["previoushmm"], self.ids.src_labels, n_classes, self.log)
+        if p["previousa"] and self.restart < 7:
+            self.log("WARNING: -previousa is not used: eegiza's HMM has no alignment-count table.")
+        if self.restart >= 7:
+            self.fertility_tables = read_previous_fertility(p, self.ids, len(corpus.src_vocab), self.log)
+            raise GizaRunError(f"ERROR: -restart {self.restart} (Models 3/4) is not supported yet: "
+                               "eegiza.train.train_direction cannot start Models 3/4 from given tables "
+                               "(it needs initial=DirectionModel with .fertility, a FertilityModel.from_arrays "
+                               "of the -previousn/-previousd/-previousd42/-previousp0 tables, and a schedule "
+                               "of Models 3/4 only)")
+        if not self.iterations:
+            self.log(f"WARNING: -restart {self.restart} with no iterations of Model {SHORT_NAMES.get(first, first)} "
+                     "or later: aligning the corpus with the loaded model only (MGIZA would stop).")
+        return loaded_model(ttable, corpus, first, self.src_class, jump, start, self.config)
 
     def _viterbi_loop_string(self) -> str:
         p = self.params
@@ -481,8 +643,24 @@ class GizaRun:
             kwargs["tgt_class"] = self.tgt_class
         if "fertility_params" in accepted:
             kwargs["fertility_params"] = giza_fertility_params(self.params)
+        if self.initial is not None:
+            if not self.iterations:
+                return self.align_only(self.initial)
+            kwargs["initial"] = self.initial
         self.model = train_direction(self.train.corpus, self.config, **kwargs)
         return self.model
+
+    def align_only(self, model: DirectionModel) -> DirectionModel:
+        """A restart without iterations: write the Viterbi alignment of the corpus under the loaded
+        model as iteration 0 (`.A1.0` / `.Ahmm.0`, MGIZA's `.partNNN` split for mgiza)."""
+        name = model.last_model
+        positions, scores = self._viterbi(model, self.train.corpus, name)
+        parts = self.n_parts if name in "1H" else 0
+        self.written += write_alignments(f"{self.prefix}.A{SHORT_NAMES[name]}.0", self.train.corpus, positions,
+                                         scores, self.train.pair_numbers, self.compact, parts,
+                                         "1" if name == "1" else "3")
+        self.model = model
+        return model
 
     def _viterbi(self, model: DirectionModel, corpus: ParallelCorpus, name: str):
         positions, scores = align_direction(model, corpus)

@@ -1,15 +1,17 @@
 """EM driver: trains one direction of the aligner through a schedule, logging every iteration.
 
 A :class:`DirectionModel` holds everything a trained direction needs to align new text: the
-t-table, the HMM jump tables and word classes, and the name of the last model trained. Training is
-``train_direction(corpus, config)``; alignment is ``align_direction(model, corpus)``, which uses the
-last model of the schedule (Viterbi).
+t-table, the Model 2 a-table, the HMM jump tables and word classes, the Model 3/4 tables, and the
+name of the last model trained. Training is ``train_direction(corpus, config)``; alignment is
+``align_direction(model, corpus)`` under the last model of the schedule: Viterbi for Models 1, 2
+and the HMM; for Models 3 and 4, hill-climbing from the Viterbi alignment of the last of those
+(GIZA++'s procedure).
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, List, Optional
 
 import numba
@@ -17,8 +19,9 @@ import numpy as np
 from scipy.special import digamma
 
 from .config import AlignerConfig
-from .models import hmm, ibm1
-from .schedule import MODEL_NAMES, parse_schedule
+from .models import hmm, ibm1, ibm2
+from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
+from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
 from .ttable import TTable, reduce_counts, sentence_slots
 
 
@@ -42,6 +45,9 @@ class DirectionModel:
     hmm_jump_smooth: float = 0.2
     prob_smooth: float = 1e-7
     log: List[IterationLog] = field(default_factory=list)
+    atable: Optional[ibm2.ATable] = None
+    fertility: Optional[FertilityModel] = None
+    base_model: str = ""   # the last of Models 1, 2, H: its Viterbi alignment seeds Models 3/4
 
 
 ProgressFn = Callable[[str], None]
@@ -90,9 +96,17 @@ def _log_iteration(model: DirectionModel, name: str, it: int, loglik: float, n_t
         progress(f"{entry.model} iteration {it}: perplexity {entry.perplexity:.4g} ({entry.seconds:.2f} s)")
 
 
+def fertility_params_of(config: AlignerConfig) -> FertilityParams:
+    """The Model 3/4 parameters of a configuration."""
+    return FertilityParams(p0=config.p0, nsmooth=config.nsmooth, model4smoothfactor=config.model4_smooth,
+                           maxfertility=config.max_fertility, prob_smooth=config.prob_smooth)
+
+
 def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
                     prior_factory=None, progress: Optional[ProgressFn] = None,
-                    on_iteration=None, initial: Optional[DirectionModel] = None) -> DirectionModel:
+                    on_iteration=None, initial: Optional[DirectionModel] = None,
+                    tgt_class: Optional[np.ndarray] = None,
+                    fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
     """Train P(tgt | src) on ``corpus`` through ``config.schedule``.
 
     ``prior_factory(ttable)``, if given, is called once with the co-occurrence t-table of this
@@ -101,12 +115,15 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     if given, is called after every iteration with the model as it stands (``model.last_model``
     is the model being trained), e.g. to dump tables and alignments as GIZA++ does.
     ``initial``: a model trained before (same vocabulary ids) to start from instead of uniform
-    tables: its t(f|e) (pairs it lacks get the floor) and, for the HMM, its jump tables."""
+    tables: its t(f|e) (pairs it lacks get the floor) and, for the HMM, its jump tables.
+    ``tgt_class``: target word classes (Model 4's non-head distortion); ``fertility_params``
+    override the Model 3/4 parameters of ``config``."""
     schedule = parse_schedule(config.schedule)
-    unsupported = [n for n, _ in schedule if n not in "1H"]
-    if unsupported:
-        raise NotImplementedError(f"model(s) {', '.join(unsupported)} of schedule {config.schedule!r} "
-                                  "are not available yet; use Model 1 and HMM ('1^5 H^5')")
+    base_items = [(n, c) for n, c in schedule if n in "12H"]
+    fertility_items = [(n, c) for n, c in schedule if n in "34"]
+    if fertility_items and not base_items:
+        raise ScheduleError(f"schedule {config.schedule!r}: Models 3/4 start from the alignment of Model 1, 2 "
+                            "or the HMM; train at least one of those first")
     set_threads(config.threads)
     if src_class is None:
         src_class = np.zeros(len(corpus.src_vocab), np.int32)
@@ -121,7 +138,9 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     s_ids, s_off, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets
     n_tokens = len(corpus.tgt.ids)
     floor = config.prob_smooth
-    for name, n_iter in schedule:
+    for name, n_iter in base_items:
+        if name == "2":
+            model.atable = ibm2.init_atable(s_off, t_off, compact=True)
         if name == "H":
             if initial is not None and initial.jump is not None and initial.jump.shape[0] == n_classes:
                 model.jump, model.start = initial.jump.copy(), initial.start.copy()
@@ -132,6 +151,11 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
             if name == "1":
                 chunk_counts, loglik = ibm1.estep(s_off, t_off, slots, slot_off, ttable.probs, floor,
                                                   numba.get_num_threads())
+            elif name == "2":
+                chunk_counts, a_counts, loglik = ibm2.estep(
+                    s_ids, s_off, corpus.tgt.ids, t_off, ttable.indptr, ttable.indices, ttable.probs, floor,
+                    *model.atable.arrays(), numba.get_num_threads())
+                ibm2.mstep(model.atable, a_counts)
             else:
                 chunk_counts, jump, start, loglik = hmm.estep(
                     s_ids, s_off, t_off, slots, slot_off, ttable.probs, floor, src_class, model.jump, model.start,
@@ -144,6 +168,17 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
             if on_iteration is not None:
                 model.last_model = name
                 on_iteration(name, it, model)
+    del slots, slot_off
+    model.base_model = base_items[-1][0]
+    if fertility_items:
+        model.last_model = model.base_model
+        start, _ = align_direction(model, corpus)
+        params = fertility_params or fertility_params_of(config)
+        if tgt_class is None:
+            tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
+        model.fertility = train_fertility(corpus, ttable, start, fertility_items, src_class, tgt_class, params,
+                                          numba.get_num_threads(), progress)
+        model.log.extend(model.fertility.log)
     model.last_model = schedule[-1][0]
     return model
 
@@ -151,8 +186,15 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
 def align_direction(model: DirectionModel, corpus):
     """Viterbi alignment under the last trained model: (links, scores). ``links`` is flat like the
     target ids: the aligned source position of each target token, 0 = NULL, else 1-based."""
-    slots, slot_off = sentence_slots(corpus, model.ttable)
-    s_off, t_off, probs, floor = corpus.src.offsets, corpus.tgt.offsets, model.ttable.probs, model.prob_smooth
+    if model.last_model in "34":
+        start, _ = align_direction(replace(model, last_model=model.base_model), corpus)
+        return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads())
+    tt = model.ttable
+    if model.last_model == "2":
+        return ibm2.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr,
+                            tt.indices, tt.probs, model.prob_smooth, *model.atable.arrays())
+    slots, slot_off = sentence_slots(corpus, tt)
+    s_off, t_off, probs, floor = corpus.src.offsets, corpus.tgt.offsets, tt.probs, model.prob_smooth
     if model.last_model == "1":
         return ibm1.viterbi(s_off, t_off, slots, slot_off, probs, floor)
     return hmm.viterbi(corpus.src.ids, s_off, t_off, slots, slot_off, probs, floor, model.src_class, model.jump,

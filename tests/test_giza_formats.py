@@ -255,7 +255,8 @@ def test_d4_text_dump_layout():
                     "F: 37 E: 9 \nSUM: 2 \n1 2\n\n"
                     "# Table for non-head of cept.\nF: 3 \nSUM: 4 \n-1 1\n3 3\n\n\nFULL-SUM: 6\n")
     ref = (REF / "full" / "en-de.d4.final").read_text()
-    assert ref.startswith("# Translation tables for Model 4 .\n# Table for head of cept.\nF: 37 E: 9 \nSUM: 2 \n1 2\n\n")
+    assert ref.startswith("# Translation tables for Model 4 .\n# Table for head of cept.\n"
+                          "F: 37 E: 9 \nSUM: 2 \n1 2\n\n")
 
 
 def test_perp_round_trip_and_layout(tmp_path):
@@ -314,3 +315,22 @@ def test_a3_empty_word_round_trip(tmp_path):
     (tmp_path / "e.A3").write_text(block)
     s, = g.read_a3(tmp_path / "e.A3")
     assert s.target_words == ["x", ""] and s.links == [("NULL", [2]), ("", [1]), ("b", [])]
+
+
+def test_vectorised_ttable_lines_match_cpp_float_on_hard_values():
+    rng = np.random.default_rng(7)
+    hard = [1.0, 0.5, 1e-5, 9.999995e-5, 0.0001, 0.00012345650000000001, 123456.5, 999999.5, 1e6, 99999.95, 2.5,
+            1234565.0, 0.1, 1e100, 1e-300, 5e-324, 0.0, -0.25, -3.5e-9, float("nan"), float("inf"), 1.0000005,
+            0.9999995, 9.9999949999e-7]
+    values = np.concatenate([hard, rng.random(20000) ** 9, 10 ** rng.uniform(-30, 30, 20000),
+                             np.round(rng.random(5000), 7), rng.integers(1, 10 ** 7, 5000) / 1e6])
+    e = rng.integers(0, 10 ** 6, len(values))
+    f = rng.integers(-5, 10 ** 9, len(values))
+    expected = "".join(f"{a} {b} {g.cpp_float(v)}\n" for a, b, v in zip(e.tolist(), f.tolist(), values.tolist()))
+    assert g.format_ttable_lines(e, f, values) == expected.encode()
+
+
+def test_g_digits_marks_only_undecidable_values_as_special():
+    digits, exponent, special = g.g_digits(np.array([0.0556159, 5.33572e-07, 2.5e-7, 0.125, -7.0]))
+    assert digits.tolist() == [556159, 533572, 250000, 125000, -700000]
+    assert exponent.tolist() == [-2, -7, -7, -1, 0] and not special.any()

@@ -75,6 +75,11 @@ def test_unknown_option_reparses_next_token_as_name():
     assert p.m3 == 2
     _, msgs = gp.parse_giza_args(["-bogus", "7", "-m2", "1"])
     assert len(msgs) == 4 and "'7'" in msgs[2]
+    # as the LAST pair, GIZA's parseArguments (`arg+1<argc && !makeSetCommand(...)`) skips the
+    # final token without trying it as a name: one error + one warning, not two
+    p, msgs = gp.parse_giza_args(["-m1", "3", "-bogus", "7"])
+    assert msgs == ["ERROR: parameter 'bogus' does not exist.", "WARNING: ignoring unrecognized option:  -bogus"]
+    assert p.m1 == 3
 
 
 def test_double_dash_flag_sets_one_and_trailing_name_without_value_is_ignored():

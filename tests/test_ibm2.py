@@ -9,7 +9,7 @@ import pytest
 
 from eegiza.corpus import corpus_from_sentences
 from eegiza.models import ibm1, ibm2
-from eegiza.ttable import TTable, reduce_counts
+from eegiza.ttable import TTable, reduce_counts, sentence_slots
 
 FLOOR = 1e-7
 TOY = [("das haus ist klein", "the house is small"),
@@ -72,9 +72,9 @@ def kernel_iteration(corpus, tt, table, smooth, n_chunks=2):
 
 def model1_start(corpus):
     tt = TTable.from_corpus(corpus)
+    slots, slot_off = sentence_slots(corpus, tt)
     for _ in range(2):
-        chunks, _ = ibm1.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                               tt.indptr, tt.indices, tt.probs, FLOOR, 1)
+        chunks, _ = ibm1.estep(corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs, FLOOR, 1)
         tt.set_from_counts(reduce_counts(chunks))
     return tt
 

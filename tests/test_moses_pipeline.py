@@ -183,7 +183,8 @@ def eegiza_align_links(schedule_command: str):
     rc = eegiza_main(["align", f"corpus/train.{F}", f"corpus/train.{E}", "-o", "ee", "--lowercase", "--quiet",
                       "--schedule", config.schedule, "--hmm-p-null", repr(config.hmm_p_null),
                       "--hmm-jump-smooth", repr(config.hmm_jump_smooth), "--prob-smooth", repr(config.prob_smooth),
-                      "--vb-alpha", repr(config.vb_alpha),
+                      "--vb-alpha", repr(config.vb_alpha), "--p0", repr(config.p0), "--nsmooth", repr(config.nsmooth),
+                      "--model4-smooth", repr(config.model4_smooth), "--max-fertility", str(config.max_fertility),
                       "--src-classes", f"corpus/{F}.vcb.classes", "--tgt-classes", f"corpus/{E}.vcb.classes"])
     assert rc == 0
     return read_pharaoh("ee.gdfa")
@@ -231,7 +232,6 @@ def test_moses_mgiza_hmm_align_gives_the_same_alignments(workdir):
     assert merged == eegiza_align_links(MGIZA_HMM)
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError, reason="Models 3/4 not integrated yet")
 def test_moses_default_models_3_and_4(workdir):
     for d in DIRECTIONS:
         os.makedirs("giza.{f}-{e}".format(**d), exist_ok=True)

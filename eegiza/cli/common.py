@@ -71,7 +71,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if isinstance(default, bool):
             parser.add_argument(option, action="store_true", default=None, help=help_text)
         else:
-            kind = int if f.name in ("max_sentence_length", "threads", "word_classes", "seed") else \
+            kind = int if f.name in ("max_sentence_length", "threads", "word_classes", "seed", "max_fertility") else \
                 float if isinstance(default, float) else str
             parser.add_argument(option, type=kind, default=None, help=help_text)
 

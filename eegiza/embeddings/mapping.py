@@ -139,10 +139,13 @@ def orthogonal_procrustes(x: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 
 def whitening(x: np.ndarray) -> np.ndarray:
-    """(x^T x)^(-1/2), with singular values floored at 1e-3 of the largest (few dictionary pairs)."""
-    _, s, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    """(x^T x)^(-1/2) from the eigendecomposition of the d x d Gram matrix, with singular values
+    floored at 1e-3 of the largest (few dictionary pairs)."""
+    x = x.astype(np.float64)
+    eigval, eigvec = np.linalg.eigh(x.T @ x)
+    s = np.sqrt(np.maximum(eigval, 0.0))
     s = np.maximum(s, 1e-3 * s.max())
-    return (vt.T * (1.0 / s)) @ vt
+    return (eigvec * (1.0 / s)) @ eigvec.T
 
 
 def self_learning_step(x: np.ndarray, z: np.ndarray, src: np.ndarray, trg: np.ndarray,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+from numba import njit
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -626,7 +627,16 @@ def _numeric_rows(path, ncols: int, what: str) -> list[tuple[int, list[str]]]:
 
 
 def read_ttable(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read a t-table (`e_id f_id p(f|e)`) into arrays (e int64, f int64, p float64)."""
+    """Read a t-table (`e_id f_id p(f|e)`) into arrays (e int64, f int64, p float64).
+    Well-formed files are parsed vectorised; anything else line by line (for the error message)."""
+    with open(path, "rb") as fh:
+        toks = fh.read().split()
+    if len(toks) % 3 == 0:
+        try:
+            return (np.array(toks[0::3]).astype(np.int64), np.array(toks[1::3]).astype(np.int64),
+                    np.array(toks[2::3]).astype(np.float64))
+        except ValueError:
+            pass
     rows = _numeric_rows(path, 3, "t-table")
     e = np.array([_int(t[0], path, n, "e id") for n, t in rows], dtype=np.int64)
     f = np.array([_int(t[1], path, n, "f id") for n, t in rows], dtype=np.int64)
@@ -634,16 +644,146 @@ def read_ttable(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return e, f, p
 
 
+def g_digits(x: np.ndarray):
+    """For every value the 6 significant digits (100000..999999, negative for x < 0) and the
+    decimal exponent that `%g` prints, rounded like printf; ``special`` marks the values left to
+    printf (0, nan, inf, |x| outside 1e-300..1e300, and the rare values within 1e-9 of a rounding
+    tie, which a float64 product cannot decide)."""
+    ax = np.abs(x)
+    ok = np.isfinite(ax) & (ax >= 1e-300) & (ax <= 1e300)
+    safe = np.where(ok, ax, 1.0)
+    exponent = np.floor(np.log10(safe)).astype(np.int64)
+    for _ in range(2):  # log10 may be off by one next to powers of ten
+        mant = safe * np.power(10.0, 5 - exponent)
+        exponent += (mant >= 1e6).astype(np.int64) - (mant < 1e5).astype(np.int64)
+    mant = safe * np.power(10.0, 5 - exponent)
+    frac = mant - np.floor(mant)
+    special = ~ok | (np.abs(frac - 0.5) < 1e-9)
+    digits = np.floor(mant + 0.5).astype(np.int64)
+    carry = digits >= 1000000
+    digits = np.where(carry, 100000, digits)
+    exponent = exponent + carry
+    return np.where(x < 0, -digits, digits), exponent, special
+
+
+@njit(cache=True, nogil=True)
+def _put_int(buf, pos, v):
+    """Write integer v as decimal ASCII at buf[pos:]; returns the new position."""
+    if v < 0:
+        buf[pos] = 45
+        pos += 1
+        v = -v
+    n = 1
+    t = v
+    while t >= 10:
+        t //= 10
+        n += 1
+    for k in range(n - 1, -1, -1):
+        buf[pos + k] = 48 + v % 10
+        v //= 10
+    return pos + n
+
+
+@njit(cache=True, nogil=True)
+def _put_g(buf, pos, digits, exponent, d):
+    """Write `%g` of digits * 10^(exponent - 5) (|digits| has 6 significant digits); ``d`` is
+    scratch space for the 6 digits."""
+    if digits < 0:
+        buf[pos] = 45
+        pos += 1
+        digits = -digits
+    for k in range(5, -1, -1):
+        d[k] = digits % 10
+        digits //= 10
+    last = 5
+    while last > 0 and d[last] == 0:
+        last -= 1
+    if -4 <= exponent < 6:
+        if exponent >= 0:
+            for k in range(exponent + 1):
+                buf[pos] = 48 + d[k]
+                pos += 1
+            if last > exponent:
+                buf[pos] = 46
+                pos += 1
+                for k in range(exponent + 1, last + 1):
+                    buf[pos] = 48 + d[k]
+                    pos += 1
+        else:
+            buf[pos] = 48
+            buf[pos + 1] = 46
+            pos += 2
+            for _ in range(-exponent - 1):
+                buf[pos] = 48
+                pos += 1
+            for k in range(last + 1):
+                buf[pos] = 48 + d[k]
+                pos += 1
+        return pos
+    buf[pos] = 48 + d[0]
+    pos += 1
+    if last > 0:
+        buf[pos] = 46
+        pos += 1
+        for k in range(1, last + 1):
+            buf[pos] = 48 + d[k]
+            pos += 1
+    buf[pos] = 101
+    buf[pos + 1] = 45 if exponent < 0 else 43
+    pos += 2
+    a = -exponent if exponent < 0 else exponent
+    if a < 10:
+        buf[pos] = 48
+        pos += 1
+    return _put_int(buf, pos, a)
+
+
+@njit(cache=True, nogil=True)
+def _ttable_bytes(e, f, digits, exponent, special):
+    """`e f p` lines as bytes; the value is left out where ``special`` (filled in by printf)."""
+    buf = np.empty(len(e) * 64, np.uint8)
+    scratch = np.empty(6, np.int64)
+    pos = 0
+    for k in range(len(e)):
+        pos = _put_int(buf, pos, e[k])
+        buf[pos] = 32
+        pos = _put_int(buf, pos + 1, f[k])
+        buf[pos] = 32
+        pos += 1
+        if not special[k]:
+            pos = _put_g(buf, pos, digits[k], exponent[k], scratch)
+        buf[pos] = 10
+        pos += 1
+    return buf[:pos]
+
+
+def format_ttable_lines(e, f, p) -> bytes:
+    """`e f p` lines (p printed like C++ `<<`, i.e. :func:`cpp_float`) in the given order, as
+    bytes: the `%g` digits are computed vectorised (:func:`g_digits`), the lines written by a
+    Numba kernel; the few values g_digits leaves to printf go through :func:`cpp_float`."""
+    e = np.ascontiguousarray(e, dtype=np.int64)
+    f = np.ascontiguousarray(f, dtype=np.int64)
+    p = np.asarray(p, dtype=np.float64)
+    digits, exponent, special = g_digits(p)
+    out = _ttable_bytes(e, f, digits, exponent, special).tobytes()
+    if not special.any():
+        return out
+    lines = out.split(b"\n")
+    for k in np.flatnonzero(special).tolist():
+        lines[k] += cpp_float(p[k]).encode()
+    return b"\n".join(lines)
+
+
 def write_ttable(path, e, f, p, probsmooth: float = PROBSMOOTH) -> None:
     """Write a t-table: rows with p > probsmooth, sorted by e then f, `e f p` (p like C++)."""
     e = np.asarray(e, dtype=np.int64)
     f = np.asarray(f, dtype=np.int64)
-    p = np.asarray(p)
+    p = np.asarray(p, dtype=np.float64)
     keep = p > probsmooth
     e, f, p = e[keep], f[keep], p[keep]
     order = np.lexsort((f, e))
-    lines = [f"{a} {b} {cpp_float(v)}\n" for a, b, v in zip(e[order].tolist(), f[order].tolist(), p[order].tolist())]
-    write_text(path, "".join(lines))
+    with atomic_open(path, "wb") as fh:
+        fh.write(format_ttable_lines(e[order], f[order], p[order]))
 
 
 def read_atable(path) -> tuple[np.ndarray, ...]:
@@ -756,6 +896,32 @@ def format_d4_text(head_blocks, nonhead_blocks) -> str:
 def write_d4_text(path, head_blocks, nonhead_blocks) -> None:
     """Write a `.d4.*` dump (see `format_d4_text`)."""
     write_text(path, format_d4_text(head_blocks, nonhead_blocks))
+
+
+def read_hhmm(path) -> list[tuple[str, dict[int, float]]]:
+    """Read GIZA++'s text `.hhmm.N` (also what eegiza writes): per block `Distribution for:
+    previousClass: C  d:count; ...` the class label C and its jump counts {d: count}. MGIZA's
+    machine-readable `.hhmm` (`l classPrev prev j ...` lines + `.alpha`/`.beta`) is rejected."""
+    out: list[tuple[str, dict[int, float]]] = []
+    for lineno, line in iter_lines(path):
+        text = line.strip()
+        if not text or text.startswith(("SUM:", "FULL-SUM:")):
+            continue
+        head = "Distribution for: previousClass:"
+        if not text.startswith(head):
+            raise GizaFormatError(path, lineno, "not a GIZA++/eegiza .hhmm dump ('Distribution for: previousClass: "
+                                  "C  d:count; ...'); MGIZA's machine-readable .hhmm (+ .alpha/.beta) is not read")
+        toks = text[len(head):].split()
+        if not toks:
+            raise GizaFormatError(path, lineno, "missing class label")
+        jumps: dict[int, float] = {}
+        for tok in toks[1:]:
+            delta, sep, count = tok.rstrip(";").partition(":")
+            if not sep:
+                raise GizaFormatError(path, lineno, f"expected 'jump:count;', got {tok!r}")
+            jumps[_int(delta, path, lineno, "jump")] = _float(count, path, lineno, "count")
+        out.append((toks[0], jumps))
+    return out
 
 
 # ----------------------------------------------------------------------------- .perp

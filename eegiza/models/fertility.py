@@ -32,18 +32,21 @@ once each. (GIZA++ instead scores the first iteration's neighbourhoods with the 
 Pegging (``pegging 1``) is not implemented. Sentences with an empty side, or too long a target side
 for any allowed alignment (m > l (maxfertility - 1) + m // 2; GIZA++ shortens those), are skipped in
 training and keep their start alignment, with score -inf, in :func:`align_fertility`.
-All counts are fixed-point per chunk of sentences (:mod:`eegiza.ttable`), so the result does not
-depend on the number of threads. Probabilities p0 and p1 are kept within [1e-10, 1 - 1e-10].
+Chunks of sentences run on a thread pool of ``numba.get_num_threads()`` threads (the kernels
+release the GIL; a plain pool compiles much faster than a ``prange`` over this many arguments).
+All counts are fixed-point per chunk (:mod:`eegiza.ttable`), so the result does not depend on the
+number of threads or chunks. Probabilities p0 and p1 are kept within [1e-10, 1 - 1e-10].
 """
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from typing import Callable, List, Optional
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..ttable import COUNT_SCALE, PROB_FLOOR, find_slot, normalise_rows, reduce_counts
 from . import ibm3, ibm4
@@ -92,10 +95,6 @@ class FertilityModel:
     db_seen: np.ndarray         # int8 (n_B)
     half: int                   # displacements stored for |delta| <= half, W = 2 half + 1
     log: list = field(default_factory=list)
-
-    @property
-    def n_src_classes(self) -> int:
-        return len(self.d1_seen) // self.n_tgt_classes
 
     @property
     def n_tgt_classes(self) -> int:
@@ -175,11 +174,12 @@ def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls
 
 
 @njit(cache=True, nogil=True)
-def _climb(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap):
-    """Steepest-ascent hill-climbing over moves and swaps (GIZA's ``hillClimb_std``); returns True
-    if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``."""
+def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                  dswap):
+    """Model-3 steepest-ascent hill-climbing over moves and swaps (GIZA's ``hillClimb_std``); returns
+    True if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``."""
     for _ in range(MAX_CLIMB_STEPS):
-        _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+        _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, False, ecls, fcls, m4, st, nxtpos, terms,
                           dmove, dswap)
         best, kind, v1, v2 = LOG_CLIMB_GAIN, 0, 0, 0
         for j in range(m):
@@ -260,7 +260,7 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     return False
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _fixed(x):
     return np.int64(max(x, 0.0) * COUNT_SCALE + 0.5)
 
@@ -400,8 +400,8 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
             current = _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos,
                                     terms, dmove, dswap)
         else:
-            current = _climb(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos,
-                             terms, dmove, dswap)
+            current = _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos,
+                                    terms, dmove, dswap)
     score = ibm3.log_prob(a, fert, lt, lfert, lnull, ld, not model4)
     if model4:
         score += ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],
@@ -420,33 +420,20 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
                                    collect_d4, ecls, fcls, m4, scratch, tc, nc, dc, pc, c1, cb)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _run(src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4, indptr,
-         indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient,
-         src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, n_chunks):
-    """Every sentence: positions, scores and neighbourhood log-sums, and the counts (fixed point,
-    one row per chunk) when ``collect``."""
-    n_sent = len(src_off) - 1
-    n_chunks = max(1, min(n_chunks, n_sent))
-    tc = np.zeros((n_chunks, len(indices) if collect else 0), np.int64)
-    nc = np.zeros((n_chunks, n_probs.size if collect else 0), np.int64)
-    dc = np.zeros((n_chunks, len(dprobs) if collect else 0), np.int64)
-    pc = np.zeros((n_chunks, 2), np.int64)
-    c1 = np.zeros((n_chunks, len(d1) if collect_d4 else 0), np.int64)
-    cb = np.zeros((n_chunks, len(db) if collect_d4 else 0), np.int64)
-    positions = np.zeros(len(tgt_ids), np.int32)
-    scores = np.zeros(n_sent)
-    loglik = np.zeros(n_sent)
-    for c in prange(n_chunks):
-        m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1[c], cb[c])
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            scores[k], loglik[k] = _sentence(
-                src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
-                start[tgt_off[k]:tgt_off[k + 1]], positions[tgt_off[k]:tgt_off[k + 1]], climb, neighbours,
-                model4, collect, collect_d4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs,
-                d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff,
-                tc[c], nc[c], dc[c], pc[c], c1[c], cb[c])
-    return positions, scores, loglik, tc, nc, dc, pc, c1, cb
+@njit(cache=True, nogil=True)
+def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4,
+           indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1,
+           deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, tc, nc, dc,
+           pc, c1, cb, positions, scores, loglik):
+    """Sentences lo..hi-1 (one chunk, counts into this chunk's rows)."""
+    m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb)
+    for k in range(lo, hi):
+        t_lo, t_hi = tgt_off[k], tgt_off[k + 1]
+        scores[k], loglik[k] = _sentence(
+            src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
+            neighbours, model4, collect, collect_d4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff,
+            dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, tc, nc, dc, pc,
+            c1, cb)
 
 
 # --------------------------------------------------------------------------- driver
@@ -461,18 +448,39 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
 
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
                 from_model4, collect, collect_d4, n_chunks):
+    """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point, one
+    row per chunk) when ``collect``. Chunks run on a thread pool (the kernels release the GIL)."""
     prm = model.params
     p0 = min(max(model.p0, P_CLAMP), 1.0 - P_CLAMP)
     d = model.d_table
     start = np.ascontiguousarray(start, dtype=np.int32)
-    if len(start) != len(corpus.tgt.ids):
-        raise ValueError(f"start_positions has {len(start)} entries for {len(corpus.tgt.ids)} target tokens")
-    return _run(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, start, climb, neighbours,
-                from_model4, collect, collect_d4, ttable.indptr, ttable.indices, ttable.probs, prm.prob_smooth,
-                n_probs, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs, d.ignore_l, d.ignore_m, np.log(p0),
-                np.log(1.0 - p0), int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1,
-                model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
-                prm.countincreasecutoffal, max(1, int(n_chunks)))
+    tgt_ids, src_off = corpus.tgt.ids, corpus.src.offsets
+    if len(start) != len(tgt_ids):
+        raise ValueError(f"start_positions has {len(start)} entries for {len(tgt_ids)} target tokens")
+    n_sent = len(corpus)
+    n_chunks = max(1, min(int(n_chunks), n_sent))
+    tc = np.zeros((n_chunks, ttable.nnz if collect else 0), np.int64)
+    nc = np.zeros((n_chunks, n_probs.size if collect else 0), np.int64)
+    dc = np.zeros((n_chunks, len(d.probs) if collect else 0), np.int64)
+    pc = np.zeros((n_chunks, 2), np.int64)
+    c1 = np.zeros((n_chunks, len(model.d1) if collect_d4 else 0), np.int64)
+    cb = np.zeros((n_chunks, len(model.db) if collect_d4 else 0), np.int64)
+    positions = np.zeros(len(tgt_ids), np.int32)
+    scores = np.zeros(n_sent)
+    loglik = np.zeros(n_sent)
+
+    def work(c):
+        _chunk(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks, corpus.src.ids, src_off, tgt_ids,
+               corpus.tgt.offsets, start, climb, neighbours, from_model4, collect, collect_d4, ttable.indptr,
+               ttable.indices, ttable.probs, prm.prob_smooth, n_probs, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs,
+               d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0), int(prm.deficientdistortionforemptyword),
+               src_class, tgt_class, model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes,
+               model.half, prm.model4smoothfactor, prm.countincreasecutoffal, tc[c], nc[c], dc[c], pc[c], c1[c],
+               cb[c], positions, scores, loglik)
+
+    with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
+        list(pool.map(work, range(n_chunks)))
+    return positions, scores, loglik, tc, nc, dc, pc, c1, cb
 
 
 def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, update_t, update_d4) -> None:

@@ -31,7 +31,7 @@ from ..ttable import COUNT_SCALE, find_slot, reduce_counts
 KEY_SHIFT = 32
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def table_key(l, m, ignore_l, ignore_m):
     """The key of a sentence with lengths (l, m) in a position table."""
     kl = np.int64(0) if ignore_l else np.int64(l)
@@ -39,7 +39,7 @@ def table_key(l, m, ignore_l, ignore_m):
     return (kl << KEY_SHIFT) | km
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def find_block(keys, key):
     """Index of ``key`` in the sorted ``keys``, or -1."""
     lo, hi = 0, len(keys)
@@ -55,7 +55,7 @@ def find_block(keys, key):
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def block_slot(offsets, dim_l, dim_m, b, i, j):
     """Slot of v(i, j) (i >= 0, j >= 1) in block ``b``, or -1 if outside the table."""
     if b < 0 or i > dim_l[b] or j > dim_m[b]:

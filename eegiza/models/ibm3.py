@@ -73,7 +73,7 @@ def distortion_logs(l, m, keys, dim_l, dim_m, offsets, probs, ignore_l, ignore_m
     return ld, slots
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def move_allowed(i, fert, m, maxfert):
     """GIZA's constraints on a move to i: 2 (phi_0 + 1) <= m for NULL, phi_i + 1 < maxfertility."""
     if i == 0:

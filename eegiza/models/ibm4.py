@@ -18,6 +18,10 @@ clipped beyond, so there is no length cap.
 
 Tables are flat: d1[(A * n_B + B) * W + delta + D], d>1[B * W + delta + D], W = 2D + 1.
 M-step: each (A, B) (resp. B) vector is normalised over delta; an empty vector is uniform.
+
+:func:`distortion` scores (or counts) a whole alignment in O(l + m); :func:`change_delta` gives the
+change of a move or swap from the state of :func:`build_state` by rescoring only the cepts it
+touches and the cepts that follow them, which is what makes Model-4 hill-climbing affordable.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from numba import njit
 from ..ttable import COUNT_SCALE
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _bucket(delta, half):
     if delta > half:
         delta = half
@@ -109,7 +113,7 @@ def normalise_rows(counts: np.ndarray, seen: np.ndarray, width: int):
 # 4 next cept (l + 1 if none), 5 center; ``nxtpos[j]`` is the next position of j's cept (0 = end),
 # ``terms[i]`` the log distortion of cept i. ``m4`` = (d1, d1_seen, db, db_seen, n_B, half, s, floor).
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _head_log(m4, cls_e, cls_f, delta, m):
     key = cls_e * m4[4] + cls_f
     if not m4[1][key]:
@@ -118,7 +122,7 @@ def _head_log(m4, cls_e, cls_f, delta, m):
     return np.log(max(m4[7], m4[6] / (2 * m - 1) + (1.0 - m4[6]) * v))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _later_log(m4, cls_f, delta, m):
     if not m4[3][cls_f]:
         return np.log(m4[7])
@@ -189,7 +193,7 @@ def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
     return total
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _changed(k, c, s, a):
     """(fertility change, position-sum change) of cept k from the change (c loses s, gains a)."""
     if k != c:
