@@ -13,7 +13,6 @@ Options are read from any object with these attributes (missing ones take the de
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Callable, Optional
 
 import numpy as np

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
 
-import numba
 import numpy as np
 from numba import njit, prange
 
