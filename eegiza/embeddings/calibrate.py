@@ -90,14 +90,14 @@ def _estep(name, corpus, slots, tt, config, jump, start):
 
 
 def heldout_loglik(train: ParallelCorpus, held: ParallelCorpus, ttable: TTable, config, prior) -> float:
-    """Train ``config.schedule`` (Model 1 / HMM, as :func:`eegiza.train.train_direction`) on
+    """Train the Model 1 / HMM part of ``config.schedule`` (as :func:`eegiza.train.train_direction`) on
     ``train`` from a uniform ``ttable`` with the prior mixed in; the held-out log-likelihood under
     the last model."""
     tt = ttable.copy()
     tt.probs[:] = 1.0 / max(1, len(train.tgt_vocab) - 1)
     train_slots, held_slots = sentence_slots(train, tt), sentence_slots(held, tt)
     jump = start = None
-    schedule = parse_schedule(config.schedule)
+    schedule = [(n, k) for n, k in parse_schedule(config.schedule) if n in "1H"] or [("1", 5)]
     for name, n_iter in schedule:
         if name == "H":
             jump, start = hmm.initial_jump_counts(1)
