@@ -5,9 +5,16 @@ gives for free, the identical strings of the two vocabularies and the mutual-bes
 dictionary (for a seeded mapping these overlap its seed, so they are optimistic there).
 
 Weight: hold out a random part of the sentence pairs, train the schedule on the rest once per
-candidate lambda (0 included) with the t-table over all pairs, and score the held-out pairs'
-log-likelihood under the last model. A lambda > 0 is chosen only if it beats lambda = 0 by
-``min_gain`` nats per held-out target token, so a poor embedding space falls back to plain EM.
+candidate lambda (0 included), and score the held-out pairs'
+log-likelihood under the last model. Held-out likelihood rewards smoothing of any kind (plain EM
+gives rare pairs too little mass), so the same lambdas are also tried with a uniform
+p(f|e) over the row (additive smoothing, no information): a lambda > 0 is chosen only if the
+embedding prior beats plain EM and every smoothing control by ``min_gain`` nats per held-out target
+token (and plain EM by more than one standard error of the paired per-sentence difference);
+otherwise lambda = 0, and a poor embedding space falls back to plain EM. Among the lambdas within
+one standard error of the best, the smallest is taken (trust the prior as little as the data allow).
+The t-table covers the training part only, so pairs seen only in held-out sentences get the floor
+under every candidate alike.
 Large corpora are subsampled (``max_pairs``); lambda is rescaled by the sampling rate, since the
 prior's weight in row e is lambda / (c(e) + lambda) and c(e) grows with the corpus.
 """
@@ -24,6 +31,7 @@ from ..schedule import parse_schedule
 from ..train import m_step
 from ..ttable import TTable, reduce_counts, sentence_slots
 from .mapping import csls_nearest, topk_mean_similarity
+from .prior import EmbeddingPrior
 
 
 # --------------------------------------------------------------------------- mapping quality
@@ -89,10 +97,10 @@ def _estep(name, corpus, slots, tt, config, jump, start):
                      src_class, jump, start, config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads())
 
 
-def heldout_loglik(train: ParallelCorpus, held: ParallelCorpus, ttable: TTable, config, prior) -> float:
+def heldout_loglik(train: ParallelCorpus, held: ParallelCorpus, ttable: TTable, config, prior) -> np.ndarray:
     """Train the Model 1 / HMM part of ``config.schedule`` (as :func:`eegiza.train.train_direction`) on
     ``train`` from a uniform ``ttable`` with the prior mixed in; the held-out log-likelihood under
-    the last model."""
+    the last model, per held-out sentence pair."""
     tt = ttable.copy()
     tt.probs[:] = 1.0 / max(1, len(train.tgt_vocab) - 1)
     train_slots, held_slots = sentence_slots(train, tt), sentence_slots(held, tt)
@@ -108,7 +116,7 @@ def heldout_loglik(train: ParallelCorpus, held: ParallelCorpus, ttable: TTable, 
             if prior is not None:
                 prior.current_model = name
             m_step(tt, reduce_counts(chunk_counts), config, prior)
-    return float(np.sum(_estep(schedule[-1][0], held, held_slots, tt, config, jump, start)[3]))
+    return np.asarray(_estep(schedule[-1][0], held, held_slots, tt, config, jump, start)[3], np.float64)
 
 
 def choose_lambda(corpus: ParallelCorpus, config, factory: Callable, lambdas: Sequence[float],
@@ -125,21 +133,48 @@ def choose_lambda(corpus: ParallelCorpus, config, factory: Callable, lambdas: Se
         return {"lambda": 0.0, "reason": "corpus too small to hold out sentences", "candidates": {}}
     held = take_sentences(corpus, np.sort(order[:n_held]))
     train = take_sentences(corpus, np.sort(order[n_held:n_held + n_train]))
-    sample = take_sentences(corpus, np.sort(order[:n_held + n_train]))
-    ttable = TTable.from_corpus(sample)
+    ttable = TTable.from_corpus(train)
     prior = factory(ttable)
     if prior.src_counts is not None:
         prior.src_counts = np.bincount(train.src.ids, minlength=len(corpus.src_vocab)).astype(np.float64)
+    control = EmbeddingPrior(np.repeat(1.0 / np.maximum(np.diff(ttable.indptr), 1), np.diff(ttable.indptr)),
+                             prior.has_prior, prior.lam, prior.src_counts, prior.models)
     rate = n_train / n
     n_tokens = max(1, len(held.tgt.ids))
-    scores = {}
+    scores, smoothing, per_pair = {}, {}, {}
     for lam in lambdas:
-        prior.lam = lam * rate
-        scores[float(lam)] = heldout_loglik(train, held, ttable, config, prior) / n_tokens
-        if progress is not None:
-            progress(f"calibration: lambda {lam:g}: held-out log-likelihood {scores[float(lam)]:.4f} per token")
-    base = scores.get(0.0, -np.inf)
-    best = max(scores, key=scores.get)
-    chosen = best if scores[best] - base >= min_gain else 0.0
+        for name, candidate, table in (("prior", prior, scores), ("uniform", control, smoothing)):
+            if lam == 0 and name == "uniform":
+                continue
+            candidate.lam = lam * rate
+            loglik = heldout_loglik(train, held, ttable, config, candidate)
+            table[float(lam)] = float(loglik.sum()) / n_tokens
+            if name == "prior":
+                per_pair[float(lam)] = loglik
+            if progress is not None:
+                progress(f"calibration: lambda {lam:g}, {name}: held-out log-likelihood "
+                         f"{table[float(lam)]:.4f} per token")
+    chosen, gain = _select(scores, smoothing, per_pair, n_tokens, min_gain)
     return {"lambda": chosen, "heldout_pairs": n_held, "train_pairs": n_train,
-            "loglik_per_token": scores, "gain_per_token": scores[chosen] - base if base > -np.inf else None}
+            "loglik_per_token": scores, "uniform_loglik_per_token": smoothing, "gain_over_reference": gain}
+
+
+def _clearly_better(a: np.ndarray, b: np.ndarray) -> bool:
+    """Is the paired per-sentence log-likelihood a above b by more than one standard error?"""
+    d = a - b
+    return float(d.sum()) > float(np.sqrt(len(d)) * d.std(ddof=1)) if len(d) > 1 else float(d.sum()) > 0
+
+
+def _select(scores: dict, smoothing: dict, per_pair: dict, n_tokens: int, min_gain: float) -> tuple:
+    """The smallest lambda > 0 within one standard error of the best one, provided the best beats
+    plain EM (clearly, and by ``min_gain`` per token) and every uniform-smoothing control."""
+    positive = [lam for lam in scores if lam > 0]
+    if not positive:
+        return 0.0, None
+    best = max(positive, key=scores.get)
+    reference = max(list(smoothing.values()) + [scores.get(0.0, -np.inf)])
+    gain = scores[best] - reference
+    if gain < min_gain or (0.0 in per_pair and not _clearly_better(per_pair[best], per_pair[0.0])):
+        return 0.0, gain
+    chosen = min(lam for lam in positive if not _clearly_better(per_pair[best], per_pair[lam]))
+    return chosen, gain
