@@ -59,6 +59,7 @@ class AlignmentModel:
     def __init__(self, config: AlignerConfig, src_vocab: Vocab, tgt_vocab: Vocab, fwd: DirectionModel,
                  rev: DirectionModel):
         self.config, self.src_vocab, self.tgt_vocab, self.fwd, self.rev = config, src_vocab, tgt_vocab, fwd, rev
+        self.prior_report: Optional[dict] = None   # mapping quality, chosen prior weights, seconds
 
     # ------------------------------------------------------------------ probabilities
     def translation_probability(self, src_word: str, tgt_word: str, reverse: bool = False) -> float:
@@ -209,10 +210,17 @@ class Aligner:
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
         src_class = word_classes(corpus.src, corpus.src_vocab, self.config.src_classes, self.config)
         tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, self.config.tgt_classes, self.config)
-        fwd = train_direction(corpus, self.config, src_class=src_class, tgt_class=tgt_class, progress=tagged("fwd"))
+        fwd_prior = rev_prior = report = None
+        if self.config.uses_embeddings:
+            from .embeddings import prepare_prior
+            fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"))
+        fwd = train_direction(corpus, self.config, src_class=src_class, tgt_class=tgt_class, prior_factory=fwd_prior,
+                              progress=tagged("fwd"))
         rev = train_direction(corpus.reversed(), self.config, src_class=tgt_class, tgt_class=src_class,
-                              progress=tagged("rev"))
-        return AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
+                              prior_factory=rev_prior, progress=tagged("rev"))
+        model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
+        model.prior_report = report
+        return model
 
 
 def word_classes(side, vocab: Vocab, path: Optional[str], config: AlignerConfig) -> Optional[np.ndarray]:

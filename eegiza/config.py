@@ -44,7 +44,35 @@ class AlignerConfig:
         "", "heuristic combining the two directions"))
     vb_alpha: float = field(default=0.1, metadata=_giza(
         "", "Dirichlet concentration of variational-Bayes t(f|e) (0 = maximum-likelihood EM as in GIZA++)"))
-    seed: int = field(default=0, metadata=_giza("", "random seed (word clustering)"))
+    seed: int = field(default=0, metadata=_giza("", "random seed (word clustering, embeddings)"))
+    # the embedding prior (EE-GIZA++); used when vectors, monolingual text or a saved prior are given
+    src_vectors: Optional[str] = field(default=None, metadata=_giza(
+        "", "source word vectors for the embedding prior (word2vec text/binary or a gensim model)"))
+    tgt_vectors: Optional[str] = field(default=None, metadata=_giza("", "target word vectors"))
+    src_mono: Optional[str] = field(default=None, metadata=_giza(
+        "", "source monolingual text to train vectors on (instead of --src-vectors)"))
+    tgt_mono: Optional[str] = field(default=None, metadata=_giza("", "target monolingual text"))
+    embed_kind: str = field(default="fasttext", metadata=_giza("", "vectors trained from text: fasttext or word2vec"))
+    embed_dim: int = field(default=300, metadata=_giza("", "dimension of vectors trained from text"))
+    embed_epochs: int = field(default=5, metadata=_giza("", "training passes of vectors trained from text"))
+    mapping: str = field(default="seeded", metadata=_giza(
+        "", "cross-lingual mapping: seeded (bitext identical strings + Model 1 dictionary), unsupervised, "
+            "identical, or none (vectors already mapped)"))
+    prior_lambda: float = field(default=1e4, metadata=_giza(
+        "", "largest prior weight tried by calibration, or the weight itself without calibration"))
+    prior_temperature: float = field(default=0.1, metadata=_giza("", "softmax temperature of p_emb(f|e)"))
+    prior_top_k: int = field(default=100, metadata=_giza("", "candidate translations kept per source word"))
+    prior_models: str = field(default="1H", metadata=_giza("", "models whose M-steps the prior enters, e.g. 1H"))
+    prior_calibrate: bool = field(default=True, metadata=_giza(
+        "", "choose the prior weight on held-out sentence pairs (down to 0 for a poor embedding space)"))
+    prior_file: Optional[str] = field(default=None, metadata=_giza(
+        "", "reuse priors saved with --save-prior (PREFIX.fwd.eeprob, PREFIX.rev.eeprob)"))
+    save_prior: Optional[str] = field(default=None, metadata=_giza(
+        "", "write the priors as EE-GIZA++ probability files PREFIX.{fwd,rev}.eeprob"))
+
+    @property
+    def uses_embeddings(self) -> bool:
+        return bool(self.src_vectors or self.src_mono or self.prior_file)
 
     @classmethod
     def describe(cls) -> dict:

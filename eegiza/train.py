@@ -163,6 +163,8 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
                 model.jump, model.start = jump + 1e-6, start + 1e-6
             counts = reduce_counts(chunk_counts)
             del chunk_counts
+            if prior is not None:
+                prior.current_model = name
             m_step(ttable, counts, config, prior)
             _log_iteration(model, name, it, float(np.sum(loglik)), n_tokens, t0, progress)
             if on_iteration is not None:

@@ -3,6 +3,7 @@ import lzma
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from eegiza.cli.demo import demo_files
@@ -81,3 +82,21 @@ def test_module_entry_point_help_lists_options():
                          check=True).stdout
     for option in ["--schedule", "--lowercase", "--threads", "--joint", "--max-sentence-length", "--heuristics"]:
         assert option in out
+
+
+def test_align_with_an_embedding_prior_reports_it(small_corpus, capsys):
+    tmp, n, src, tgt = small_corpus
+    rng = np.random.default_rng(0)
+    for side, lines in (("en", src), ("fr", tgt)):
+        words = sorted({w.lower() for line in lines for w in line.split()})
+        vectors = rng.normal(size=(len(words), 8))
+        (tmp / f"{side}.vec").write_text(f"{len(words)} 8\n" + "".join(
+            w + " " + " ".join(f"{x:.4f}" for x in v) + "\n" for w, v in zip(words, vectors)))
+    prefix = tmp / "emb"
+    code = main(["align", str(tmp / "c.en"), str(tmp / "c.fr"), "-o", str(prefix), "--lowercase", "--schedule",
+                 "1^2 H^1", "--src-vectors", str(tmp / "en.vec"), "--tgt-vectors", str(tmp / "fr.vec"),
+                 "--mapping", "none", "--no-prior-calibrate", "--prior-lambda", "5"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "embedding prior: lambda fwd 5, rev 5" in err
+    assert len(read_pharaoh(f"{prefix}.gdfa")) == n

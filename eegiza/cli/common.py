@@ -29,6 +29,7 @@ class Reporter:
         self.show_progress = not quiet and (force or self.stream.isatty())
         self.start = time.perf_counter()
         self.steps: List[tuple] = []
+        self.notes: List[str] = []
 
     def progress(self, message: str) -> None:
         if self.show_progress:
@@ -38,12 +39,29 @@ class Reporter:
         self.steps.append((name, seconds))
         self.progress(f"{name} done in {seconds:.2f} s")
 
+    def note(self, line: str) -> None:
+        """A line for the closing summary."""
+        self.notes.append(line)
+
     def summary(self, extra: str = "") -> None:
         if self.quiet:
             return
+        for line in self.notes:
+            print(f"eegiza: {line}", file=self.stream, flush=True)
         parts = ", ".join(f"{name} {sec:.1f} s" for name, sec in self.steps)
         print(f"eegiza: total {time.perf_counter() - self.start:.1f} s ({parts}); peak memory "
               f"{peak_rss_mb():.0f} MB{extra}", file=self.stream, flush=True)
+
+
+def prior_summary(report: dict) -> str:
+    """One line on the embedding prior: chosen weights, mapping quality, seconds per stage."""
+    lam = report.get("lambda", {})
+    quality = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in report.get("quality", {}).items())
+    seconds = ", ".join(f"{k} {v:.1f} s" for k, v in report.get("seconds", {}).items())
+    return (f"embedding prior: lambda fwd {lam.get('fwd', 0):g}, rev {lam.get('rev', 0):g}; mapping "
+            f"{report.get('mapping', 'saved prior')}" + (f" ({quality})" if quality else "")
+            + (f"; {seconds}" if seconds else ""))
 
 
 class OutputNames:
@@ -68,11 +86,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         default = f.default if f.default is not MISSING else None
         giza = f.metadata.get("giza")
         help_text = f"{f.metadata.get('doc', '')} (default: {default}" + (f"; GIZA++: {giza})" if giza else ")")
-        if isinstance(default, bool):
-            parser.add_argument(option, action="store_true", default=None, help=help_text)
+        if f.type == "bool":
+            parser.add_argument(option, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
-            kind = int if f.name in ("max_sentence_length", "threads", "word_classes", "seed", "max_fertility") else \
-                float if isinstance(default, float) else str
+            kind = int if "int" in f.type else float if "float" in f.type else str
             parser.add_argument(option, type=kind, default=None, help=help_text)
 
 
@@ -106,6 +123,8 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
     t0 = time.perf_counter()
     model = Aligner(config).train_corpus(corpus, progress=reporter.progress)
     reporter.step("training", time.perf_counter() - t0)
+    if model.prior_report is not None:
+        reporter.note(prior_summary(model.prior_report))
     t0 = time.perf_counter()
     alignment = model.align_corpus(corpus, heuristics)
     reporter.step("aligning", time.perf_counter() - t0)

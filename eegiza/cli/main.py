@@ -17,6 +17,7 @@ from ..config import AlignerConfig
 from ..corpus import CorpusError
 from ..schedule import ScheduleError
 from .common import OutputNames, Reporter, add_config_arguments, config_from_args, run_alignment
+from .embed import add_embed_arguments, run_embed
 
 HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and"]
 
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "appended at the end of the training corpus).")
     ev.add_argument("gold")
     ev.add_argument("hyp")
+
+    embed = sub.add_parser("embed", help="train monolingual word vectors (gensim) for the embedding prior",
+                           description="Train Word2Vec or FastText vectors on one language's text; use them "
+                           "with 'eegiza align --src-vectors/--tgt-vectors'.")
+    add_embed_arguments(embed)
 
     demo = sub.add_parser("demo", help="train on the built-in English-French Hansards sample, align, print AER")
     demo.add_argument("--schedule", default=None, help="training schedule (default: the configured default)")
@@ -92,7 +98,7 @@ def cmd_demo(args) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"align": cmd_align, "eval": cmd_eval, "demo": cmd_demo}[args.command](args)
+        return {"align": cmd_align, "eval": cmd_eval, "demo": cmd_demo, "embed": run_embed}[args.command](args)
     except (CorpusError, ScheduleError, ValueError, OSError) as err:
         print(f"eegiza {args.command}: error: {err}", file=sys.stderr)
         return 2
