@@ -26,20 +26,24 @@ COUNT_SCALE = float(2 ** 30)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def find_slot(indptr, indices, e, f):
-    """Position of (e, f) in the CSR arrays, or -1 if the pair does not co-occur."""
-    lo = indptr[e]
-    hi = indptr[e + 1]
+def sorted_position(values, lo, hi, value):
+    """Position of ``value`` in the sorted ``values[lo:hi]`` (an index into ``values``), or -1."""
     while lo < hi:
         mid = (lo + hi) >> 1
-        v = indices[mid]
-        if v < f:
+        v = values[mid]
+        if v < value:
             lo = mid + 1
-        elif v > f:
+        elif v > value:
             hi = mid
         else:
             return mid
     return -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def find_slot(indptr, indices, e, f):
+    """Position of (e, f) in the CSR arrays, or -1 if the pair does not co-occur."""
+    return sorted_position(indices, indptr[e], indptr[e + 1], f)
 
 
 @njit(cache=True, nogil=True)

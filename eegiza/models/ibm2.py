@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from ..ttable import COUNT_SCALE, find_slot, reduce_counts
+from ..ttable import COUNT_SCALE, find_slot, reduce_counts, sorted_position
 
 KEY_SHIFT = 32
 
@@ -42,17 +42,7 @@ def table_key(l, m, ignore_l, ignore_m):
 @njit(cache=True, nogil=True)
 def find_block(keys, key):
     """Index of ``key`` in the sorted ``keys``, or -1."""
-    lo, hi = 0, len(keys)
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        v = keys[mid]
-        if v < key:
-            lo = mid + 1
-        elif v > key:
-            hi = mid
-        else:
-            return mid
-    return -1
+    return sorted_position(keys, 0, len(keys), key)
 
 
 @njit(cache=True, nogil=True)
