@@ -1,6 +1,7 @@
 """IBM Model 4: alignment probability with word classes, hill-climbing and neighbourhood counts
 against the pure-Python references of test_ibm3.py, and an end-to-end AER check on real data."""
 import lzma
+import math
 import time
 
 import numpy as np
@@ -13,7 +14,7 @@ from eegiza.evaluate import aer
 from eegiza.links import directional_links, to_lists
 from eegiza.models.fertility import FertilityParams, align_fertility, score_alignments, train_fertility
 from eegiza.train import align_direction, train_direction
-from test_ibm3 import (PAIRS, all_alignments, check_climbing, check_counts, diagonal_start, pair_lists,
+from test_ibm3 import (PAIRS, all_alignments, allowed, check_climbing, check_counts, diagonal_start, pair_lists,
                        random_model, ref_log_prob, repeated, small_corpus)
 
 RO_EN = "/work/shared/data/ro-en"
@@ -36,6 +37,49 @@ def test_model4_probability_of_every_alignment_matches_formula(half):
 
 def test_model4_hill_climbing_finds_the_best_alignment_from_its_neighbours():
     check_climbing("4", 6)
+
+
+def ref_greedy_climb(model, tt, src, tgt, start):
+    """GIZA's greedyClimb_WithIBM3Scoring from the formulas: the neighbours in decreasing order of
+    their Model-3 change (ties: moves by (i, j), then swaps by (j1, j2)); the first that improves the
+    Model-4 probability by more than the factor 1.00001 is applied, until none does."""
+    l, m, mf = len(src), len(tgt), model.params.maxfertility
+    al = tuple(start)
+    for _ in range(61):
+        base3, base4 = ref_log_prob(model, tt, src, tgt, al, "3"), ref_log_prob(model, tt, src, tgt, al, "4")
+        cands = []
+        for i in range(l + 1):
+            for j in range(m):
+                b = al[:j] + (i,) + al[j + 1:]
+                if i != al[j] and allowed(b, l, m, mf):
+                    cands.append((i * m + j, b))
+        for j1 in range(m):
+            for j2 in range(j1 + 1, m):
+                if al[j1] != al[j2]:
+                    b = list(al)
+                    b[j1], b[j2] = b[j2], b[j1]
+                    cands.append(((l + 1) * m + j1 * m + j2, tuple(b)))
+        cands.sort(key=lambda c: (base3 - ref_log_prob(model, tt, src, tgt, c[1], "3"), c[0]))
+        for _, b in cands:
+            if ref_log_prob(model, tt, src, tgt, b, "4") - base4 > math.log(1.00001):
+                al = b
+                break
+        else:
+            return al
+    return al
+
+
+def test_model4_climb_takes_the_first_improving_neighbour_in_model3_order():
+    corpus = small_corpus()
+    model, tt = random_model(corpus, 8, FertilityParams(maxfertility=3))
+    model.last_model = "4"
+    for src, tgt in pair_lists(corpus):
+        starts = all_alignments(len(src), len(tgt), model.params.maxfertility)[::5]
+        rep = repeated(corpus, src, tgt, len(starts))
+        pos, _ = align_fertility(model, tt, rep, np.array(starts, np.int32).ravel(), 2)
+        m = len(tgt)
+        for k, start in enumerate(starts):
+            assert tuple(pos[k * m:(k + 1) * m]) == ref_greedy_climb(model, tt, src, tgt, start)
 
 
 def test_model4_neighbourhood_counts_match_enumeration():

@@ -10,8 +10,9 @@ There is no exact E-step for Models 3 and 4. For every sentence pair, iteration 
    (a_j := i) or swap (a_j1 <-> a_j2) while it multiplies P(f, a | e) by more than 1.00001 (GIZA's
    ``hillClimb_std``; at most 61 steps). Moves must respect the fertility limits. For Model 4, as in
    GIZA's ``greedyClimb_WithIBM3Scoring``, candidates are tried in decreasing order of their Model-3
-   score change and the first that improves the Model-4 probability is applied; Model-4 changes
-   are computed incrementally from the few cepts a move or swap touches. Both stop at a local
+   score change (ties by index, moves before swaps; the order comes lazily from a heap) and the
+   first that improves the Model-4 probability is applied; Model-4 changes are computed
+   incrementally from the few cepts a move or swap touches. Both stop at a local
    optimum: no allowed move or swap improves the from-model's probability by more than 1.00001.
 3. *Counts* over the neighbourhood N(a*) = {a*} + every allowed move + every swap, each alignment
    weighted by P(f, a | e) / sum_{N(a*)} P (``collectCountsOverNeighborhood``): t and d counts, the
@@ -32,13 +33,15 @@ once each. (GIZA++ instead scores the first iteration's neighbourhoods with the 
 Pegging (``pegging 1``) is not implemented. Sentences with an empty side, or too long a target side
 for any allowed alignment (m > l (maxfertility - 1) + m // 2; GIZA++ shortens those), are skipped in
 training and keep their start alignment, with score -inf, in :func:`align_fertility`.
-Chunks of sentences run on a thread pool of ``numba.get_num_threads()`` threads (the kernels
-release the GIL; a plain pool compiles much faster than a ``prange`` over this many arguments).
-All counts are fixed-point per chunk (:mod:`eegiza.ttable`), so the result does not depend on the
-number of threads or chunks. Probabilities p0 and p1 are kept within [1e-10, 1 - 1e-10].
+Blocks of sentences are handed out in turn to ``numba.get_num_threads()`` workers on a thread pool
+(the kernels release the GIL; a plain pool compiles much faster than a ``prange`` over this many
+arguments). All counts are fixed-point, one row per worker (:mod:`eegiza.ttable`), so the result
+does not depend on the number of threads or on which worker took which block. Probabilities p0
+and p1 are kept within [1e-10, 1 - 1e-10].
 """
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -54,6 +57,7 @@ from .ibm2 import ATable
 
 LOG_CLIMB_GAIN = float(np.log(1.00001))
 MAX_CLIMB_STEPS = 61
+BLOCKS_PER_WORKER = 32       # sentence blocks per worker thread (load balancing)
 P_CLAMP = 1e-10
 ITERATION_NAMES = {("3", "3"): "Model3", ("3", "4"): "T3To4", ("4", "4"): "Model4"}
 
@@ -203,60 +207,112 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
 
 
 @njit(cache=True, nogil=True)
+def _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap):
+    """Model-4 log change of candidate k (move k = i m + j, swap k = (l + 1) m + j1 m + j2), also
+    stored in ``dmove``/``dswap``."""
+    n_moves = (l + 1) * m
+    if k < n_moves:
+        i, j = k // m, k % m
+        d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False) + ibm4.change_delta(
+            a[j], j + 1, 0, i, 0, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+        dmove[i, j] = d
+    else:
+        j, j2 = (k - n_moves) // m, (k - n_moves) % m
+        d = ibm3.swap_delta(a, j, j2, lt, ld, False) + ibm4.change_delta(
+            a[j], j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+        dswap[j, j2] = d
+    return d
+
+
+@njit(cache=True, nogil=True)
+def _ranked_before(proposal, k1, k2):
+    """Candidate k1 comes before k2: larger Model-3 change, on ties the lower index."""
+    return proposal[k1] > proposal[k2] or (proposal[k1] == proposal[k2] and k1 < k2)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(heap, n, pos, proposal):
+    """Restore the max-heap (by :func:`_ranked_before`) of heap[:n] below ``pos``."""
+    k = heap[pos]
+    while True:
+        child = 2 * pos + 1
+        if child >= n:
+            break
+        if child + 1 < n and _ranked_before(proposal, heap[child + 1], heap[child]):
+            child += 1
+        if not _ranked_before(proposal, heap[child], k):
+            break
+        heap[pos] = heap[child]
+        pos = child
+    heap[pos] = k
+
+
+@njit(cache=True, nogil=True)
 def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
                   dswap):
     """Model-4 hill-climbing as GIZA's ``greedyClimb_WithIBM3Scoring``: the moves and swaps are tried
-    in decreasing order of their Model-3 score change and the first one that multiplies the Model-4
-    probability by more than 1.00001 is applied. Returns True at a local optimum, where every
-    neighbour has been scored: ``dmove``/``dswap`` then hold the Model-4 deltas."""
+    in decreasing order of their Model-3 score change (ties: by index, moves first) and the first one
+    that multiplies the Model-4 probability by more than 1.00001 is applied. Returns True at a local
+    optimum, where every neighbour has been scored: ``dmove``/``dswap`` then hold the Model-4 deltas.
+
+    The order comes lazily from a heap; after a quarter of the candidates have been tried in vain,
+    the rest are all scored (as they must be at a local optimum) and the best-ranked improving one,
+    if any, is applied: the same choice as trying them all in order."""
     n_moves = (l + 1) * m
     proposal = np.empty(n_moves + m * m)
+    heap = np.empty(n_moves + m * m, np.int64)
     for _ in range(MAX_CLIMB_STEPS):
+        n = 0
         for j in range(m):
             aj = a[j]
             for i in range(l + 1):
+                k = i * m + j
                 if i == aj or not ibm3.move_allowed(i, fert, m, maxfert):
-                    proposal[i * m + j] = -np.inf
-                else:
-                    proposal[i * m + j] = ibm3.move_delta(a, fert, i, j, lt, lfert3, lnull, ld, True)
-            for j2 in range(m):
-                k = n_moves + j * m + j2
-                if j2 <= j or a[j2] == aj:
                     proposal[k] = -np.inf
                 else:
+                    proposal[k] = ibm3.move_delta(a, fert, i, j, lt, lfert3, lnull, ld, True)
+                    heap[n] = k
+                    n += 1
+            for j2 in range(j + 1, m):
+                if a[j2] != aj:
+                    k = n_moves + j * m + j2
                     proposal[k] = ibm3.swap_delta(a, j, j2, lt, ld, True)
-        order = np.argsort(-proposal, kind="mergesort")
+                    heap[n] = k
+                    n += 1
+        for pos in range(n // 2 - 1, -1, -1):
+            _sift_down(heap, n, pos, proposal)
         dmove[:] = -np.inf
         dswap[:] = -np.inf
         ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
-        applied = False
-        for k in order:
-            if proposal[k] == -np.inf:
-                break
-            if k < n_moves:
-                i, j = k // m, k % m
-                d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False) + ibm4.change_delta(
-                    a[j], j + 1, 0, i, 0, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
-                dmove[i, j] = d
-                if d > LOG_CLIMB_GAIN:
-                    fert[a[j]] -= 1
-                    fert[i] += 1
-                    a[j] = i
-                    applied = True
-                    break
-            else:
-                j, j2 = (k - n_moves) // m, (k - n_moves) % m
-                d = ibm3.swap_delta(a, j, j2, lt, ld, False) + ibm4.change_delta(
-                    a[j], j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
-                dswap[j, j2] = d
-                if d > LOG_CLIMB_GAIN:
-                    i1 = a[j]
-                    a[j] = a[j2]
-                    a[j2] = i1
-                    applied = True
-                    break
-        if not applied:
+        chosen = -1
+        in_order = n // 4 + 8
+        while n > 0 and in_order > 0 and chosen < 0:
+            k = heap[0]
+            n -= 1
+            heap[0] = heap[n]
+            _sift_down(heap, n, 0, proposal)
+            in_order -= 1
+            if _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                           dswap) > LOG_CLIMB_GAIN:
+                chosen = k
+        if chosen < 0:
+            for r in range(n):
+                k = heap[r]
+                if _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                               dswap) > LOG_CLIMB_GAIN and (chosen < 0 or _ranked_before(proposal, k, chosen)):
+                    chosen = k
+        if chosen < 0:
             return True
+        if chosen < n_moves:
+            i, j = chosen // m, chosen % m
+            fert[a[j]] -= 1
+            fert[i] += 1
+            a[j] = i
+        else:
+            j, j2 = (chosen - n_moves) // m, (chosen - n_moves) % m
+            i1 = a[j]
+            a[j] = a[j2]
+            a[j2] = i1
     return False
 
 
@@ -390,7 +446,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     scratch = np.empty((5, l + 1), np.int64)
     st = np.zeros((6, l + 2), np.int64)
     nxtpos = np.zeros(m + 1, np.int64)
-    terms = np.zeros(l + 1)
+    terms = np.zeros((2, l + 1))
     dmove = np.full((l + 1, m), -np.inf)
     dswap = np.full((m, m), -np.inf)
     current = False
@@ -425,7 +481,7 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
            indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1,
            deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, tc, nc, dc,
            pc, c1, cb, positions, scores, loglik):
-    """Sentences lo..hi-1 (one chunk, counts into this chunk's rows)."""
+    """Sentences lo..hi-1 (one block; counts into the rows of the worker that runs it)."""
     m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb)
     for k in range(lo, hi):
         t_lo, t_hi = tgt_off[k], tgt_off[k + 1]
@@ -449,7 +505,8 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
                 from_model4, collect, collect_d4, n_chunks):
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point, one
-    row per chunk) when ``collect``. Chunks run on a thread pool (the kernels release the GIL)."""
+    row per worker) when ``collect``. ``n_chunks`` workers on a thread pool (the kernels release the
+    GIL) take blocks of sentences in turn, so a block of long sentences does not hold up the rest."""
     prm = model.params
     p0 = min(max(model.p0, P_CLAMP), 1.0 - P_CLAMP)
     d = model.d_table
@@ -469,14 +526,23 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     scores = np.zeros(n_sent)
     loglik = np.zeros(n_sent)
 
+    n_blocks = min(n_sent, n_chunks * BLOCKS_PER_WORKER)
+    blocks = iter(range(n_blocks))
+    lock = threading.Lock()
+
     def work(c):
-        _chunk(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks, corpus.src.ids, src_off, tgt_ids,
-               corpus.tgt.offsets, start, climb, neighbours, from_model4, collect, collect_d4, ttable.indptr,
-               ttable.indices, ttable.probs, prm.prob_smooth, n_probs, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs,
-               d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0), int(prm.deficientdistortionforemptyword),
-               src_class, tgt_class, model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes,
-               model.half, prm.model4smoothfactor, prm.countincreasecutoffal, tc[c], nc[c], dc[c], pc[c], c1[c],
-               cb[c], positions, scores, loglik)
+        while True:
+            with lock:
+                b = next(blocks, -1)
+            if b < 0:
+                return
+            _chunk(b * n_sent // n_blocks, (b + 1) * n_sent // n_blocks, corpus.src.ids, src_off, tgt_ids,
+                   corpus.tgt.offsets, start, climb, neighbours, from_model4, collect, collect_d4, ttable.indptr,
+                   ttable.indices, ttable.probs, prm.prob_smooth, n_probs, d.keys, d.dim_l, d.dim_m, d.offsets,
+                   d.probs, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
+                   int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
+                   model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
+                   prm.countincreasecutoffal, tc[c], nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik)
 
     with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
         list(pool.map(work, range(n_chunks)))

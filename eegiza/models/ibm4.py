@@ -111,7 +111,9 @@ def normalise_rows(counts: np.ndarray, seen: np.ndarray, width: int):
 # cept's center and class). ``st`` rows hold, per source position, the state of the current
 # alignment: 0 fertility, 1 sum of target positions, 2 head (first position), 3 previous cept,
 # 4 next cept (l + 1 if none), 5 center; ``nxtpos[j]`` is the next position of j's cept (0 = end),
-# ``terms[i]`` the log distortion of cept i. ``m4`` = (d1, d1_seen, db, db_seen, n_B, half, s, floor).
+# ``terms[0, i]`` the log distortion of cept i, ``terms[1, i]`` that of its head alone (a cept that
+# keeps its words but gets another previous cept or center changes only its head term).
+# ``m4`` = (d1, d1_seen, db, db_seen, n_B, half, s, floor).
 
 @njit(cache=True, nogil=True)
 def _head_log(m4, cls_e, cls_f, delta, m):
@@ -185,11 +187,13 @@ def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
             n = i
     total = 0.0
     for i in range(1, l + 1):
-        terms[i] = 0.0
+        terms[0, i] = 0.0
+        terms[1, i] = 0.0
         if st[0, i] > 0:
             ep = st[3, i]
-            terms[i] = _cept_log(st[2, i], nxtpos, 0, 0, st[5, ep], ecls[ep], fcls, m4, m)
-            total += terms[i]
+            terms[0, i] = _cept_log(st[2, i], nxtpos, 0, 0, st[5, ep], ecls[ep], fcls, m4, m)
+            terms[1, i] = _head_log(m4, ecls[ep], fcls[st[2, i] - 1], st[2, i] - st[5, ep], m)
+            total += terms[0, i]
     return total
 
 
@@ -243,16 +247,14 @@ def _next_new(k, l, st, c1, s1, a1, c2, s2, a2):
 def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms):
     """Change of the log distortion when cept c1 loses position s1 and gains a1, and cept c2 loses
     s2 and gains a2 (0 = none; c = 0 is NULL, which has no distortion)."""
-    cand = np.empty(6, np.int64)
-    n_cand = 0
-    for c in (c1, c2):
-        if c > 0:
-            cand[n_cand] = c
-            cand[n_cand + 1] = st[4, c]
-            cand[n_cand + 2] = _next_new(c, l, st, c1, s1, a1, c2, s2, a2)
-            n_cand += 3
+    none = l + 1
+    cand = (none, none, none, none, none, none)
+    if c1 > 0:
+        cand = (c1, st[4, c1], _next_new(c1, l, st, c1, s1, a1, c2, s2, a2), none, none, none)
+    if c2 > 0:
+        cand = (cand[0], cand[1], cand[2], c2, st[4, c2], _next_new(c2, l, st, c1, s1, a1, c2, s2, a2))
     delta = 0.0
-    for q in range(n_cand):
+    for q in range(6):
         k = cand[q]
         if k > l:
             continue
@@ -262,14 +264,16 @@ def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms
                 repeated = True
         if repeated:
             continue
-        delta -= terms[k] if st[0, k] > 0 else 0.0
-        if _fert_new(k, st, c1, s1, a1, c2, s2, a2) > 0:
-            skip, add = 0, 0
-            if k == c1:
-                skip, add = s1, a1
-            elif k == c2:
-                skip, add = s2, a2
-            ep = _prev_new(k, st, c1, s1, a1, c2, s2, a2)
-            delta += _cept_log(st[2, k], nxtpos, skip, add, _center_new(ep, st, c1, s1, a1, c2, s2, a2),
-                               ecls[ep], fcls, m4, m)
+        if _fert_new(k, st, c1, s1, a1, c2, s2, a2) == 0:
+            delta -= terms[0, k]
+            continue
+        ep = _prev_new(k, st, c1, s1, a1, c2, s2, a2)
+        center = _center_new(ep, st, c1, s1, a1, c2, s2, a2)
+        if k != c1 and k != c2:  # same words: only the head term can change
+            if ep != st[3, k] or center != st[5, ep]:
+                delta += _head_log(m4, ecls[ep], fcls[st[2, k] - 1], st[2, k] - center, m) - terms[1, k]
+            continue
+        delta -= terms[0, k] if st[0, k] > 0 else 0.0
+        skip, add = (s1, a1) if k == c1 else (s2, a2)
+        delta += _cept_log(st[2, k], nxtpos, skip, add, center, ecls[ep], fcls, m4, m)
     return delta
