@@ -27,6 +27,8 @@ from .ttable import TTable, reduce_counts, sentence_slots
 
 @dataclass
 class IterationLog:
+    """One EM iteration: model name (GIZA's .perp names), perplexity, log-likelihood, seconds."""
+
     model: str
     iteration: int
     perplexity: float
@@ -36,6 +38,8 @@ class IterationLog:
 
 @dataclass
 class DirectionModel:
+    """One trained direction P(tgt | src): every table needed to align new text."""
+
     ttable: TTable
     last_model: str
     src_class: np.ndarray
@@ -186,8 +190,10 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
 
 
 def align_direction(model: DirectionModel, corpus):
-    """Viterbi alignment under the last trained model: (links, scores). ``links`` is flat like the
-    target ids: the aligned source position of each target token, 0 = NULL, else 1-based."""
+    """Alignment under the last trained model: (links, scores). ``links`` is flat like the target
+    ids: the aligned source position of each target token, 0 = NULL, else 1-based; ``scores`` the
+    log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM; hill-climbing
+    from the Viterbi alignment of the base model for Models 3 and 4."""
     if model.last_model in "34":
         start, _ = align_direction(replace(model, last_model=model.base_model), corpus)
         return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads())
