@@ -13,8 +13,6 @@ source first. The forward model is P(target | source), the reverse model P(sourc
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Dict, List, Optional, Sequence
 
@@ -23,6 +21,7 @@ import numpy as np
 from .clustering import cluster_words, read_classes_file
 from .config import AlignerConfig
 from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
+from .formats.atomic import atomic_open
 from .links import directional_links, to_lists
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
@@ -115,16 +114,8 @@ class AlignmentModel:
         for name, direction in (("fwd", self.fwd), ("rev", self.rev)):
             for key, value in _direction_arrays(direction).items():
                 arrays[f"{name}_{key}"] = value
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".eegiza-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(path, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
 
     @classmethod
     def load(cls, path) -> "AlignmentModel":

@@ -13,16 +13,15 @@ so an output file is either complete or absent. Bad input raises `GizaFormatErro
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from numba import njit
+
+from .atomic import atomic_open as _atomic_open
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -67,37 +66,9 @@ def iter_lines(path) -> Iterator[tuple[int, str]]:
             yield lineno, decode(raw)
 
 
-@contextmanager
 def atomic_open(path, mode: str = "w"):
-    """Open a temporary file beside `path` for writing; on success it replaces `path`.
-
-    `mode` is "w" (text, UTF-8 surrogateescape, `\\n` newlines) or "wb". On an exception the
-    temporary file is removed and `path` is left untouched.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        if mode == "wb":
-            fh = os.fdopen(fd, "wb")
-        elif mode == "w":
-            fh = os.fdopen(fd, "w", encoding=ENCODING, errors=ERRORS, newline="\n")
-        else:
-            raise ValueError(f"atomic_open: unsupported mode {mode!r}")
-        with fh:
-            yield fh
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """:func:`eegiza.formats.atomic.atomic_open` with GIZA's text encoding (UTF-8, surrogateescape)."""
+    return _atomic_open(path, mode, ENCODING, ERRORS)
 
 
 def write_text(path, text: str) -> None:

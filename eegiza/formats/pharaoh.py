@@ -7,12 +7,11 @@ eflomal and the benchmark protocol in shared/data/README.md.
 from __future__ import annotations
 
 import gc
-import os
 import re
-import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
+
+from .atomic import atomic_open
 
 Link = Tuple[int, int]
 
@@ -81,15 +80,7 @@ def read_pharaoh(path) -> List[List[Link]]:
 def write_pharaoh(path, corpus_links: Iterable[Iterable[Link]]) -> None:
     """Write one Pharaoh line per sentence, atomically (temporary file in the same folder, then
     ``os.replace``), so a reader never sees a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for links in corpus_links:
-                handle.write(format_links(links))
-                handle.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; give the usual permissions of a new file
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_open(path, "w") as handle:
+        for links in corpus_links:
+            handle.write(format_links(links))
+            handle.write("\n")
