@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..ttable import COUNT_SCALE
+from .buckets import clamped_bucket
 
 MAX_JUMP = 100
 N_JUMP_BUCKETS = 2 * MAX_JUMP + 1
@@ -39,15 +40,6 @@ N_JUMP_BUCKETS = 2 * MAX_JUMP + 1
 def initial_jump_counts(n_classes: int):
     """Uniform jump and start counts, the state before the first HMM iteration."""
     return np.ones((max(1, n_classes), N_JUMP_BUCKETS)), np.ones(MAX_JUMP + 1)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _jump_bucket(d):
-    if d > MAX_JUMP:
-        d = MAX_JUMP
-    elif d < -MAX_JUMP:
-        d = -MAX_JUMP
-    return d + MAX_JUMP
 
 
 @njit(cache=True, nogil=True)
@@ -59,7 +51,7 @@ def _transitions(e_sent, src_class, jump, start, smooth):
         cls = src_class[e_sent[p]]
         z = 0.0
         for i in range(l):
-            v = jump[cls, _jump_bucket(i - p)]
+            v = jump[cls, clamped_bucket(i - p, MAX_JUMP)]
             R[p, i] = v
             z += v
         for i in range(l):
@@ -204,7 +196,7 @@ def _sentence_counts(e_sent, m, slots, probs, floor, src_class, jump, start, p_n
     for p in range(l):
         cls = src_class[e_sent[p]]
         for i in range(l):
-            jcounts[cls, _jump_bucket(i - p)] += np.int64(trans[p, i] * COUNT_SCALE + 0.5)
+            jcounts[cls, clamped_bucket(i - p, MAX_JUMP)] += np.int64(trans[p, i] * COUNT_SCALE + 0.5)
     return loglik
 
 

@@ -29,15 +29,7 @@ import numpy as np
 from numba import njit
 
 from ..ttable import COUNT_SCALE
-
-
-@njit(cache=True, nogil=True)
-def _bucket(delta, half):
-    if delta > half:
-        delta = half
-    elif delta < -half:
-        delta = -half
-    return delta + half
+from .buckets import clamped_bucket
 
 
 @njit(cache=True, nogil=True)
@@ -77,7 +69,7 @@ def distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, n_fcls, half, smooth,
             ep = prev[i]
             center = 0 if ep == 0 else (psum[ep] + fert[ep] - 1) // fert[ep]
             key = ecls[ep] * n_fcls + cls_f
-            s = key * width + _bucket(j - center, half)
+            s = key * width + clamped_bucket(j - center, half)
             if counting:
                 c1[s] += add
             elif d1_seen[key]:
@@ -85,7 +77,7 @@ def distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, n_fcls, half, smooth,
             else:
                 total += np.log(floor)
         else:
-            s = cls_f * width + _bucket(j - last[i], half)
+            s = cls_f * width + clamped_bucket(j - last[i], half)
             if counting:
                 cb[s] += add
             elif db_seen[cls_f]:
@@ -120,7 +112,7 @@ def _head_log(m4, cls_e, cls_f, delta, m):
     key = cls_e * m4[4] + cls_f
     if not m4[1][key]:
         return np.log(m4[7])
-    v = m4[0][key * (2 * m4[5] + 1) + _bucket(delta, m4[5])]
+    v = m4[0][key * (2 * m4[5] + 1) + clamped_bucket(delta, m4[5])]
     return np.log(max(m4[7], m4[6] / (2 * m - 1) + (1.0 - m4[6]) * v))
 
 
@@ -128,7 +120,7 @@ def _head_log(m4, cls_e, cls_f, delta, m):
 def _later_log(m4, cls_f, delta, m):
     if not m4[3][cls_f]:
         return np.log(m4[7])
-    v = m4[2][cls_f * (2 * m4[5] + 1) + _bucket(delta, m4[5])]
+    v = m4[2][cls_f * (2 * m4[5] + 1) + clamped_bucket(delta, m4[5])]
     return np.log(max(m4[7], m4[6] / (m - 1) + (1.0 - m4[6]) * v))
 
 
