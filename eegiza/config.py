@@ -16,7 +16,7 @@ class AlignerConfig:
     Defaults follow GIZA++ where GIZA++ has the option (metadata ``giza`` names its flag).
     """
 
-    schedule: str = field(default="1^5 H^5", metadata=_giza(
+    schedule: str = field(default="1^5 H^5 3^3 4^3", metadata=_giza(
         "m1/m2/mh/m3/m4", "training schedule: model^iterations in order 1, 2, H, 3, 4"))
     lowercase: bool = field(default=False, metadata=_giza("", "lower-case both sides (str.lower)"))
     max_sentence_length: Optional[int] = field(default=None, metadata=_giza(
@@ -39,6 +39,9 @@ class AlignerConfig:
         "nsmooth", "Models 3/4: weight of the smoothing of fertilities n(phi|e); Moses' 4 (GIZA++: 64)"))
     model4_smooth: float = field(default=0.4, metadata=_giza(
         "model4smoothfactor", "Model 4: interpolation of distortion tables with uniform; Moses' 0.4 (GIZA++: 0.2)"))
+    pegging: bool = field(default=False, metadata=_giza(
+        "pegging", "Models 3/4: also count over the neighbourhoods of the best alignments with each link pegged "
+                   "(GIZA++'s pegging; much slower)"))
     max_fertility: int = field(default=10, metadata=_giza("maxfertility", "Models 3/4: fertilities 0 .. this - 1"))
     symmetrization: str = field(default="grow-diag-final-and", metadata=_giza(
         "", "heuristic combining the two directions"))

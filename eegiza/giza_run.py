@@ -6,7 +6,7 @@ the `.snt` corpus (`-c`) and the word classes (`<vcb>.classes`; MGIZA: `sourcevo
 `targetvocabularyclasses`), trains the schedule `m1 m2 mh m3 m4` with
 :func:`eegiza.train.train_direction`, and writes GIZA's files under the prefix `outputpath/o`:
 `.gizacfg` (always, at start), the per-iteration dumps (`.A1.N .t1.N .Ahmm.N .thmm.N .hhmm.N
-.A2.N .t2.N`, for Models 3/4 `.A3.N .t3.N .n3.N .d3.N .p0_3.N [.a3.N] .d4.N .D4.N`, the last
+.ahmm.N .A2.N .t2.N .a2.N`, for Models 3/4 `.A3.N .t3.N .n3.N .d3.N .p0_3.N .a3.N .d4.N .D4.N`, the last
 one of the Model-3/4 loop named `final`) under GIZA's dump rules, and unless `nodumps`: `.perp`,
 `.trn.src.vcb .trn.trg.vcb .tst.src.vcb .tst.trg.vcb`, `.Decoder.config`. With `-nodumps 1
 -onlyaldumps 1` (Moses) the output is `.gizacfg` + `.A3.final`. For mgiza (`-ncpus N`) the
@@ -49,8 +49,12 @@ Deliberate differences from GIZA++ (what users asked for; everything else follow
   earlier). So the last dump is the final model's alignment, the one `eegiza align` writes.
 * HMM parameters map onto eegiza's HMM: `emalsmooth` -> jump smoothing; `emprobforempty` p -> NULL
   probability p / (1 + p) (GIZA adds p to a normalised jump row and renormalises); `probsmooth` ->
-  the probability floor. `.hhmm.N` lists the jump counts per previous-word class (GIZA++ layout);
-  eegiza's HMM has no alignment-count table, so `.ahmm.N` is not written.
+  the probability floor. `.hhmm.N` lists the jump counts per previous-word class (GIZA++ layout)
+  plus the start counts as jumps d = i + 1 in the class-0 block (how GIZA++ counts the first
+  position; GIZA++'s own dump leaves them out). `.ahmm.N` is GIZA++'s HMM alignment-count table
+  (posterior of a_j = i summed per (i, j, l)), computed by an extra forward-backward pass when
+  dumped (:func:`hmm_position_counts`); `.a2.N` the Model-2 a counts; `.a3.N` a(i | j, l)
+  counted from the iteration's hill-climbed alignments (GIZA++: from their neighbourhoods).
 * Sentence weights (first `.snt` line) other than 1 are not supported: one warning, weight 1.
 * `.vcb` ids need not be ascending (GIZA++ rejects ids above the last line's id).
 * mgiza: part files hold consecutive blocks of pairs and the results do not depend on `-ncpus`
@@ -61,21 +65,34 @@ R = 1 trains Model 1 from the t-table T, R = 4 the HMM from T with uniform jumps
 from T and, if given, the jump counts of H; the models before the restarted one are skipped (their
 `-mN` are ignored), the later ones follow as usual. T (`.t1.N`, `.thmm.N`, `.t3.final`, GIZA ids)
 is mapped onto this run's corpus through the `.vcb` ids (force alignment: plain2snt-hasvcb.py
-keeps the old ids); pairs T lacks start at the floor, and training renormalises the rows over the
-new corpus' pairs (``train_direction(initial=...)``). H is the GIZA++-layout `.hhmm.N` that
-GIZA++ and eegiza write (classes matched by their mkcls labels, so pass the training class files,
-e.g. `-sourcevocabularyclasses`); it has no start distribution, which restarts uniform. MGIZA's
+keeps the old ids); pairs T lacks start at the floor, and training of Model 1 / the HMM
+renormalises the rows over the new corpus' pairs (``train_direction(initial=...)``). H is the
+GIZA++-layout `.hhmm.N` that GIZA++ and eegiza write (classes matched by their mkcls labels, so
+pass the training class files, e.g. `-sourcevocabularyclasses`); the start distribution is read
+from its class-0 block (eegiza's dumps have it; GIZA++'s do not, which restarts uniform). MGIZA's
 machine-readable `.hhmm` + `.alpha`/`.beta` is refused with a clear error. `-previousa` is not
-used (eegiza's HMM has no alignment-count table).
+used before R = 7 (eegiza's HMM has no alignment-count table).
 Differences: with 0 iterations left (e.g. `-restart 6 -mh 0`) MGIZA stops; eegiza writes the
 Viterbi alignment under the loaded tables as they are (not renormalised), `.Ahmm.0` / `.A1.0`
 (split into parts for mgiza): "align only". With iterations, the alignment dumps follow the rule
 above (after the update: `-mh 1` gives the alignment after one EM iteration on the new text).
-R = 7..11 (Models 3/4): the `-previousn -previousd -previousa -previousd42` tables and p0
-(:func:`restart_p0`: `-p0`, else `-previousp0`, else learned with a warning, never NaN) are read
-into arrays (:func:`read_previous_fertility`), then the run stops with an error because
-train_direction cannot start Models 3/4 from given tables yet; `-previousd4` (the count dump) is
-not read, `.D4` holds the probabilities. R = 2/3 (Model 2) are refused.
+R = 7..11 (Models 3/4, as MGIZA's `main.cpp` / `model3.cpp`): the start alignment of every
+iteration is the HMM Viterbi alignment if `-previoushmm` is given (required for R = 7), else the
+Model-2 Viterbi alignment under the `-previousa` table (`.a3.final`, `.a2.N`), else Model 1's; t
+is used as loaded (not renormalised). R = 7/8 transfer n, d, p0 from those start alignments
+(Model 3 initialised from the HMM / Model 2) and need `-m3`/`-m4` iterations; R = 9/10 continue
+from the `-previousn -previousd` tables and p0 (:func:`restart_p0`: `-p0`, else `-previousp0`,
+else estimated from the start alignments, never NaN), R = 10 with Model 4 tables initialised
+uniformly, R = 11 with the `-previousd42` (`.D4.final`) tables; the first iteration is scored
+with Model 3 (R = 9, 10) or Model 4 (R = 11) as MGIZA's loop string `3..`/`4..` says (R = 9/10
+with an HMM: named `H..` in `.perp`, still scored with the loaded Model 3). New source words
+get the fertility distribution of loaded words with the same byte length. Model 3 is skipped for
+R = 10/11 (as Model 1 for R = 4; MGIZA would run `-m3` iterations for R = 10 and abort for 11).
+The Model-3/4 alignment files of a restart hold the alignment found in the iteration, under the
+loaded / previous model (as MGIZA; the force-alignment recipe `-m3 0 -m4 1` thus writes the
+loaded model's alignment), not the one after the update. Without iterations R = 9..11 align
+only (`.A3.0`). `-previousd4` (the count dump) is not read, `.D4` holds the probabilities. R =
+2/3 (Model 2) are refused.
 """
 from __future__ import annotations
 
@@ -95,15 +112,17 @@ from .formats.giza import (GizaFormatError, PerpRow, SntArrays, format_vcb, read
                            read_hhmm, read_ntable, read_p0, read_snt_arrays, read_ttable, read_vcb,
                            write_decoder_config, write_perp, write_text)
 from .giza_params import GizaParams, write_gizacfg
-from .giza_writers import (IdMap, class_labels, format_hhmm, write_alignments, write_fertility_tables,
+from .giza_writers import (IdMap, class_labels, format_hhmm, write_a3, write_alignments, write_fertility_tables,
                            write_ttable_dense)
-from .models import hmm
+from .models import hmm, ibm3
+from .models.fertility import FertilityModel
+from .models.ibm2 import KEY_SHIFT, ATable, block_slot, find_block, table_key
 from .schedule import format_schedule, parse_schedule
-from .train import DirectionModel, align_direction, perplexity, train_direction
-from .ttable import TTable, find_slot, normalise_rows
+from .train import DirectionModel, align_direction, lookup_probs, perplexity, train_direction
+from .ttable import TTable, find_slot, normalise_rows, sentence_slots
 
 DEFAULT_ML = 101
-SHORT_NAMES = {"1": "1", "2": "2", "H": "hmm"}
+SHORT_NAMES = {"1": "1", "2": "2", "H": "hmm", "3": "3", "4": "3"}
 DUMP_FREQ = {"1": "model1dumpfrequency", "2": "model2dumpfrequency", "H": "hmmdumpfrequency"}
 
 
@@ -325,6 +344,35 @@ def dictionary_counts(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, keys,
     return counts
 
 
+@njit(cache=True, nogil=True)
+def hmm_position_counts(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null,
+                        smooth, keys, dim_l, dim_m, offsets):
+    """GIZA++'s HMM alignment-count table (`.ahmm.N`): the posterior of a_j = i (0 = any NULL
+    state) of every target position, summed into the blocks of an a-table layout (key l)."""
+    counts = np.zeros(offsets[-1])
+    for k in range(len(src_off) - 1):
+        e_sent = src_ids[src_off[k]:src_off[k + 1]]
+        l, m = len(e_sent), tgt_off[k + 1] - tgt_off[k]
+        if m == 0 or l == 0:
+            continue
+        b = find_block(keys, table_key(l, m, False, True))
+        R, S = hmm._transitions(e_sent, src_class, jump, start, smooth)
+        er, _, en, _ = hmm._emissions(l, m, slots[slot_off[k]:slot_off[k + 1]], probs, floor)
+        ar, an, a_s, beta, b_s, _ = hmm._forward_backward(er, en, R, S, p_null)
+        gamma = np.empty(l + 1)
+        for j in range(m):
+            gamma[0] = a_s[j] * b_s[j]
+            for i in range(l):
+                gamma[0] += an[j, i] * beta[j, i]
+                gamma[i + 1] = ar[j, i] * beta[j, i]
+            z = gamma.sum()
+            for i in range(l + 1):
+                s = block_slot(offsets, dim_l, dim_m, b, i, j + 1)
+                if s >= 0 and z > 0:
+                    counts[s] += gamma[i] / z
+    return counts
+
+
 class DictionaryConstraint:
     """A `prior_factory` object for train_direction: after the first M-step (Model 1, iteration
     1) it replaces t(f|e) by the dictionary-constrained estimate (:func:`dictionary_counts`)."""
@@ -397,8 +445,10 @@ def read_previous_ttable(path: str, ids: IdMap, n_src: int) -> TTable:
 
 def read_previous_jumps(path: str, labels, n_classes: int, log: Log = _stderr):
     """A `-previoushmm` file (the `.hhmm.N` jump counts GIZA++ and eegiza write) as eegiza's HMM
-    tables (jump counts per source class + 1e-6 as after training, uniform start counts: the
-    dump has no start distribution). Classes are matched by label; unknown labels are skipped."""
+    tables (jump counts per source class + 1e-6 as after training). The start counts are the
+    positive jumps d of the class-0 block (GIZA++ counts the first position i as a jump from -1,
+    d = i + 1, in class 0; they also stay class-0 jump counts as in GIZA++); without a class-0
+    block the start is uniform. Classes are matched by label; unknown labels are skipped."""
     try:
         blocks = read_hhmm(path)
     except OSError:
@@ -413,6 +463,12 @@ def read_previous_jumps(path: str, labels, n_classes: int, log: Log = _stderr):
             continue
         for delta, count in counts.items():
             jump[index[label], min(max(delta, -hmm.MAX_JUMP), hmm.MAX_JUMP) + hmm.MAX_JUMP] += count
+        if index[label] == 0:
+            first = {d - 1: c for d, c in counts.items() if 1 <= d <= len(start)}
+            if first:
+                start[:] = 1e-6
+                for i, c in first.items():
+                    start[i] += c
     if unknown:
         log(f"WARNING: {path}: {unknown} class(es) not among this run's source classes; their jumps are ignored.")
     return jump, start
@@ -460,16 +516,62 @@ def loaded_model(ttable: TTable, corpus: ParallelCorpus, model: str, src_class: 
     """The loaded tables as a DirectionModel over ``corpus`` without any training: t(f|e) exactly
     as loaded (the floor where the loaded table lacks a pair), ``model`` ("1" or "H") aligns."""
     table = TTable.from_corpus(corpus)
-    width = np.int64(max(len(corpus.tgt_vocab), int(ttable.indices.max()) + 1 if ttable.nnz else 1))
-    old = ttable.row_ids().astype(np.int64) * width + ttable.indices
-    new = table.row_ids().astype(np.int64) * width + table.indices
-    pos = np.clip(np.searchsorted(old, new), 0, max(len(old) - 1, 0))
-    found = (old[pos] == new) if len(old) else np.zeros(len(new), bool)
-    table.probs = np.where(found, ttable.probs[pos] if len(old) else 0.0, config.prob_smooth)
+    table.probs = lookup_probs(table, ttable, config.prob_smooth)
     if model == "H" and jump is None:
         jump, start = hmm.initial_jump_counts(int(src_class.max()) + 1 if len(src_class) else 1)
     return DirectionModel(table, model, src_class, jump=jump, start=start, hmm_p_null=config.hmm_p_null,
                           hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
+
+
+def read_position_table(path: str, corpus: ParallelCorpus, distortion: bool, compact: bool, floor: float,
+                        what: str) -> ATable:
+    """A `-previousa` (`i j l m value`, e.g. `.a3.final`, `.a2.N`) or `-previousd` (`j i l m p`,
+    `.d3.final`) file as a position table over the sentence lengths of ``corpus``: cells the file
+    lacks in a block it has get ``floor`` (GIZA prints only values > probsmooth), blocks it lacks
+    stay uniform (the lookup's default). ``compact``: the a-table ignores m, the d-table l."""
+    try:
+        c0, c1, l, m, v = read_atable(path)
+    except OSError:
+        raise GizaRunError(f"ERROR: cannot open the {what} table {path} (-previous{what[0]})") from None
+    i, j = (c1, c0) if distortion else (c0, c1)
+    ignore_l, ignore_m = (compact, False) if distortion else (False, compact)
+    table = ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=ignore_l, ignore_m=ignore_m)
+    if distortion:
+        table.probs = np.repeat(1.0 / np.maximum(table.dim_m, 1), (table.dim_l + 1) * table.dim_m)
+    else:
+        table.probs = np.repeat(1.0 / (table.dim_l + 1), (table.dim_l + 1) * table.dim_m)
+    keys = ((np.zeros_like(l) if ignore_l else l) << KEY_SHIFT) | (np.zeros_like(m) if ignore_m else m)
+    block = np.clip(np.searchsorted(table.keys, keys), 0, max(len(table.keys) - 1, 0))
+    known = (table.keys[block] == keys) if len(table.keys) else np.zeros(len(keys), bool)
+    for b in np.unique(block[known]):
+        table.probs[table.offsets[b]:table.offsets[b + 1]] = floor
+    inside = known & (i >= 0) & (i <= table.dim_l[block]) & (j >= 1) & (j <= table.dim_m[block])
+    b = block[inside]
+    table.probs[table.offsets[b] + (j[inside] - 1) * (table.dim_l[b] + 1) + i[inside]] = v[inside]
+    return table
+
+
+def previous_fertility_model(arrays: dict, corpus: ParallelCorpus, d_table: ATable, src_class: np.ndarray,
+                             tgt_class: np.ndarray, fparams, last_model: str) -> FertilityModel:
+    """The Model-3/4 tables of a restart (:func:`read_previous_fertility`, d from `-previousd`) as a
+    FertilityModel; the fertility distribution by word length (for words the n table lacks) is
+    that of the loaded rows; without `-previousd42` the Model-4 tables are uniform and unseen."""
+    n_src = len(corpus.src_vocab)
+    maxfert = int(fparams.maxfertility)
+    n_table = np.zeros((n_src, maxfert))
+    loaded = arrays.get("n_table", np.zeros((n_src, maxfert)))
+    k = min(maxfert, loaded.shape[1])
+    n_table[:, :k] = loaded[:n_src, :k]
+    lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)
+    _, by_length, general = ibm3.normalise_fertility(n_table, lengths, 0.0, 0.0, 0.0)
+    if "d1" in arrays:
+        d1, d1_seen, db, db_seen, half = (arrays[name] for name in ("d1", "d1_seen", "db", "db_seen", "half"))
+    else:
+        n_a, n_b, half = int(src_class.max()) + 1, int(tgt_class.max()) + 1, 1
+        d1, d1_seen = np.full(n_a * n_b * 3, 1.0 / 3), np.zeros(n_a * n_b, np.int8)
+        db, db_seen = np.full(n_b * 3, 1.0 / 3), np.zeros(n_b, np.int8)
+    return FertilityModel(fparams, last_model, src_class, tgt_class, n_table, by_length, general, d_table,
+                          float(arrays["p0"]), d1, d1_seen, db, db_seen, int(half))
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -516,7 +618,8 @@ def giza_fertility_params(params: GizaParams):
         model4smoothfactor=_number(params, "model4smoothfactor"), maxfertility=int(params["maxfertility"]),
         deficientdistortionforemptyword=int(params["deficientdistortionforemptyword"]), depm4=int(params["depm4"]),
         compactadtable=bool(params["compactadtable"]), pegging=bool(params["pegging"]),
-        prob_smooth=_number(params, "probsmooth"), countincreasecutoffal=_number(params, "countincreasecutoffal"))
+        peggedcutoff=_number(params, "peggedcutoff"), prob_smooth=_number(params, "probsmooth"),
+        countincreasecutoffal=_number(params, "countincreasecutoffal"))
 
 
 def fertility_arrays(model: DirectionModel) -> Optional[dict]:
@@ -602,8 +705,8 @@ class GizaRun:
             width = len(corpus.tgt_vocab)
             keys = read_dictionary(p["d"], self.ids.src_ids, self.ids.tgt_ids, width)
             self.prior = DictionaryConstraint(corpus, keys, width)
-        self.loop = self._viterbi_loop_string()
         self.initial = self._load_previous(first) if self.restart else None
+        self.loop = self._viterbi_loop_string()
 
     def _load_previous(self, first: str) -> DirectionModel:
         """The model of a `-restart` run, from the `-previous*` files (see :data:`RESTART_MODEL`)."""
@@ -616,22 +719,50 @@ class GizaRun:
         if p["previousa"] and self.restart < 7:
             self.log("WARNING: -previousa is not used: eegiza's HMM has no alignment-count table.")
         if self.restart >= 7:
-            self.fertility_tables = read_previous_fertility(p, self.ids, len(corpus.src_vocab), self.log)
-            raise GizaRunError(f"ERROR: -restart {self.restart} (Models 3/4) is not supported yet: "
-                               "eegiza.train.train_direction cannot start Models 3/4 from given tables "
-                               "(it needs initial=DirectionModel with .fertility, a FertilityModel.from_arrays "
-                               "of the -previousn/-previousd/-previousd42/-previousp0 tables, and a schedule "
-                               "of Models 3/4 only)")
+            return self._load_previous_fertility(ttable, n_classes)
         if not self.iterations:
             self.log(f"WARNING: -restart {self.restart} with no iterations of Model {SHORT_NAMES.get(first, first)} "
                      "or later: aligning the corpus with the loaded model only (MGIZA would stop).")
         return loaded_model(ttable, corpus, first, self.src_class, jump, start, self.config)
 
+    def _load_previous_fertility(self, ttable: TTable, n_classes: int) -> DirectionModel:
+        """The start of a `-restart 7..11` run (MGIZA's `main.cpp`/`model3.cpp`): the start
+        alignments come from the HMM if `-previoushmm` is given (always for R = 7), else from
+        Model 2 with the `-previousa` table, else from Model 1 (the t-table alone); R >= 9 adds the
+        n, d, p0 (and for R = 11 the D4) tables, which the first iteration continues."""
+        p, corpus, r = self.params, self.train.corpus, self.restart
+        compact, floor = bool(p["compactadtable"]), self.config.prob_smooth
+        jump = start = atable = None
+        if p["previoushmm"]:
+            jump, start = read_previous_jumps(p["previoushmm"], self.ids.src_labels, n_classes, self.log)
+        elif p["previousa"]:
+            atable = read_position_table(p["previousa"], corpus, False, compact, floor, "a")
+        base = "H" if jump is not None else "2" if atable is not None else "1"
+        model = loaded_model(ttable, corpus, base, self.src_class, jump, start, self.config)
+        model.atable, model.base_model = atable, base
+        if r >= 9:
+            arrays = read_previous_fertility(p, self.ids, len(corpus.src_vocab), self.log)
+            d_table = read_position_table(p["previousd"], corpus, True, compact, floor, "d")
+            model.fertility = previous_fertility_model(arrays, corpus, d_table, self.src_class, self.tgt_class,
+                                                       giza_fertility_params(p), "4" if r == 11 else "3")
+            model.last_model = model.fertility.last_model
+        elif not self.iterations:
+            raise GizaRunError(f"ERROR: -restart {r} initialises Model 3 from the loaded tables; it needs "
+                               "Model 3/4 iterations (-m3, -m4)")
+        if not self.iterations:
+            self.log(f"WARNING: -restart {r} with no iterations of Model 3 or 4: aligning the corpus with the "
+                     "loaded model only (MGIZA would stop).")
+        return model
+
     def _viterbi_loop_string(self) -> str:
+        """Models of the Model-3/4 loop as GIZA names them (`H333444`): the first letter is the
+        model the first iteration starts from (for a restart: 4 for R = 11, H if an HMM is loaded)."""
         p = self.params
-        body = "3" * int(p["m3"]) + "4" * int(p["m4"])
+        body = "3" * self.iterations.get("3", 0) + "4" * self.iterations.get("4", 0)
         if not body:
             return ""
+        if self.restart >= 7:
+            return ("4" if self.restart == 11 else "H" if self.initial.base_model == "H" else "3") + body
         return ("H" if p["mh"] > 0 else "3") + body
 
     # -- training
@@ -655,7 +786,7 @@ class GizaRun:
         model as iteration 0 (`.A1.0` / `.Ahmm.0`, MGIZA's `.partNNN` split for mgiza)."""
         name = model.last_model
         positions, scores = self._viterbi(model, self.train.corpus, name)
-        parts = self.n_parts if name in "1H" else 0
+        parts = self.n_parts if name in "1H34" else 0
         self.written += write_alignments(f"{self.prefix}.A{SHORT_NAMES[name]}.0", self.train.corpus, positions,
                                          scores, self.train.pair_numbers, self.compact, parts,
                                          "1" if name == "1" else "3")
@@ -703,7 +834,10 @@ class GizaRun:
             align, number, short, final = dump, str(it), SHORT_NAMES[name], False
         need_perp = record and not self.nodumps
         if align or need_perp:
-            positions, scores = self._viterbi(model, self.train.corpus, name)
+            if name in "34" and self.restart >= 7:  # MGIZA: the alignment found under the loaded/previous model
+                positions, scores = model.found
+            else:
+                positions, scores = self._viterbi(model, self.train.corpus, name)
             self.vit_pp[row] = self._vit_perplexity(scores, self.train.corpus, name)
             if align:
                 parts = self.n_parts if name in "1H34" else 0
@@ -726,9 +860,19 @@ class GizaRun:
         path = f"{self.prefix}.t{short}.{number}"
         write_ttable_dense(path, model.ttable, self.ids, model.prob_smooth)
         self.written.append(path)
+        compact_length = int(self.params["ml"]) - 1
+        if name == "2" and model.a_counts is not None:
+            path = f"{self.prefix}.a2.{number}"
+            write_a3(path, {**model.atable.to_arrays("a_"), "a_probs": model.a_counts}, compact_length,
+                     model.prob_smooth)
+            self.written.append(path)
         if name == "H" and model.jump is not None:
             path = f"{self.prefix}.hhmm.{number}"
-            write_text(path, format_hhmm(model.jump, self.ids.src_labels, hmm.MAX_JUMP, offset=1e-6))
+            write_text(path, format_hhmm(model.jump, self.ids.src_labels, hmm.MAX_JUMP, offset=1e-6,
+                                         start=model.start))
+            self.written.append(path)
+            path = f"{self.prefix}.ahmm.{number}"
+            write_a3(path, self._hmm_position_counts(model), compact_length, model.prob_smooth)
             self.written.append(path)
         if name in "34":
             arrays = fertility_arrays(model)
@@ -736,6 +880,17 @@ class GizaRun:
                 self.written += write_fertility_tables(
                     self.prefix, number, arrays, self.ids, self.train.src_freq, int(self.params["ml"]) - 1,
                     model.prob_smooth, model4=self.loop[self.loop_index] == "4")
+
+    def _hmm_position_counts(self, model: DirectionModel) -> dict:
+        """The `.ahmm.N` table of the HMM as it stands, as a-table arrays (key l, m ignored)."""
+        corpus = self.train.corpus
+        table = ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=False, ignore_m=True)
+        slots, slot_off = sentence_slots(corpus, model.ttable)
+        table.probs = hmm_position_counts(
+            corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, model.ttable.probs,
+            model.prob_smooth, model.src_class, model.jump, model.start, model.hmm_p_null, model.hmm_jump_smooth,
+            table.keys, table.dim_l, table.dim_m, table.offsets)
+        return table.to_arrays("a_")
 
     # -- end of training
     def finish(self, model: DirectionModel) -> None:

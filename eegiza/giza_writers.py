@@ -8,7 +8,10 @@ GIZA++; the low-level line writers are in :mod:`eegiza.formats.giza`.
 * alignment files (`.A1.N .Ahmm.N .A3.N .A3.final`, also MGIZA's per-thread `.partNNN` split and
   `compactalignmentformat 1`): :func:`write_alignments`;
 * t-tables (`.t1.N .thmm.N .t3.final`): :func:`write_ttable_dense`;
-* HMM jump counts (`.hhmm.N`, GIZA++'s text layout): :func:`format_hhmm`;
+* HMM jump counts (`.hhmm.N`, GIZA++'s text layout, plus the start counts in the class-0 block):
+  :func:`format_hhmm`;
+* position tables `i j l m value` (`.a2.N` Model-2 counts, `.ahmm.N` HMM counts, `.a3.N`):
+  :func:`write_a3`;
 * Model 3/4 tables from a dict of arrays (``FertilityModel.to_arrays()``):
   :func:`write_fertility_tables` (`.n3 .d3 .a3 .p0_3 .d4 .D4`).
 """
@@ -103,19 +106,25 @@ def write_ttable_dense(path: str, ttable, ids: IdMap, probsmooth: float = PROBSM
     write_ttable(path, e, f, ttable.probs, probsmooth)
 
 
-def format_hhmm(jump: np.ndarray, labels: Sequence[str], max_jump: int, offset: float = 0.0) -> str:
+def format_hhmm(jump: np.ndarray, labels: Sequence[str], max_jump: int, offset: float = 0.0,
+                start: Optional[np.ndarray] = None) -> str:
     """GIZA++'s `.hhmm.N` text: per previous-word class a block
     `\\n\\nDistribution for: previousClass: C  d:count; ...\\n\\nSUM: s\\n`, then `FULL-SUM: x`.
     ``jump[c, d + max_jump]`` holds the jump counts of class c; ``offset`` (a constant added to
-    every count, e.g. eegiza's 1e-6 floor) is subtracted and non-positive counts are left out."""
+    every count, e.g. eegiza's 1e-6 floor) is subtracted and non-positive counts are left out.
+    ``start[i]`` (counts of the first target word's source position i, 0-based) is written as GIZA++
+    counts it: a jump from position -1, d = i + 1, in the block of class 0."""
     out = []
     full = 0.0
     for c in range(jump.shape[0]):
-        row = jump[c] - offset
-        keep = np.flatnonzero(row > 0)
-        if not len(keep):
+        row = dict(enumerate((jump[c] - offset).tolist()))
+        if c == 0 and start is not None:
+            for i, v in enumerate((np.asarray(start) - offset).tolist()):
+                row[i + 1 + max_jump] = row.get(i + 1 + max_jump, 0.0) + v
+        keep = sorted(d for d, v in row.items() if v > 0)
+        if not keep:
             continue
-        total = float(row[keep].sum())
+        total = float(sum(row[d] for d in keep))
         items = "".join(f"{int(d) - max_jump}:{cpp_float(row[d])}; " for d in keep)
         out.append(f"\n\nDistribution for: previousClass: {_label(labels, c)}  {items}\n\nSUM: {cpp_float(total)}\n")
         full += total

@@ -208,7 +208,7 @@ def test_moses_hmm_align_matches_eegiza_align(workdir):
         files = set(os.listdir(os.path.dirname(prefix)))
         base = os.path.basename(prefix)
         expected = {f"{base}.{x}" for x in ("cooc", "gizacfg", "perp", "Decoder.config", "trn.src.vcb", "trn.trg.vcb",
-                                            "tst.src.vcb", "tst.trg.vcb", "Ahmm.5", "thmm.5", "hhmm.5")}
+                                            "tst.src.vcb", "tst.trg.vcb", "Ahmm.5", "thmm.5", "hhmm.5", "ahmm.5")}
         expected |= {f"{base}.{x}.{k}" for x in ("A1", "t1") for k in range(1, 6)}
         assert files == expected
         blocks = read_a3(prefix + ".Ahmm.5")

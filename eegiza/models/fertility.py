@@ -21,7 +21,7 @@ There is no exact E-step for Models 3 and 4. For every sentence pair, iteration 
    displacement counts of every alignment of N(a*) whose weight exceeds ``countincreasecutoffal``.
    t and d counts below that cutoff are dropped as in GIZA++. The iteration's log-likelihood is
    sum_sentences log sum_{N(a*)} P(f, a | e) (GIZA's Model-3/4 "perplexity").
-4. *M-step*: t by row normalisation, n with ``nsmooth`` length smoothing, d over j with
+4. *M-step*: t by row normalisation (or the driver's M-step: variational Bayes, the embedding prior), n with ``nsmooth`` length smoothing, d over j with
    ``model23smoothfactor``, p1 = c(p1) / (c(p0) + c(p1)) unless ``p0`` is fixed (>= 0), and the
    Model-4 tables (:mod:`eegiza.models.ibm4`).
 
@@ -29,8 +29,25 @@ The schedule ``[("3", 3), ("4", 3)]`` runs GIZA's "H333444": iterations 3->3 (x3
 where the first Model-3 iteration starts from tables *transferred* from the HMM: t(f | e) as the HMM
 left it, and n, d, p0 estimated (with the same smoothing) from the HMM Viterbi alignments counted
 once each. (GIZA++ instead scores the first iteration's neighbourhoods with the HMM itself.)
+With ``initial`` (tables trained before, MGIZA's ``-restart 9..11``) there is no transfer: the
+first iteration is scored with ``initial.last_model`` and its tables laid out for the corpus
+(:func:`continued_model`). After every iteration ``a_table`` holds a(i | j, l) counted from the
+iteration's hill-climbed alignments (:func:`position_table`, GIZA's ``.a3`` dump, which GIZA++
+counts over the neighbourhoods).
 
-Pegging (``pegging 1``) is not implemented. Sentences with an empty side, or too long a target side
+*Pegging* (``pegging 1``, GIZA's ``viterbi_loop_with_tricks`` with ``Peg``): step 3 sums over the
+union of the neighbourhoods of several centres (each alignment once, :mod:`eegiza.models.pegging`):
+a* and, for every peg (i, j) in order j = 1..m, i = 0..l, the climb from the start alignment with
+a_j := i that never moves nor swaps j (a*_{i<-j}, the best alignment with a_j = i that hill-climbing
+finds). As in GIZA++, a peg is skipped when a_j := i breaks the fertility limits or t(f_j | e_i) <=
+``peggedcutoff`` t(f_j | e_{a_j}) of the start, and a pegged alignment is no centre when its
+probability is <= ``peggedcutoff`` times the best centre's so far (a centre better by a factor
+1.00001 becomes the best: the alignment output), and with ``uselinkcache`` (GIZA's
+``UseLinkCache``, on) a peg is skipped when its link i-j is in the start alignment or in the result
+of an earlier pegged climb. ``peggedcutoff 0`` with ``uselinkcache`` off climbs every peg and keeps
+every centre (Brown et al.'s pegging, up to hill-climbing).
+
+Sentences with an empty side, or too long a target side
 for any allowed alignment (m > l (maxfertility - 1) + m // 2; GIZA++ shortens those), are skipped in
 training and keep their start alignment, with score -inf, in :func:`align_fertility`.
 Blocks of sentences are handed out in turn to ``numba.get_num_threads()`` workers on a thread pool
@@ -52,8 +69,8 @@ import numpy as np
 from numba import njit
 
 from ..ttable import COUNT_SCALE, PROB_FLOOR, find_slot, normalise_rows, reduce_counts
-from . import ibm3, ibm4
-from .ibm2 import ATable
+from . import ibm3, ibm4, pegging
+from .ibm2 import KEY_SHIFT, ATable
 
 LOG_CLIMB_GAIN = float(np.log(1.00001))
 MAX_CLIMB_STEPS = 61
@@ -75,9 +92,11 @@ class FertilityParams:
     deficientdistortionforemptyword: int = 0
     depm4: int = 76                          # only 76: head d1(. | A, B), non-head d>1(. | B)
     compactadtable: bool = True              # d(j | i, m): the Model-3 distortion ignores l
-    pegging: bool = False                    # not implemented
+    pegging: bool = False                    # centres a*_{i<-j} besides a* (see the module docstring)
     prob_smooth: float = PROB_FLOOR          # floor of every t, n, d lookup
     countincreasecutoffal: float = 1e-5      # smallest neighbourhood count added
+    peggedcutoff: float = 0.03               # relative t and probability cutoff of pegging
+    uselinkcache: bool = True                # pegging skips pegs whose link a climb has found
 
 
 @dataclass
@@ -99,6 +118,7 @@ class FertilityModel:
     db_seen: np.ndarray         # int8 (n_B)
     half: int                   # displacements stored for |delta| <= half, W = 2 half + 1
     log: list = field(default_factory=list)
+    a_table: Optional[ATable] = None  # a(i | j, l) of the last iteration's alignments (GIZA's `.a3`)
 
     @property
     def n_tgt_classes(self) -> int:
@@ -114,6 +134,8 @@ class FertilityModel:
                "log_values": np.array([[e.iteration, e.perplexity, e.loglik, e.seconds] for e in self.log],
                                       dtype=float).reshape(-1, 4)}
         out.update(self.d_table.to_arrays("d_"))
+        if self.a_table is not None:
+            out.update(self.a_table.to_arrays("a_"))
         return out
 
     @classmethod
@@ -126,7 +148,7 @@ class FertilityModel:
         return cls(FertilityParams(**kwargs), str(arrays["last_model"]), arrays["src_class"], arrays["tgt_class"],
                    arrays["n_table"], arrays["n_by_length"], arrays["n_general"], ATable.from_arrays(arrays, "d_"),
                    float(arrays["p0"]), arrays["d1"], arrays["d1_seen"], arrays["db"], arrays["db_seen"],
-                   int(arrays["half"]), log)
+                   int(arrays["half"]), log, ATable.from_arrays(arrays, "a_") if "a_keys" in arrays else None)
 
 
 # --------------------------------------------------------------------------- per-sentence kernels
@@ -179,12 +201,17 @@ def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls
 
 @njit(cache=True, nogil=True)
 def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
-                  dswap):
+                  dswap, peg):
     """Model-3 steepest-ascent hill-climbing over moves and swaps (GIZA's ``hillClimb_std``); returns
-    True if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``."""
+    True if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``.
+    ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned)."""
     for _ in range(MAX_CLIMB_STEPS):
         _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, False, ecls, fcls, m4, st, nxtpos, terms,
                           dmove, dswap)
+        if peg >= 0:
+            dmove[:, peg] = -np.inf
+            dswap[peg, :] = -np.inf
+            dswap[:, peg] = -np.inf
         best, kind, v1, v2 = LOG_CLIMB_GAIN, 0, 0, 0
         for j in range(m):
             for j2 in range(j + 1, m):
@@ -194,7 +221,7 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
                 if dmove[i, j] > best:
                     best, kind, v1, v2 = dmove[i, j], 2, i, j
         if kind == 0:
-            return True
+            return peg < 0
         if kind == 1:
             i1 = a[v1]
             a[v1] = a[v2]
@@ -249,7 +276,7 @@ def _sift_down(heap, n, pos, proposal):
 
 @njit(cache=True, nogil=True)
 def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
-                  dswap):
+                  dswap, peg):
     """Model-4 hill-climbing as GIZA's ``greedyClimb_WithIBM3Scoring``: the moves and swaps are tried
     in decreasing order of their Model-3 score change (ties: by index, moves first) and the first one
     that multiplies the Model-4 probability by more than 1.00001 is applied. Returns True at a local
@@ -257,7 +284,8 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
 
     The order comes lazily from a heap; after a quarter of the candidates have been tried in vain,
     the rest are all scored (as they must be at a local optimum) and the best-ranked improving one,
-    if any, is applied: the same choice as trying them all in order."""
+    if any, is applied: the same choice as trying them all in order. ``peg`` >= 0: position ``peg``
+    is never moved nor swapped (and False is returned)."""
     n_moves = (l + 1) * m
     proposal = np.empty(n_moves + m * m)
     heap = np.empty(n_moves + m * m, np.int64)
@@ -267,14 +295,14 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
             aj = a[j]
             for i in range(l + 1):
                 k = i * m + j
-                if i == aj or not ibm3.move_allowed(i, fert, m, maxfert):
+                if i == aj or j == peg or not ibm3.move_allowed(i, fert, m, maxfert):
                     proposal[k] = -np.inf
                 else:
                     proposal[k] = ibm3.move_delta(a, fert, i, j, lt, lfert3, lnull, ld, True)
                     heap[n] = k
                     n += 1
             for j2 in range(j + 1, m):
-                if a[j2] != aj:
+                if a[j2] != aj and j != peg and j2 != peg:
                     k = n_moves + j * m + j2
                     proposal[k] = ibm3.swap_delta(a, j, j2, lt, ld, True)
                     heap[n] = k
@@ -302,7 +330,7 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
                                dswap) > LOG_CLIMB_GAIN and (chosen < 0 or _ranked_before(proposal, k, chosen)):
                     chosen = k
         if chosen < 0:
-            return True
+            return peg < 0
         if chosen < n_moves:
             i, j = chosen // m, chosen % m
             fert[a[j]] -= 1
@@ -322,10 +350,27 @@ def _fixed(x):
 
 
 @njit(cache=True, nogil=True)
+def _hood_total(l, m, dmove, dswap, centre_weight):
+    """sum_N P / P(a) over the neighbourhood whose deltas are ``dmove``/``dswap`` (-inf: left out),
+    the centre counting ``centre_weight`` (1, or 0 when left out)."""
+    total = centre_weight
+    for j in range(m):
+        for i in range(l + 1):
+            if dmove[i, j] > -np.inf:
+                total += np.exp(dmove[i, j])
+        for j2 in range(j + 1, m):
+            if dswap[j, j2] > -np.inf:
+                total += np.exp(dswap[j, j2])
+    return total
+
+
+@njit(cache=True, nogil=True)
 def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff, collect_d4, ecls, fcls, m4,
-             scratch, tc, nc, dc, pc, c1, cb):
-    """Add the neighbourhood counts of centre ``a``; returns log of sum_N P / P(a)."""
-    total = 1.0
+             scratch, tc, nc, dc, pc, c1, cb, centre_weight, scale):
+    """Add the neighbourhood counts of centre ``a`` (the centre itself weighing ``centre_weight``,
+    1 or 0), each alignment weighted by P / P(a) * ``scale``, or, if ``scale`` < 0, by its share
+    of this neighbourhood alone; returns log of sum_N P / P(a)."""
+    total = centre_weight
     wmove = np.zeros((l + 1, m))
     cswap = np.zeros((l + 1, m))
     negmove = np.zeros(m)
@@ -349,7 +394,7 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
                 cswap[a[j2], j] += w
                 negswap[j] += w
                 negswap[j2] += w
-    inv = 1.0 / total
+    inv = 1.0 / total if scale < 0 else scale
     for j in range(m):
         for i in range(l + 1):
             if i == a[j]:
@@ -382,8 +427,9 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
     pc[0] += _fixed(p0c)
     pc[1] += _fixed(p1c)
     if collect_d4:
-        ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7], scratch,
-                        inv, c1, cb, True)
+        if centre_weight > 0:
+            ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7], scratch,
+                            centre_weight * inv, c1, cb, True)
         for j in range(m):
             for i in range(l + 1):
                 w = wmove[i, j] * inv
@@ -408,11 +454,130 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
 
 
 @njit(cache=True, nogil=True)
+def _climb(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms, dmove,
+           dswap, peg):
+    """Hill-climb ``a`` under Model 3 or 4 (``peg`` >= 0: a_peg stays); True at a local optimum whose
+    neighbour deltas are in ``dmove``/``dswap``."""
+    if model4:
+        return _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
+                             dmove, dswap, peg)
+    return _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                         dswap, peg)
+
+
+@njit(cache=True, nogil=True)
+def _score(a, fert, l, lt, lfert, lnull, ld, model4, ecls, fcls, m4, scratch):
+    """log P(f, a | e) under Model 3 or 4."""
+    score = ibm3.log_prob(a, fert, lt, lfert, lnull, ld, not model4)
+    if model4:
+        score += ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],
+                                 scratch, 0.0, m4[8], m4[9], False)
+    return score
+
+
+@njit(cache=True, nogil=True)
+def _pegged_centres(a0, fert0, a_best, score_best, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls,
+                    m4, st, nxtpos, terms, dmove, dswap, scratch, log_pegcut, link_cache):
+    """The centres of pegging: a* (``a_best``) and, for every peg (i, j) in order j, i, the climb
+    from the start ``a0`` with a_j := i that never moves j, unless the peg breaks the fertility
+    limits, t(f_j | e_i) <= peggedcutoff t(f_j | e_{a0_j}), (``link_cache``) the link i-j is in the
+    start or in an earlier pegged climb's result, the result scores <= peggedcutoff times the best
+    centre so far, or it is already a centre. Returns (centres, their log-probabilities, their
+    number, the index of the best: a later centre replaces it when better by > 1.00001)."""
+    cap = 1 + (l + 1) * m
+    centres = np.empty((cap, m), np.int64)
+    cscores = np.empty(cap)
+    centres[0] = a_best
+    cscores[0] = score_best
+    n, best = 1, 0
+    b = np.empty(m, np.int64)
+    fb = np.empty(l + 1, np.int64)
+    pos = np.empty(4, np.int64)
+    linked = np.zeros((l + 1, m), np.bool_)
+    for j in range(m):
+        linked[a0[j], j] = link_cache
+    for j in range(m):
+        for i in range(l + 1):
+            if linked[i, j] or lt[i, j] <= lt[a0[j], j] + log_pegcut:
+                continue
+            b[:] = a0
+            fb[:] = fert0
+            if i != a0[j]:
+                if not ibm3.move_allowed(i, fb, m, maxfert):
+                    continue
+                fb[a0[j]] -= 1
+                fb[i] += 1
+                b[j] = i
+            _climb(b, fb, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                   dmove, dswap, j)
+            for j2 in range(m):
+                linked[b[j2], j2] = link_cache
+            s = _score(b, fb, l, lt, lfert, lnull, ld, model4, ecls, fcls, m4, scratch)
+            if s <= cscores[best] + log_pegcut:
+                continue
+            known = False
+            for k in range(n):
+                if not known and pegging.differences(centres[k], b, pos) == 0:
+                    known = True
+            if known:
+                continue
+            centres[n] = b
+            cscores[n] = s
+            if s > cscores[best] + LOG_CLIMB_GAIN:
+                best = n
+            n += 1
+    return centres, cscores, n, best
+
+
+@njit(cache=True, nogil=True)
+def _union_part(centres, k, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                dmove, dswap):
+    """Fertilities and neighbour deltas of centre k, the members of earlier centres' neighbourhoods
+    set to -inf; returns the centre's own weight (0 if an earlier neighbourhood has it)."""
+    c = centres[k]
+    fert[:] = 0
+    for j in range(m):
+        fert[c[j]] += 1
+    _neighbour_deltas(c, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                      dmove, dswap)
+    weight = 1.0
+    for k2 in range(k):
+        if pegging.drop_covered(c, centres[k2], l, m, dmove, dswap):
+            weight = 0.0
+    return weight
+
+
+@njit(cache=True, nogil=True)
+def _collect_union(e_sent, centres, cscores, n, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st,
+                   nxtpos, terms, dmove, dswap, tslot, dslot, cutoff, collect_d4, scratch, tc, nc, dc, pc, c1, cb):
+    """Add the counts of the union of the centres' neighbourhoods (:mod:`eegiza.models.pegging`),
+    every alignment weighted by P / sum_union P; returns log sum_union P."""
+    logs = np.empty(n)
+    fert = np.empty(l + 1, np.int64)
+    for k in range(n):
+        weight = _union_part(centres, k, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st,
+                             nxtpos, terms, dmove, dswap)
+        logs[k] = cscores[k] + np.log(_hood_total(l, m, dmove, dswap, weight))
+    top = logs.max()
+    z = 0.0
+    for k in range(n):
+        z += np.exp(logs[k] - top)
+    log_z = top + np.log(z)
+    for k in range(n):
+        weight = _union_part(centres, k, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st,
+                             nxtpos, terms, dmove, dswap)
+        _collect(e_sent, centres[k], fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff, collect_d4, ecls, fcls,
+                 m4, scratch, tc, nc, dc, pc, c1, cb, weight, np.exp(cscores[k] - log_z))
+    return log_z
+
+
+@njit(cache=True, nogil=True)
 def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
               floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
-              tgt_class, m4, cutoff, tc, nc, dc, pc, c1, cb):
-    """Align one pair (start, climb) into ``out``, add its counts if ``collect``; returns
-    (log P of the alignment under the from model, log of its neighbourhood sum)."""
+              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, tc, nc, dc, pc, c1, cb):
+    """Align one pair (start, climb; with ``pegged`` also the pegged climbs) into ``out``, add its
+    counts if ``collect``; returns (log P of the alignment under the from model, log of its
+    neighbourhood sum, or with pegging of the union's sum)."""
     l, m = len(e_sent), len(f_sent)
     if m == 0:
         return 0.0, 0.0
@@ -443,25 +608,30 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     a = np.empty(m, np.int64)
     fert = np.zeros(l + 1, np.int64)
     _repair(start, l, m, lt, maxfert, a, fert)
+    a0, fert0 = a.copy(), fert.copy()
     scratch = np.empty((5, l + 1), np.int64)
     st = np.zeros((6, l + 2), np.int64)
     nxtpos = np.zeros(m + 1, np.int64)
     terms = np.zeros((2, l + 1))
     dmove = np.full((l + 1, m), -np.inf)
     dswap = np.full((m, m), -np.inf)
+    lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, floor, True) if model4 else lfert
     current = False
     if climb:
-        if model4:
-            lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, floor, True)
-            current = _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos,
-                                    terms, dmove, dswap)
-        else:
-            current = _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos,
-                                    terms, dmove, dswap)
-    score = ibm3.log_prob(a, fert, lt, lfert, lnull, ld, not model4)
-    if model4:
-        score += ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],
-                                 scratch, 0.0, m4[8], m4[9], False)
+        current = _climb(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls, m4, st, nxtpos,
+                         terms, dmove, dswap, -1)
+    score = _score(a, fert, l, lt, lfert, lnull, ld, model4, ecls, fcls, m4, scratch)
+    if climb and pegged:
+        centres, cscores, n, best = _pegged_centres(a0, fert0, a, score, l, m, maxfert, lt, lfert, lfert3, lnull, ld,
+                                                    model4, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap, scratch,
+                                                    log_pegcut, link_cache)
+        for j in range(m):
+            out[j] = centres[best, j]
+        if not collect:
+            return cscores[best], cscores[best]
+        return cscores[best], _collect_union(e_sent, centres, cscores, n, l, m, maxfert, lt, lfert, lnull, ld, model4,
+                                             ecls, fcls, m4, st, nxtpos, terms, dmove, dswap, tslot, dslot, cutoff,
+                                             collect_d4, scratch, tc, nc, dc, pc, c1, cb)
     for j in range(m):
         out[j] = a[j]
     if not collect:
@@ -473,14 +643,14 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
         dmove[:] = -np.inf
         dswap[:] = -np.inf
     return score, score + _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
-                                   collect_d4, ecls, fcls, m4, scratch, tc, nc, dc, pc, c1, cb)
+                                   collect_d4, ecls, fcls, m4, scratch, tc, nc, dc, pc, c1, cb, 1.0, -1.0)
 
 
 @njit(cache=True, nogil=True)
 def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4,
            indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1,
-           deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, tc, nc, dc,
-           pc, c1, cb, positions, scores, loglik):
+           deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, pegged,
+           log_pegcut, link_cache, tc, nc, dc, pc, c1, cb, positions, scores, loglik):
     """Sentences lo..hi-1 (one block; counts into the rows of the worker that runs it)."""
     m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb)
     for k in range(lo, hi):
@@ -488,8 +658,8 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
         scores[k], loglik[k] = _sentence(
             src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
             neighbours, model4, collect, collect_d4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff,
-            dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, tc, nc, dc, pc,
-            c1, cb)
+            dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, pegged,
+            log_pegcut, link_cache, tc, nc, dc, pc, c1, cb)
 
 
 # --------------------------------------------------------------------------- driver
@@ -526,6 +696,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     scores = np.zeros(n_sent)
     loglik = np.zeros(n_sent)
 
+    log_pegcut = float(np.log(prm.peggedcutoff)) if prm.peggedcutoff > 0 else -np.inf
     n_blocks = min(n_sent, n_chunks * BLOCKS_PER_WORKER)
     blocks = iter(range(n_blocks))
     lock = threading.Lock()
@@ -542,17 +713,24 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                    d.probs, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
                    int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
-                   prm.countincreasecutoffal, tc[c], nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik)
+                   prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache), tc[c], nc[c],
+                   dc[c], pc[c], c1[c], cb[c], positions, scores, loglik)
 
     with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
         list(pool.map(work, range(n_chunks)))
     return positions, scores, loglik, tc, nc, dc, pc, c1, cb
 
 
-def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, update_t, update_d4) -> None:
+def normalise_t(ttable, counts: np.ndarray, model_name: str = "3") -> None:
+    """GIZA++'s t M-step: t(f | e) = c(e, f) / c(e), by maximum likelihood (for either model)."""
+    ttable.probs = normalise_rows(ttable.indptr, counts)
+
+
+def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, update_t, update_d4,
+            t_update: Callable = normalise_t, model_name: str = "3") -> None:
     prm = model.params
     if update_t:
-        ttable.probs = normalise_rows(ttable.indptr, reduce_counts(tc))
+        t_update(ttable, reduce_counts(tc), model_name)
     n_counts = reduce_counts(nc).reshape(model.n_table.shape)
     model.n_table, model.n_by_length, model.n_general = ibm3.normalise_fertility(
         n_counts, lengths, prm.nsmooth, prm.nsmoothgeneral, prm.prob_smooth)
@@ -578,14 +756,24 @@ def _check_schedule(schedule_items) -> str:
 
 def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, tgt_class,
                     params: Optional[FertilityParams] = None, n_chunks: Optional[int] = None,
-                    progress: Optional[Callable[[str], None]] = None) -> FertilityModel:
+                    progress: Optional[Callable[[str], None]] = None,
+                    t_update: Callable = normalise_t, initial: Optional[FertilityModel] = None,
+                    on_iteration: Optional[Callable] = None) -> FertilityModel:
     """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
     Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
-    by the new t(f | e) after every iteration (the TTable object itself is updated)."""
+    by the new t(f | e) after every iteration (the TTable object itself is updated), by
+    ``t_update(ttable, counts, to_model)`` given the iteration's expected counts of the t-table's slots
+    (default: maximum likelihood, :func:`normalise_t`; the training driver passes its own M-step,
+    so variational Bayes and the embedding prior also apply to Models 3 and 4).
+
+    ``initial``: Model-3/4 tables trained before (MGIZA's ``-restart 9..11``): the transfer is
+    skipped and the first iteration starts from them (:func:`continued_model`), scored with
+    ``initial.last_model``. ``on_iteration(to_model, iteration, model, positions, scores)`` is called
+    after every iteration with the alignment found in it (under the model before the update)."""
     from ..train import IterationLog, perplexity
     params = params or FertilityParams()
-    if params.pegging:
-        raise NotImplementedError("pegging is not implemented for Models 3/4")
+    if not 0 <= params.peggedcutoff <= 1:
+        raise ValueError(f"peggedcutoff {params.peggedcutoff}: expected a value in [0, 1]")
     if params.depm4 != 76:
         raise NotImplementedError(f"depm4 {params.depm4}: only 76 (head: source and target class) is implemented")
     sequence = _check_schedule(schedule_items)
@@ -598,24 +786,34 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     d_table = ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=params.compactadtable, ignore_m=False)
     d_table.probs = np.repeat(1.0 / np.maximum(d_table.dim_m, 1), (d_table.dim_l + 1) * d_table.dim_m)
     maxfert = int(params.maxfertility)
-    model = FertilityModel(params, sequence[-1], src_class, tgt_class, np.zeros((n_src, maxfert)),
-                           np.zeros((1, maxfert)), np.full(maxfert, 1.0 / maxfert), d_table,
-                           params.p0 if params.p0 >= 0 else 0.5, np.full(n_a * n_b * width, 1.0 / width),
-                           np.zeros(n_a * n_b, np.int8), np.full(n_b * width, 1.0 / width), np.zeros(n_b, np.int8),
-                           half)
     lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)
     n_tokens = len(corpus.tgt.ids)
-    # transfer: n, d, p0 from the HMM Viterbi alignments, t as the HMM left it
-    out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
-                      False, True, False, n_chunks)
-    _m_step(model, ttable, lengths, *out[3:], update_t=False, update_d4=False)
+    if initial is None:
+        model = FertilityModel(params, sequence[-1], src_class, tgt_class, np.zeros((n_src, maxfert)),
+                               np.zeros((1, maxfert)), np.full(maxfert, 1.0 / maxfert), d_table,
+                               params.p0 if params.p0 >= 0 else 0.5, np.full(n_a * n_b * width, 1.0 / width),
+                               np.zeros(n_a * n_b, np.int8), np.full(n_b * width, 1.0 / width),
+                               np.zeros(n_b, np.int8), half)
+        # transfer: n, d, p0 from the HMM Viterbi alignments, t as the HMM left it
+        out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
+                          False, True, False, n_chunks)
+        _m_step(model, ttable, lengths, *out[3:], update_t=False, update_d4=False)
+        first_from = "3"
+    else:
+        model = continued_model(initial, corpus, src_class, tgt_class, params, start_positions)
+        first_from = initial.last_model
+        if (first_from, sequence[0]) not in ITERATION_NAMES:
+            raise ValueError(f"fertility schedule {schedule_items!r} cannot continue a Model-{first_from} model")
     for it, to_model in enumerate(sequence, 1):
         t0 = time.perf_counter()
-        from_model = "3" if it == 1 else sequence[it - 2]
-        _, _, loglik, *counts = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class,
-                                            tgt_class, True, True, from_model == "4", True, to_model == "4",
-                                            n_chunks)
-        _m_step(model, ttable, lengths, *counts, update_t=True, update_d4=to_model == "4")
+        from_model = first_from if it == 1 else sequence[it - 2]
+        positions, scores, loglik, *counts = _run_corpus(
+            model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, True, True,
+            from_model == "4", True, to_model == "4", n_chunks)
+        _m_step(model, ttable, lengths, *counts, update_t=True, update_d4=to_model == "4", t_update=t_update,
+                model_name=to_model)
+        model.a_table = position_table(corpus, positions, params.compactadtable)
+        model.last_model = to_model
         total = float(loglik[np.isfinite(loglik)].sum())
         entry = IterationLog(ITERATION_NAMES[(from_model, to_model)], it, perplexity(total, n_tokens), total,
                              time.perf_counter() - t0)
@@ -623,7 +821,96 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         if progress is not None:
             progress(f"{entry.model} iteration {it}: perplexity {entry.perplexity:.4g} p0 {model.p0:.4f} "
                      f"({entry.seconds:.2f} s)")
+        if on_iteration is not None:
+            on_iteration(to_model, it, model, positions, scores)
     return model
+
+
+def position_table(corpus, positions, compact: bool = True) -> ATable:
+    """a(i | j, l[, m]) from one alignment per sentence (flat ``positions``, 0 = NULL), one count per
+    link, normalised over i (columns without counts stay 0): GIZA's Model-3 `.a3` table, here
+    counted from the iteration's hill-climbed alignments instead of their neighbourhoods.
+    ``compact`` (``compactadtable``) ignores m."""
+    table = ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=False, ignore_m=compact)
+    ls, ms = corpus.src.lengths.astype(np.int64), corpus.tgt.lengths.astype(np.int64)
+    keys = (ls << KEY_SHIFT) | (np.zeros_like(ms) if compact else ms)
+    block = np.repeat(np.searchsorted(table.keys, keys), ms)
+    j = np.arange(len(positions)) - np.repeat(corpus.tgt.offsets[:-1], ms)
+    i = np.asarray(positions, np.int64)
+    counts = np.bincount(table.offsets[block] + j * (table.dim_l[block] + 1) + i, minlength=len(table.probs))
+    column = np.repeat(np.arange(int(table.dim_m.sum())), np.repeat(table.dim_l + 1, table.dim_m))
+    sums = np.bincount(column, weights=counts, minlength=int(table.dim_m.sum()))
+    table.probs = np.where(sums[column] > 0, counts / np.maximum(sums[column], 1), 0.0)
+    return table
+
+
+def _relayout_displacements(values, seen, n_rows, old_half, half):
+    """Model-4 displacement rows (``seen`` flags per row, width 2 old_half + 1) for ``n_rows`` rows
+    of width 2 half + 1: rows beyond the old ones are unseen, displacements beyond +-half are
+    added to the end buckets."""
+    old_width, width = 2 * old_half + 1, 2 * half + 1
+    old = np.asarray(values, float).reshape(-1, old_width)
+    rows = min(n_rows, len(old))
+    out = np.full((n_rows, width), 1.0 / width)
+    out[:rows] = 0.0
+    target = np.clip(np.arange(old_width) - old_half, -half, half) + half
+    for k in range(old_width):
+        out[:rows, target[k]] += old[:rows, k]
+    flags = np.zeros(n_rows, np.int8)
+    flags[:rows] = np.asarray(seen)[:rows]
+    return out.ravel(), flags
+
+
+def continued_model(initial: FertilityModel, corpus, src_class, tgt_class, params: FertilityParams,
+                    start_positions) -> FertilityModel:
+    """``initial`` laid out for ``corpus`` and the given classes: source ids beyond its n table, or
+    with an empty row, get the fertility distribution of its words of the same byte length; d(j |
+    i, m) blocks (and rows i) it lacks are uniform; the Model-4 rows are padded (unseen) or cut to
+    the classes and re-bucketed to the corpus' longest target sentence. A p0 < 0 (not known) is
+    estimated from ``start_positions`` as the transfer would: p1 = phi_0 / (m - phi_0)."""
+    n_src = len(corpus.src_vocab)
+    n_table = np.array(_fertility_rows(initial, corpus.src_vocab.words)[:n_src], float)
+    if len(n_table) < n_src:
+        n_table = np.concatenate([n_table, np.zeros((n_src - len(n_table), n_table.shape[1]))])
+    empty = np.flatnonzero(n_table.sum(axis=1) <= 0)
+    empty = empty[empty > 0]
+    if len(empty):
+        lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)[empty]
+        by_len = initial.n_by_length
+        n_table[empty] = np.where((lengths < len(by_len))[:, None], by_len[np.minimum(lengths, len(by_len) - 1)],
+                                  initial.n_general)
+    d = ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=params.compactadtable, ignore_m=False)
+    d.probs = np.repeat(1.0 / np.maximum(d.dim_m, 1), (d.dim_l + 1) * d.dim_m)
+    old = initial.d_table
+    for b, key in enumerate(d.keys.tolist()):
+        ob = int(np.searchsorted(old.keys, key))
+        if ob >= len(old.keys) or old.keys[ob] != key or old.dim_m[ob] != d.dim_m[b]:
+            continue
+        rows = min(int(old.dim_l[ob]), int(d.dim_l[b])) + 1
+        block = d.probs[d.offsets[b]:d.offsets[b + 1]].reshape(d.dim_m[b], d.dim_l[b] + 1)
+        block[:, :rows] = old.probs[old.offsets[ob]:old.offsets[ob + 1]].reshape(old.dim_m[ob],
+                                                                                   old.dim_l[ob] + 1)[:, :rows]
+    n_a, n_b = int(src_class.max()) + 1, int(tgt_class.max()) + 1
+    half = max(1, int(corpus.tgt.lengths.max()) if len(corpus) else 1)
+    old_b = len(initial.db_seen)
+    old_a = len(initial.d1_seen) // max(1, old_b)
+    d1_old = np.asarray(initial.d1, float).reshape(old_a, old_b, -1)[:n_a, :n_b]
+    seen1_old = np.asarray(initial.d1_seen).reshape(old_a, old_b)[:n_a, :n_b]
+    d1 = np.zeros((n_a, n_b, 2 * half + 1))
+    seen1 = np.zeros((n_a, n_b), np.int8)
+    for a in range(d1_old.shape[0]):
+        d1[a, :d1_old.shape[1]] = _relayout_displacements(d1_old[a], seen1_old[a], d1_old.shape[1], initial.half,
+                                                          half)[0].reshape(-1, 2 * half + 1)
+        seen1[a, :d1_old.shape[1]] = seen1_old[a]
+    db, db_seen = _relayout_displacements(initial.db, initial.db_seen, n_b, initial.half, half)
+    p0 = initial.p0
+    if not p0 >= 0:
+        phi0 = int(np.count_nonzero(np.asarray(start_positions) == 0))
+        m = len(start_positions)
+        p0 = 1.0 - phi0 / (m - phi0) if m > phi0 else 0.5
+    return FertilityModel(params, initial.last_model, src_class, tgt_class, n_table, initial.n_by_length,
+                          initial.n_general, d, min(max(p0, P_CLAMP), 1.0 - P_CLAMP), d1.ravel(), seen1.ravel(),
+                          db, db_seen, half)
 
 
 def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
