@@ -78,10 +78,25 @@ def mono_halves(pair: str, n_lines: Optional[int] = None,
     return src_lines[:half], tgt_lines[half:]
 
 
+def _own_peak_kb() -> int:
+    """Peak resident memory (kB) of this process's own address space: VmHWM of /proc/self/status.
+    Not ru_maxrss: on Linux a process started by fork/vfork + exec inherits its parent's peak in
+    ru_maxrss, so a child of a big benchmark driver would report the driver's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
+
+
 def peak_rss_mb(include_children: bool = True) -> float:
     """Peak resident memory in MB of this process, plus (if asked) the largest peak of its
-    finished child processes (e.g. an aligner binary): an upper bound of the joint peak."""
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
+    finished child processes (e.g. an aligner binary): an upper bound of the joint peak.
+    (A child's ru_maxrss is at least this process's resident size when it was started.)"""
+    peak_kb = _own_peak_kb()
     if include_children:
         peak_kb += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return peak_kb / 1024.0

@@ -68,6 +68,9 @@ class AlignerConfig:
     prior_models: str = field(default="1H", metadata=_giza("", "models whose M-steps the prior enters, e.g. 1H"))
     prior_calibrate: bool = field(default=True, metadata=_giza(
         "", "choose the prior weight on held-out sentence pairs (down to 0 for a poor embedding space)"))
+    prior_min_precision: float = field(default=0.25, metadata=_giza(
+        "", "calibration uses no prior (lambda 0) when the mapping's precision@1 on the bitext's "
+            "identical strings / Model 1 dictionary is below this"))
     prior_file: Optional[str] = field(default=None, metadata=_giza(
         "", "reuse priors saved with --save-prior (PREFIX.fwd.eeprob, PREFIX.rev.eeprob)"))
     save_prior: Optional[str] = field(default=None, metadata=_giza(

@@ -246,3 +246,28 @@ def test_prepare_prior_end_to_end(tmp_path):
     assert np.allclose(again.p_emb, prior.p_emb) and again.lam == 5.0
     with pytest.raises(ValueError, match="src-vectors or --src-mono"):
         prepare_prior(corpus, SimpleNamespace())
+
+
+def test_prepare_prior_refuses_a_mapping_below_the_precision_threshold(tmp_path):
+    """Unrelated target vectors taken as already mapped: precision@1 near chance, so calibration
+    sets lambda = 0 and says why; a threshold of 0 lets the held-out calibration decide instead."""
+    from types import SimpleNamespace
+    from eegiza.embeddings import prepare_prior
+    from eegiza.embeddings.vectors import WordVectors, save_word2vec
+    corpus = _synthetic_bitext(n_pairs=300)
+    rng = np.random.default_rng(3)
+    n, d = 40, 16
+    save_word2vec(tmp_path / "src.vec", WordVectors([f"s{k}" for k in range(n)], rng.normal(size=(n, d))))
+    save_word2vec(tmp_path / "tgt.vec", WordVectors([f"t{k}" for k in range(n)], rng.normal(size=(n, d))))
+    common = dict(src_vectors=tmp_path / "src.vec", tgt_vectors=tmp_path / "tgt.vec", mapping="none",
+                  schedule="1^3 H^2", threads=1, prior_lambda=100.0, prob_smooth=1e-7, hmm_p_null=0.2,
+                  hmm_jump_smooth=0.2, vb_alpha=0.0)
+    messages = []
+    _, _, report = prepare_prior(corpus, SimpleNamespace(**common), messages.append)
+    quality = report["quality"]
+    assert max(quality["identical_precision"] or 0.0, quality["model1_precision"]) < 0.25
+    assert report["lambda"] == {"fwd": 0.0, "rev": 0.0}
+    assert "below" in report["calibration"]["reason"] or "<" in report["calibration"]["reason"]
+    assert any("not used" in m for m in messages)
+    _, _, report = prepare_prior(corpus, SimpleNamespace(**common, prior_min_precision=0.0), messages.append)
+    assert set(report["calibration"]) == {"fwd", "rev"}          # the held-out calibration ran

@@ -1,0 +1,171 @@
+"""Low-resource benchmark of the embedding prior (issue 4): eegiza without / with the prior and eflomal.
+
+For every row ``pair:N`` (N = first training lines, or ``full``; en-fr's full = first 100,000) of the
+shared protocol (/work/shared/data/README.md items 1 and 5) it runs, each in a fresh child process so
+that peak RSS is per run: eegiza without the prior, eegiza with the prior, eflomal
+(benchmarks/run_eflomal.py), and prints one table: gdfa AER of the three, the chosen prior weight
+lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 against identical strings
+and against the Model 1 dictionary), seconds (vectors / mapping / prior / training) and peak RSS.
+
+Vectors: trained once per pair on the protocol's monolingual halves of the whole training text
+(source side of the first half, target side of the second half, lower-cased) with eegiza's own
+:func:`eegiza.embeddings.train_vectors` and cached under ``--vectors-dir`` (reruns reuse them; the
+"vectors" seconds are those of that one-time training). The mapping and the prior are recomputed
+per row, seeded by that row's N-line bitext. eegiza uses the default AlignerConfig except
+``--schedule``.
+
+    PYTHONPATH=/work/main python benchmarks/bench_lowres.py --out /tmp/lowres.jsonl \
+        [ro-en:1000 de-en:full ...] [--schedule "1^5 H^5 3^3 4^3"] [--resume]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocol import (DEFAULT_DATA_DIR, cpu_seconds, load_protocol, mono_halves,  # noqa: E402
+                      peak_rss_mb, print_table)
+
+DEFAULT_ROWS = [f"{pair}:{n}" for n in ("1000", "10000") for pair in ("ro-en", "de-en", "en-fr")] + \
+               ["ro-en:full", "de-en:full", "en-fr:full"]
+FULL_CAP = {"en-fr": 100000}
+COLUMNS = ["pair", "N", "aer_base", "aer_prior", "aer_eflomal", "lambda", "p1_ident", "p1_m1",
+           "s_vectors", "s_mapping", "s_prior", "s_train", "s_base", "s_eflomal",
+           "rss_base", "rss_prior", "rss_eflomal"]
+
+
+def row_lines(spec: str):
+    """``"de-en:full"`` -> ("de-en", None or the cap); ``"ro-en:1000"`` -> ("ro-en", 1000)."""
+    pair, _, n = spec.partition(":")
+    return pair, (FULL_CAP.get(pair) if n in ("", "full") else int(n))
+
+
+def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int, data_dir: Path) -> dict:
+    """Train (once) and cache word vectors of the pair's monolingual halves; returns their metadata."""
+    from eegiza.embeddings import save_word2vec, train_vectors
+
+    meta_path = directory / f"{pair}.{kind}{dim}.json"
+    if meta_path.exists():
+        return json.loads(meta_path.read_text())
+    directory.mkdir(parents=True, exist_ok=True)
+    src_lang, tgt_lang = pair.split("-")
+    meta = {"kind": kind, "dim": dim, "epochs": epochs, "seconds": 0.0}
+    for side, lang, lines in zip(("src", "tgt"), (src_lang, tgt_lang), mono_halves(pair, None, data_dir)):
+        text = directory / f"{pair}.mono.{lang}"
+        text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        start = time.perf_counter()
+        vectors = train_vectors(text, kind=kind, dim=dim, epochs=epochs, lowercase=True,
+                                progress=lambda m: print("  ", m, file=sys.stderr, flush=True))
+        meta["seconds"] += time.perf_counter() - start
+        path = directory / f"{pair}.{lang}.{kind}{dim}.bin"
+        save_word2vec(path, vectors, binary=True)
+        meta[side] = str(path)
+        meta[f"{side}_lines"], meta[f"{side}_words"] = len(lines), len(vectors)
+    meta_path.write_text(json.dumps(meta))
+    return meta
+
+
+def run_eegiza(pair: str, n_lines, schedule: str, data_dir: Path, vectors: dict | None) -> dict:
+    """One eegiza run (both directions + gdfa), with the prior if ``vectors`` are given."""
+    from eegiza import Aligner, AlignerConfig, aer, read_gold
+    from eegiza.corpus import corpus_from_sentences
+
+    protocol = load_protocol(pair, n_lines, data_dir)
+    start, start_cpu = time.perf_counter(), cpu_seconds()
+    extra = {} if vectors is None else {"src_vectors": vectors["src"], "tgt_vectors": vectors["tgt"]}
+    config = AlignerConfig(schedule=schedule, **extra)
+    corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
+    progress = (lambda m: print("  ", m, file=sys.stderr, flush=True)) if vectors is not None else None
+    model = Aligner(config).train_corpus(corpus, progress)
+    links = model.align_corpus(corpus, ["grow-diag-final-and"]).links("grow-diag-final-and")
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - start_cpu
+    row = {"lines": len(protocol.src_lines), "aer_gdfa": 100 * aer(read_gold(protocol.gold_path), links).aer,
+           "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb(include_children=False)}
+    if vectors is not None:
+        report = model.prior_report
+        stage = report["seconds"]
+        row["lambda"] = report["lambda"]
+        row["quality"] = report.get("quality")
+        row["s_mapping"] = stage.get("model1_dictionary", 0.0) + stage.get("mapping", 0.0)
+        row["s_prior"] = stage.get("prior_setup", 0.0) + stage.get("calibration", 0.0)
+        row["s_load"] = stage.get("embeddings", 0.0)
+        row["s_train"] = seconds - sum(stage.values())
+        row["report"] = report
+    return row
+
+
+def child(command) -> dict:
+    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_row(spec: str, args) -> dict:
+    pair, n_lines = row_lines(spec)
+    vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data)
+    base_cmd = [sys.executable, __file__, "--data", str(args.data), "--schedule", args.schedule]
+    base = child(base_cmd + ["--child", "base", spec])
+    print(f"{spec} without prior: gdfa AER {base['aer_gdfa']:.2f}, {base['seconds']:.1f} s", flush=True)
+    prior = child(base_cmd + ["--child", "prior", spec, "--vectors", json.dumps(vectors)])
+    print(f"{spec} with prior: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}", flush=True)
+    efl_spec = pair if n_lines is None else f"{pair}:{n_lines}"
+    eflomal = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", efl_spec,
+                     "--data", str(args.data)])
+    quality = prior.get("quality") or {}
+    lam = prior["lambda"]
+    return {"pair": pair, "N": spec.partition(":")[2] or "full", "lines": base["lines"],
+            "aer_base": base["aer_gdfa"], "aer_prior": prior["aer_gdfa"], "aer_eflomal": 100 * eflomal["aer_gdfa"],
+            "lambda": f"{lam['fwd']:g}/{lam['rev']:g}",
+            "p1_ident": quality.get("identical_precision"), "p1_m1": quality.get("model1_precision"),
+            "s_vectors": vectors["seconds"], "s_mapping": prior["s_mapping"], "s_prior": prior["s_prior"],
+            "s_train": prior["s_train"], "s_base": base["seconds"], "s_eflomal": eflomal["seconds"],
+            "rss_base": base["peak_rss_mb"], "rss_prior": prior["peak_rss_mb"], "rss_eflomal": eflomal["peak_rss_mb"],
+            "schedule": args.schedule, "vectors": {k: v for k, v in vectors.items() if k not in ("src", "tgt")},
+            "prior_report": prior["report"]}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rows", nargs="*", default=DEFAULT_ROWS, help="pair:N or pair:full (default: all 9)")
+    parser.add_argument("--schedule", default="1^5 H^5 3^3 4^3")
+    parser.add_argument("--out", type=Path, help="append every finished row here as a JSON line")
+    parser.add_argument("--resume", action="store_true", help="skip rows already in --out")
+    parser.add_argument("--vectors-dir", type=Path, default=Path("/tmp/lowres_vectors"))
+    parser.add_argument("--kind", default="word2vec", choices=["word2vec", "fasttext"])
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--child", choices=["base", "prior"], help=argparse.SUPPRESS)
+    parser.add_argument("--vectors", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        pair, n_lines = row_lines(args.rows[0])
+        vectors = json.loads(args.vectors) if args.child == "prior" else None
+        print(json.dumps(run_eegiza(pair, n_lines, args.schedule, args.data, vectors)))
+        return
+    done = []
+    if args.resume and args.out is not None and args.out.exists():
+        done = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
+    rows = [r for r in done if f"{r['pair']}:{r['N']}" in args.rows]
+    from eegiza import Aligner, AlignerConfig      # warm the Numba cache, as bench_align does
+    Aligner(AlignerConfig(schedule=args.schedule)).train(["a b", "b c"], ["x y", "y z"])
+    start = time.perf_counter()
+    for spec in args.rows:
+        if any(f"{r['pair']}:{r['N']}" == spec for r in rows):
+            continue
+        row_start = time.perf_counter()
+        rows.append(run_row(spec, args))
+        rows[-1]["s_row_wall"] = time.perf_counter() - row_start
+        if args.out is not None:
+            with open(args.out, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(rows[-1]) + "\n")
+        print_table(rows[-1:], COLUMNS, "{:.2f}")
+    print(f"\nwall time {time.perf_counter() - start:.0f} s\n")
+    print_table(rows, COLUMNS, "{:.2f}")
+
+
+if __name__ == "__main__":
+    main()
