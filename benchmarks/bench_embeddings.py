@@ -7,46 +7,40 @@
 
 Corpus: the first N training lines + the test lines at the end, lower-cased (protocol items 1, 5 of
 /work/shared/data/README.md). Prints gdfa/fwd/rev AER of the baseline and with the prior, the
-prior's report (mapping quality, chosen lambda) and the seconds of every stage.
+prior's report (mapping quality, chosen lambda) and the seconds of every stage. Training here uses
+no word classes (``train_direction`` directly); benchmarks/bench_lowres.py runs ``eegiza align``'s
+exact path (50 classes) and is the reference table.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import lzma
 import os
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 from eegiza.config import AlignerConfig
-from eegiza.corpus import corpus_from_bytes
+from eegiza.corpus import corpus_from_sentences
 from eegiza.embeddings import PRIOR_DEFAULTS, prepare_prior
 from eegiza.evaluate import aer
 from eegiza.links import directional_links, to_lists
 from eegiza.symmetrize import symmetrize_flat
 from eegiza.train import align_direction, train_direction
 
-DATA = "/work/shared/data"
-
-
-def read_lines(path):
-    opener = lzma.open if path.endswith(".xz") else open
-    with opener(path, "rb") as fh:
-        return fh.read().decode("utf-8").splitlines()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocol import DEFAULT_DATA_DIR, load_protocol, mono_halves  # noqa: E402
 
 
 def monolingual_halves(pair: str, out_dir: str) -> tuple:
-    """Protocol item 5: source side of the first half, target side of the second half, lower-cased."""
+    """Protocol item 5 (:func:`protocol.mono_halves`) written to ``out_dir``: the two file paths."""
     s, t = pair.split("-")
-    src = read_lines(f"{DATA}/{pair}/train.{s}.xz")
-    tgt = read_lines(f"{DATA}/{pair}/train.{t}.xz")
-    half = len(src) // 2
     os.makedirs(out_dir, exist_ok=True)
     paths = (os.path.join(out_dir, f"{pair}.mono.{s}"), os.path.join(out_dir, f"{pair}.mono.{t}"))
-    for path, lines in zip(paths, (src[:half], tgt[half:])):
+    for path, lines in zip(paths, mono_halves(pair)):
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(x.lower() for x in lines) + "\n")
+            fh.write("\n".join(lines) + "\n")
     return paths
 
 
@@ -65,7 +59,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pair", choices=["en-fr", "de-en", "ro-en"])
     ap.add_argument("--lines", type=int, default=1000)
-    ap.add_argument("--schedule", default="1^5 H^5")
+    ap.add_argument("--schedule", default=AlignerConfig().schedule)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--src-vectors")
     ap.add_argument("--tgt-vectors")
@@ -76,21 +70,20 @@ def main(argv=None) -> int:
     ap.add_argument("--mapping", default="seeded")
     ap.add_argument("--mapping-cutoff", type=int, default=20000)
     ap.add_argument("--mapping-interval", type=int, default=50)
+    ap.add_argument("--mapping-threshold", type=float, default=None)
     ap.add_argument("--prior-lambda", type=float, default=1e4)
     ap.add_argument("--no-calibrate", action="store_true")
     ap.add_argument("--skip-baseline", action="store_true")
     args = ap.parse_args(argv)
 
-    s, t = args.pair.split("-")
-    d = f"{DATA}/{args.pair}"
-    src = read_lines(f"{d}/train.{s}.xz")[:args.lines] + read_lines(f"{d}/test.src")
-    tgt = read_lines(f"{d}/train.{t}.xz")[:args.lines] + read_lines(f"{d}/test.tgt")
-    corpus = corpus_from_bytes(("\n".join(src) + "\n").encode(), ("\n".join(tgt) + "\n").encode(), lowercase=True)
+    protocol = load_protocol(args.pair, args.lines, DEFAULT_DATA_DIR)
+    corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
     config = AlignerConfig(schedule=args.schedule, threads=args.threads)
-    gold = f"{d}/test.gold"
+    gold = protocol.gold_path
     options = dict(PRIOR_DEFAULTS, **vars(config))
     options.update(src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors, mapping=args.mapping,
                    mapping_cutoff=args.mapping_cutoff, mapping_interval=args.mapping_interval,
+                   mapping_threshold=args.mapping_threshold,
                    prior_lambda=args.prior_lambda, prior_calibrate=not args.no_calibrate,
                    embed_kind=args.kind, embed_dim=args.dim, embed_epochs=args.epochs, lowercase=True)
     if args.make_mono:

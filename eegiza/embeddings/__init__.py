@@ -29,6 +29,9 @@ PRIOR_DEFAULTS = {
     "embed_max_words": 200000,                       # most frequent words of each space used
     "mapping": "seeded",                             # unsupervised | seeded | identical | none
     "mapping_cutoff": 20000, "mapping_interval": 50, "mapping_max_iterations": 1000,
+    "mapping_threshold": None,                       # self-learning stops below this objective gain;
+                                                     # None: 1e-3 seeded (en-fr N=1000: same AER and
+                                                     # precision as 1e-6, 2.4x faster), 1e-6 unsupervised
     "prior_lambda": 1e4, "prior_temperature": 0.1, "prior_top_k": 100, "prior_csls_k": 10,
     "prior_models": "1H",
     "prior_calibrate": True,                         # choose lambda on held-out pairs (else fixed)
@@ -119,6 +122,11 @@ def _quality(corpus, src_words, xm, tgt_words, zm, dictionary, csls_k) -> dict:
             "identical_precision": induction_precision(xm, z, xm, identical, csls_k),
             "model1_pairs": len(m1), "model1_precision": induction_precision(xm, z, xm, m1, csls_k),
             "src_coverage": float((s_rows[1:] >= 0).mean()), "tgt_coverage": float((t_rows[1:] >= 0).mean())}
+
+
+def _mapping_threshold(config, kind: str) -> float:
+    value = _option(config, "mapping_threshold")
+    return float(value) if value is not None else (1e-3 if kind == "seeded" else 1e-6)
 
 
 def mapping_precision(quality: dict) -> float:
@@ -213,6 +221,7 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
                                  vocabulary_cutoff=int(_option(config, "mapping_cutoff")),
                                  stochastic_interval=int(_option(config, "mapping_interval")),
                                  max_iterations=int(_option(config, "mapping_max_iterations")),
+                                 threshold=_mapping_threshold(config, kind),
                                  csls_k=int(_option(config, "prior_csls_k")), progress=say)
         src_map, tgt_map = mapping.map_src, mapping.map_tgt
         report["mapping_iterations"] = len(mapping.log)
