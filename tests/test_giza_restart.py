@@ -62,14 +62,20 @@ def extend_vocabulary(old_vcb: str, text: str, new_vcb: str) -> list[list[int]]:
     return out
 
 
-def merged(pattern: str) -> list[list[tuple[int, int]]]:
-    """merge_alignment.py over the part files, as Pharaoh links per sentence."""
+def merged_blocks(pattern: str):
+    """merge_alignment.py over the part files (written beside them without `.part*`): the A3
+    blocks in pair order."""
     buf = io.BytesIO()
     assert merge_alignment_main(sorted(glob.glob(pattern)), buf) == 0
     path = pattern.replace(".part*", "")
     with open(path, "wb") as fh:
         fh.write(buf.getvalue())
-    return [parse_links(a3_to_pharaoh(b)) for b in read_a3(path)]
+    return read_a3(path)
+
+
+def merged(pattern: str) -> list[list[tuple[int, int]]]:
+    """merge_alignment.py over the part files, as Pharaoh links per sentence."""
+    return [parse_links(a3_to_pharaoh(b)) for b in merged_blocks(pattern)]
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ new text (the test sentences, an unseen pair, held-out lines) from the `.final` 
 restart helpers against small Python references and the file set of the full-dump reference run."""
 from __future__ import annotations
 
-import glob
-import io
 import lzma
 import math
 import os
@@ -17,7 +15,7 @@ import pytest
 
 from conftest import SHARED
 from eegiza.cli.giza import giza_main
-from eegiza.cli.giza_tools import merge_alignment_main, plain2snt_main, snt2cooc_main
+from eegiza.cli.giza_tools import plain2snt_main, snt2cooc_main
 from eegiza.cli.mkcls import mkcls_main
 from eegiza.corpus import ParallelCorpus, Side, Vocab
 from eegiza.formats.giza import a3_to_pharaoh, read_a3, read_perp
@@ -26,6 +24,7 @@ from eegiza.giza_run import read_position_table
 from eegiza.models import ibm3
 from eegiza.models.fertility import FertilityParams, continued_model, position_table, train_fertility
 from eegiza.models.ibm2 import ATable
+from test_giza_restart import extend_vocabulary, merged_blocks
 
 DATA = SHARED / "data" / "ro-en"
 REF = SHARED / "giza-reference"
@@ -40,39 +39,6 @@ FORCE = ("out/t.gizacfg -c new.snt -o {d}/t -s new.ro.vcb -t new.en.vcb -m1 0 -m
          "-restart {r} " + PREVIOUS + " {extra}")
 RESTART_11 = "-previousd4 out/t.d4.final -previousd42 out/t.D4.final -m3 0 -m4 1"
 UNSEEN = ("qqxro zzyro", "qqxen zzyen")
-
-
-def extend_vocabulary(old_vcb: str, text: str, new_vcb: str) -> list[list[int]]:
-    """plain2snt-hasvcb.py: old ids kept, a word looked up as is then lower-cased, new words
-    appended with fresh ids; returns the id lines of ``text``."""
-    lines = open(old_vcb, encoding="utf-8").read().splitlines(keepends=True)
-    ids = {line.split()[1]: int(line.split()[0]) for line in lines}
-    last = max(ids.values())
-    out = []
-    for sentence in open(text, encoding="utf-8"):
-        row = []
-        for word in sentence.split():
-            if word not in ids and word.lower() in ids:
-                word = word.lower()
-            if word not in ids:
-                last += 1
-                ids[word] = last
-                lines.append(f"{last} {word} 1\n")
-            row.append(ids[word])
-        out.append(row)
-    with open(new_vcb, "w", encoding="utf-8") as fh:
-        fh.write("".join(lines))
-    return out
-
-
-def merged(pattern: str):
-    """merge_alignment.py over the part files: the A3 blocks in pair order."""
-    buf = io.BytesIO()
-    assert merge_alignment_main(sorted(glob.glob(pattern)), buf) == 0
-    path = pattern.replace(".part*", "")
-    with open(path, "wb") as fh:
-        fh.write(buf.getvalue())
-    return read_a3(path)
 
 
 def links(blocks):
@@ -99,7 +65,7 @@ def prepare(root, n_train: int = N_TRAIN, n_held_out: int = N_HELD_OUT) -> None:
     assert snt2cooc_main(["train.cooc", "train.ro.vcb", "train.en.vcb", "train.ro_train.en.snt"]) == 0
     os.makedirs("out", exist_ok=True)
     assert giza_main(TRAIN.split(), "mgiza") == 0
-    merged("out/t.A3.final.part*")
+    merged_blocks("out/t.A3.final.part*")
     ro = extend_vocabulary("train.ro.vcb", "new.ro", "new.ro.vcb")
     en = extend_vocabulary("train.en.vcb", "new.en", "new.en.vcb")
     with open("new.snt", "w") as fh:
@@ -111,7 +77,7 @@ def force_align(directory: str, restart: int, extra: str):
     """The §7 mgiza command into ``directory``; returns the merged A3 blocks of the last iteration."""
     os.makedirs(directory, exist_ok=True)
     assert giza_main(FORCE.format(d=directory, r=restart, extra=extra).split(), "mgiza") == 0
-    return merged(f"{directory}/t.A3.final.part*")
+    return merged_blocks(f"{directory}/t.A3.final.part*")
 
 
 def agreement(forced, n_test: int):
@@ -216,7 +182,7 @@ def test_restart_11_without_iterations_aligns_under_the_loaded_model(work):
     os.makedirs("f0", exist_ok=True)
     args = FORCE.format(d="f0", r=11, extra=RESTART_11.replace("-m4 1", "-m4 0")).split()
     assert giza_main(args, "mgiza") == 0
-    blocks = merged("f0/t.A3.0.part*")
+    blocks = merged_blocks("f0/t.A3.0.part*")
     assert len(blocks) == n_new_pairs()
     assert agreement(blocks, 248)[1] >= 0.98
 

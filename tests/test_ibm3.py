@@ -138,49 +138,56 @@ def repeated(corpus, src, tgt, count):
                                  src_vocab=corpus.src_vocab, tgt_vocab=corpus.tgt_vocab)
 
 
+def ref_weighted_counts(model, tt, src, tgt, alignments, name, collect_d4, counts):
+    """Add the counts of every alignment of ``alignments`` (one sentence pair) weighted by its
+    share P / sum P of the set into ``counts`` = (t, n, d, p, d1, db); returns log sum P."""
+    t, n, d, p, d1, db = counts
+    l, m, es = len(src), len(tgt), [0] + list(src)
+    half, width, n_b = model.half, 2 * model.half + 1, model.n_tgt_classes
+    lps = [ref_log_prob(model, tt, src, tgt, al, name) for al in alignments]
+    top = max(lps)
+    ws = [math.exp(v - top) for v in lps]
+    z = sum(ws)
+    for al, w in zip(alignments, ws):
+        w /= z
+        fert = [al.count(i) for i in range(l + 1)]
+        for j, i in enumerate(al):
+            t[(es[i], tgt[j])] += w
+            if i > 0:
+                d[(i, j + 1, l, m)] += w
+        for i in range(1, l + 1):
+            n[(es[i], fert[i])] += w
+        p[0] += w * (m - 2 * fert[0])
+        p[1] += w * fert[0]
+        if collect_d4:
+            prev = 0
+            for i in range(1, l + 1):
+                js = [j + 1 for j in range(m) if al[j] == i]
+                if not js:
+                    continue
+                center = 0 if prev == 0 else -(-sum(k + 1 for k in range(m) if al[k] == prev) // fert[prev])
+                a_cls = model.src_class[es[prev]]
+                for k, j in enumerate(js):
+                    b_cls = model.tgt_class[tgt[j - 1]]
+                    if k == 0:
+                        d1[(a_cls * n_b + b_cls) * width + max(-half, min(half, j - center)) + half] += w
+                    else:
+                        db[b_cls * width + max(-half, min(half, j - js[k - 1])) + half] += w
+                prev = i
+    return top + math.log(z)
+
+
 def ref_neighbourhood_counts(model, tt, corpus, centres, name, collect_d4):
     """Counts of GIZA's neighbourhood E-step by explicit enumeration: every alignment of N(centre)
     weighted by its probability share."""
-    t, n, d, p = defaultdict(float), defaultdict(float), defaultdict(float), [0.0, 0.0]
-    d1, db = defaultdict(float), defaultdict(float)
+    counts = (defaultdict(float), defaultdict(float), defaultdict(float), [0.0, 0.0], defaultdict(float),
+              defaultdict(float))
     loglik = []
     mf = model.params.maxfertility
-    half, width, n_b = model.half, 2 * model.half + 1, model.n_tgt_classes
     for (src, tgt), centre in zip(pair_lists(corpus), centres):
-        l, m, es = len(src), len(tgt), [0] + src
-        hood = [tuple(centre)] + neighbours(centre, l, m, mf)
-        lps = [ref_log_prob(model, tt, src, tgt, al, name) for al in hood]
-        top = max(lps)
-        ws = [math.exp(v - top) for v in lps]
-        z = sum(ws)
-        loglik.append(top + math.log(z))
-        for al, w in zip(hood, ws):
-            w /= z
-            fert = [al.count(i) for i in range(l + 1)]
-            for j, i in enumerate(al):
-                t[(es[i], tgt[j])] += w
-                if i > 0:
-                    d[(i, j + 1, l, m)] += w
-            for i in range(1, l + 1):
-                n[(es[i], fert[i])] += w
-            p[0] += w * (m - 2 * fert[0])
-            p[1] += w * fert[0]
-            if collect_d4:
-                prev = 0
-                for i in range(1, l + 1):
-                    js = [j + 1 for j in range(m) if al[j] == i]
-                    if not js:
-                        continue
-                    center = 0 if prev == 0 else -(-sum(k + 1 for k in range(m) if al[k] == prev) // fert[prev])
-                    a_cls = model.src_class[es[prev]]
-                    for k, j in enumerate(js):
-                        b_cls = model.tgt_class[tgt[j - 1]]
-                        if k == 0:
-                            d1[(a_cls * n_b + b_cls) * width + max(-half, min(half, j - center)) + half] += w
-                        else:
-                            db[b_cls * width + max(-half, min(half, j - js[k - 1])) + half] += w
-                    prev = i
-    return t, n, d, p, d1, db, loglik
+        hood = [tuple(centre)] + neighbours(centre, len(src), len(tgt), mf)
+        loglik.append(ref_weighted_counts(model, tt, src, tgt, hood, name, collect_d4, counts))
+    return (*counts, loglik)
 
 
 def d_slot(table, i, j, l, m):

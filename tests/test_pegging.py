@@ -13,7 +13,7 @@ from eegiza.models import ibm3
 from eegiza.models.fertility import FertilityParams, align_fertility
 from eegiza.ttable import TTable, reduce_counts
 from test_ibm3 import (all_alignments, allowed, d_slot, neighbours, pair_lists, random_model, ref_log_prob,
-                       small_corpus, toy_training_corpus)
+                       ref_weighted_counts, small_corpus, toy_training_corpus)
 
 GAIN = math.log(1.00001)
 
@@ -152,44 +152,6 @@ def ref_pegged_centres(model, tt, src, tgt, start, name, cutoff, link_cache):
     return centres, best
 
 
-def ref_union_counts(model, tt, src, tgt, union, name, collect_d4, counts):
-    """Add the counts of every alignment of ``union`` weighted by P / sum_union P; returns log sum P."""
-    t, n, d, p, d1, db = counts
-    l, m, es = len(src), len(tgt), [0] + list(src)
-    half, width, n_b = model.half, 2 * model.half + 1, model.n_tgt_classes
-    lps = [ref_log_prob(model, tt, src, tgt, al, name) for al in union]
-    top = max(lps)
-    ws = [math.exp(v - top) for v in lps]
-    z = sum(ws)
-    for al, w in zip(union, ws):
-        w /= z
-        fert = [al.count(i) for i in range(l + 1)]
-        for j, i in enumerate(al):
-            t[(es[i], tgt[j])] += w
-            if i > 0:
-                d[(i, j + 1, l, m)] += w
-        for i in range(1, l + 1):
-            n[(es[i], fert[i])] += w
-        p[0] += w * (m - 2 * fert[0])
-        p[1] += w * fert[0]
-        if collect_d4:
-            prev = 0
-            for i in range(1, l + 1):
-                js = [j + 1 for j in range(m) if al[j] == i]
-                if not js:
-                    continue
-                center = 0 if prev == 0 else -(-sum(k + 1 for k in range(m) if al[k] == prev) // fert[prev])
-                a_cls = model.src_class[es[prev]]
-                for k, j in enumerate(js):
-                    b_cls = model.tgt_class[tgt[j - 1]]
-                    if k == 0:
-                        d1[(a_cls * n_b + b_cls) * width + max(-half, min(half, j - center)) + half] += w
-                    else:
-                        db[b_cls * width + max(-half, min(half, j - js[k - 1])) + half] += w
-                prev = i
-    return top + math.log(z)
-
-
 @pytest.mark.parametrize("name,cutoff,link_cache", [("3", 0.0, False), ("3", 0.3, False), ("4", 0.0, False),
                                                      ("3", 0.03, True), ("4", 0.03, True)])
 def test_counts_over_the_union_of_pegged_neighbourhoods_match_enumeration(name, cutoff, link_cache):
@@ -219,7 +181,7 @@ def test_counts_over_the_union_of_pegged_neighbourhoods_match_enumeration(name, 
         union = set(centres)
         for c in centres:
             union.update(neighbours(c, l, m, model.params.maxfertility))
-        ref = ref_union_counts(model, tt, src, tgt, sorted(union), name, True, counts)
+        ref = ref_weighted_counts(model, tt, src, tgt, sorted(union), name, True, counts)
         assert loglik[k] == pytest.approx(ref, abs=1e-9)
     assert max(n_centres) > 2  # the union is more than one neighbourhood
     t, n, d, p, d1, db = counts
