@@ -118,7 +118,7 @@ from .models import hmm, ibm3
 from .models.fertility import FertilityModel
 from .models.ibm2 import KEY_SHIFT, ATable, block_slot, find_block, table_key
 from .schedule import format_schedule, parse_schedule
-from .train import DirectionModel, align_direction, lookup_probs, perplexity, train_direction
+from .train import DirectionModel, align_direction, perplexity, train_direction
 from .ttable import TTable, find_slot, normalise_rows, sentence_slots
 
 DEFAULT_ML = 101
@@ -516,7 +516,7 @@ def loaded_model(ttable: TTable, corpus: ParallelCorpus, model: str, src_class: 
     """The loaded tables as a DirectionModel over ``corpus`` without any training: t(f|e) exactly
     as loaded (the floor where the loaded table lacks a pair), ``model`` ("1" or "H") aligns."""
     table = TTable.from_corpus(corpus)
-    table.probs = lookup_probs(table, ttable, config.prob_smooth)
+    table.probs = table.probs_in(ttable, config.prob_smooth)
     if model == "H" and jump is None:
         jump, start = hmm.initial_jump_counts(int(src_class.max()) + 1 if len(src_class) else 1)
     return DirectionModel(table, model, src_class, jump=jump, start=start, hmm_p_null=config.hmm_p_null,

@@ -146,7 +146,7 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
         if base_items:
             ttable.take_probs_from(initial.ttable, config.prob_smooth)
         else:
-            ttable.probs = lookup_probs(ttable, initial.ttable, config.prob_smooth)
+            ttable.probs = ttable.probs_in(initial.ttable, config.prob_smooth)
     prior = prior_factory(ttable) if prior_factory is not None else None
     model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
                            hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
@@ -217,18 +217,6 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
                                           on_iteration=fertility_iteration)
     model.last_model = schedule[-1][0]
     return model
-
-
-def lookup_probs(table: TTable, other: TTable, floor: float) -> np.ndarray:
-    """t(f|e) of ``other`` for every pair of ``table`` (same vocabulary ids), ``floor`` where
-    ``other`` lacks the pair; not renormalised."""
-    width = np.int64(max(int(table.indices.max()) + 1 if table.nnz else 1,
-                         int(other.indices.max()) + 1 if other.nnz else 1))
-    old = other.row_ids().astype(np.int64) * width + other.indices
-    new = table.row_ids().astype(np.int64) * width + table.indices
-    pos = np.clip(np.searchsorted(old, new), 0, max(len(old) - 1, 0))
-    found = (old[pos] == new) if len(old) else np.zeros(len(new), bool)
-    return np.where(found, other.probs[pos] if len(old) else 0.0, floor)
 
 
 def align_direction(model: DirectionModel, corpus):

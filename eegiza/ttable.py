@@ -229,12 +229,16 @@ class TTable:
         """M-step: t(f|e) = c(e, f) / sum_f' c(e, f')."""
         self.probs = normalise_rows(self.indptr, counts)
 
+    def probs_in(self, other: "TTable", floor: float = PROB_FLOOR) -> np.ndarray:
+        """t(f|e) of ``other`` (same vocabulary ids) for every pair of this table, ``floor`` where
+        ``other`` lacks the pair; not renormalised."""
+        return _lookup_all(self.indptr, self.indices, other.indptr, other.indices, other.probs, floor)
+
     def take_probs_from(self, other: "TTable", floor: float = PROB_FLOOR) -> None:
-        """Set every t(f|e) of this table's pairs from ``other`` (same vocabulary ids), ``floor``
-        where ``other`` lacks the pair; rows are then renormalised (training restarted from a
-        model trained earlier, e.g. MGIZA's ``-restart`` with ``-previoust``)."""
-        self.probs = normalise_rows(self.indptr, _lookup_all(self.indptr, self.indices, other.indptr, other.indices,
-                                                            other.probs, floor))
+        """Set every t(f|e) of this table's pairs from ``other`` (:meth:`probs_in`); rows are then
+        renormalised (training restarted from a model trained earlier, e.g. MGIZA's ``-restart``
+        with ``-previoust``)."""
+        self.probs = normalise_rows(self.indptr, self.probs_in(other, floor))
 
     def copy(self) -> "TTable":
         return TTable(self.indptr, self.indices, self.probs.copy())

@@ -517,8 +517,9 @@ def _pegged_centres(a0, fert0, a_best, score_best, l, m, maxfert, lt, lfert, lfe
                 continue
             known = False
             for k in range(n):
-                if not known and pegging.differences(centres[k], b, pos) == 0:
+                if pegging.differences(centres[k], b, pos) == 0:
                     known = True
+                    break
             if known:
                 continue
             centres[n] = b
