@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,18 +29,7 @@ from eegiza.symmetrize import symmetrize_flat
 from eegiza.train import align_direction, train_direction
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocol import DEFAULT_DATA_DIR, load_protocol, mono_halves  # noqa: E402
-
-
-def monolingual_halves(pair: str, out_dir: str) -> tuple:
-    """Protocol item 5 (:func:`protocol.mono_halves`) written to ``out_dir``: the two file paths."""
-    s, t = pair.split("-")
-    os.makedirs(out_dir, exist_ok=True)
-    paths = (os.path.join(out_dir, f"{pair}.mono.{s}"), os.path.join(out_dir, f"{pair}.mono.{t}"))
-    for path, lines in zip(paths, mono_halves(pair)):
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-    return paths
+from protocol import DEFAULT_DATA_DIR, load_protocol, write_mono_halves  # noqa: E402
 
 
 def align_aer(corpus, config, gold, fwd_factory=None, rev_factory=None) -> dict:
@@ -87,7 +75,7 @@ def main(argv=None) -> int:
                    prior_lambda=args.prior_lambda, prior_calibrate=not args.no_calibrate,
                    embed_kind=args.kind, embed_dim=args.dim, embed_epochs=args.epochs, lowercase=True)
     if args.make_mono:
-        options["src_mono"], options["tgt_mono"] = monolingual_halves(args.pair, args.make_mono)
+        options["src_mono"], options["tgt_mono"] = map(str, write_mono_halves(args.pair, args.make_mono))
     if not args.skip_baseline:
         t0 = time.perf_counter()
         print("baseline AER", align_aer(corpus, config, gold), f"({time.perf_counter() - t0:.1f} s)", flush=True)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocol import (DEFAULT_DATA_DIR, cpu_seconds, load_protocol, mono_halves,  # noqa: E402
+from protocol import (DEFAULT_DATA_DIR, cpu_seconds, load_protocol, write_mono_halves,  # noqa: E402
                       peak_rss_mb, print_table)
 
 DEFAULT_ROWS = [f"{pair}:{n}" for n in ("1000", "10000") for pair in ("ro-en", "de-en", "en-fr")] + \
@@ -54,9 +54,8 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
     directory.mkdir(parents=True, exist_ok=True)
     src_lang, tgt_lang = pair.split("-")
     meta = {"kind": kind, "dim": dim, "epochs": epochs, "seconds": 0.0}
-    for side, lang, lines in zip(("src", "tgt"), (src_lang, tgt_lang), mono_halves(pair, None, data_dir)):
-        text = directory / f"{pair}.mono.{lang}"
-        text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    texts = write_mono_halves(pair, directory, data_dir)
+    for side, lang, text in zip(("src", "tgt"), (src_lang, tgt_lang), texts):
         start = time.perf_counter()
         vectors = train_vectors(text, kind=kind, dim=dim, epochs=epochs, lowercase=True,
                                 progress=lambda m: print("  ", m, file=sys.stderr, flush=True))
@@ -64,7 +63,7 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
         path = directory / f"{pair}.{lang}.{kind}{dim}.bin"
         save_word2vec(path, vectors, binary=True)
         meta[side] = str(path)
-        meta[f"{side}_lines"], meta[f"{side}_words"] = len(lines), len(vectors)
+        meta[f"{side}_lines"], meta[f"{side}_words"] = text.read_bytes().count(b"\n"), len(vectors)
     meta_path.write_text(json.dumps(meta))
     return meta
 

@@ -78,6 +78,17 @@ def mono_halves(pair: str, n_lines: Optional[int] = None,
     return src_lines[:half], tgt_lines[half:]
 
 
+def write_mono_halves(pair: str, out_dir: Path, data_dir: Path = DEFAULT_DATA_DIR) -> Tuple[Path, Path]:
+    """:func:`mono_halves` of all training lines written to ``out_dir/PAIR.mono.LANG``, one sentence
+    per line; returns the (source, target) paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = tuple(out_dir / f"{pair}.mono.{lang}" for lang in _langs(pair))
+    for path, lines in zip(paths, mono_halves(pair, None, data_dir)):
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths
+
+
 def _own_peak_kb() -> int:
     """Peak resident memory (kB) of this process's own address space: VmHWM of /proc/self/status.
     Not ru_maxrss: on Linux a process started by fork/vfork + exec inherits its parent's peak in
