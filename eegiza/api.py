@@ -26,7 +26,7 @@ from .links import directional_links, to_lists
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, IterationLog, align_direction, train_direction
+from .train import DirectionModel, IterationLog, align_direction, train_pair
 from .ttable import TTable
 
 FORMAT_VERSION = 1
@@ -205,10 +205,8 @@ class Aligner:
         if self.config.uses_embeddings:
             from .embeddings import prepare_prior
             fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"))
-        fwd = train_direction(corpus, self.config, src_class=src_class, tgt_class=tgt_class, prior_factory=fwd_prior,
-                              progress=tagged("fwd"))
-        rev = train_direction(corpus.reversed(), self.config, src_class=tgt_class, tgt_class=src_class,
-                              prior_factory=rev_prior, progress=tagged("rev"))
+        fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior, tagged("fwd"),
+                              tagged("rev"))
         model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
         model.prior_report = report
         return model

@@ -45,6 +45,9 @@ class AlignerConfig:
     max_fertility: int = field(default=10, metadata=_giza("maxfertility", "Models 3/4: fertilities 0 .. this - 1"))
     symmetrization: str = field(default="grow-diag-final-and", metadata=_giza(
         "", "heuristic combining the two directions"))
+    agreement: bool = field(default=True, metadata=_giza(
+        "", "train Model 1 and the HMM of both directions jointly, counting the links they agree on "
+            "(Liang et al. 2006); off = two independent directions as GIZA++"))
     vb_alpha: float = field(default=0.1, metadata=_giza(
         "", "Dirichlet concentration of variational-Bayes t(f|e) (0 = maximum-likelihood EM as in GIZA++)"))
     seed: int = field(default=0, metadata=_giza("", "random seed (word clustering, embeddings)"))

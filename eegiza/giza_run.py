@@ -350,26 +350,21 @@ def hmm_position_counts(src_ids, src_off, tgt_off, slots, slot_off, probs, floor
     """GIZA++'s HMM alignment-count table (`.ahmm.N`): the posterior of a_j = i (0 = any NULL
     state) of every target position, summed into the blocks of an a-table layout (key l)."""
     counts = np.zeros(offsets[-1])
+    scratch_jumps, scratch_starts = np.zeros(jump.shape, np.int64), np.zeros(len(start), np.int64)
     for k in range(len(src_off) - 1):
         e_sent = src_ids[src_off[k]:src_off[k + 1]]
         l, m = len(e_sent), tgt_off[k + 1] - tgt_off[k]
         if m == 0 or l == 0:
             continue
         b = find_block(keys, table_key(l, m, False, True))
-        R, S = hmm._transitions(e_sent, src_class, jump, start, smooth)
-        er, _, en, _ = hmm._emissions(l, m, slots[slot_off[k]:slot_off[k + 1]], probs, floor)
-        ar, an, a_s, beta, b_s, _ = hmm._forward_backward(er, en, R, S, p_null)
-        gamma = np.empty(l + 1)
+        gamma, _ = hmm.sentence_posteriors(e_sent, m, slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class,
+                                           jump, start, p_null, smooth, scratch_jumps, scratch_starts)
         for j in range(m):
-            gamma[0] = a_s[j] * b_s[j]
-            for i in range(l):
-                gamma[0] += an[j, i] * beta[j, i]
-                gamma[i + 1] = ar[j, i] * beta[j, i]
-            z = gamma.sum()
+            z = gamma[j].sum()
             for i in range(l + 1):
                 s = block_slot(offsets, dim_l, dim_m, b, i, j + 1)
                 if s >= 0 and z > 0:
-                    counts[s] += gamma[i] / z
+                    counts[s] += gamma[j, i] / z
     return counts
 
 
@@ -603,7 +598,7 @@ def giza_config(params: GizaParams, mgiza: bool = False, first: Optional[str] = 
     return AlignerConfig(schedule=giza_schedule(params, first), max_sentence_length=cap,
                          threads=int(params["ncpus"]) if mgiza else 0, prob_smooth=_number(params, "probsmooth"),
                          hmm_p_null=p / (1.0 + p), hmm_jump_smooth=_number(params, "emalsmooth"),
-                         vb_alpha=0.0, p0=_number(params, "p0"), nsmooth=_number(params, "nsmooth"),
+                         vb_alpha=0.0, agreement=False, p0=_number(params, "p0"), nsmooth=_number(params, "nsmooth"),
                          model4_smooth=_number(params, "model4smoothfactor"),
                          max_fertility=int(params["maxfertility"]))
 

@@ -1,8 +1,9 @@
-"""EM driver: trains one direction of the aligner through a schedule, logging every iteration.
+"""EM driver: trains the aligner (one direction, or both jointly) through a schedule, logging every iteration.
 
 A :class:`DirectionModel` holds everything a trained direction needs to align new text: the
 t-table, the Model 2 a-table, the HMM jump tables and word classes, the Model 3/4 tables, and the
-name of the last model trained. Training is ``train_direction(corpus, config)``; alignment is
+name of the last model trained. Training is ``train_direction(corpus, config)`` for one direction
+(as GIZA++) or ``train_pair(corpus, config)`` for both (jointly by agreement if configured); alignment is
 ``align_direction(model, corpus)`` under the last model of the schedule: Viterbi for Models 1, 2
 and the HMM; for Models 3 and 4, hill-climbing from the Viterbi alignment of the last of those
 (GIZA++'s procedure).
@@ -19,7 +20,7 @@ import numpy as np
 from scipy.special import digamma
 
 from .config import AlignerConfig
-from .models import hmm, ibm1, ibm2
+from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
 from .ttable import TTable, reduce_counts, sentence_slots
@@ -116,7 +117,8 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
                     on_iteration=None, initial: Optional[DirectionModel] = None,
                     tgt_class: Optional[np.ndarray] = None,
                     fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
-    """Train P(tgt | src) on ``corpus`` through ``config.schedule``.
+    """Train P(tgt | src) on ``corpus`` through ``config.schedule`` (independently of the other
+    direction, as GIZA++ does; :func:`train_pair` trains both, by agreement if configured).
 
     ``prior_factory(ttable)``, if given, is called once with the co-occurrence t-table of this
     direction and returns an object whose ``apply(ttable, counts)`` mixes a prior into t(f|e)
@@ -131,92 +133,170 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     (then the transfer is skipped: MGIZA's ``-restart 9..11``).
     ``tgt_class``: target word classes (Model 4's non-head distortion); ``fertility_params``
     override the Model 3/4 parameters of ``config``."""
-    schedule = parse_schedule(config.schedule)
-    base_items = [(n, c) for n, c in schedule if n in "12H"]
-    fertility_items = [(n, c) for n, c in schedule if n in "34"]
-    if fertility_items and not base_items and (initial is None or not initial.base_model):
-        raise ScheduleError(f"schedule {config.schedule!r}: Models 3/4 start from the alignment of Model 1, 2 "
-                            "or the HMM; train at least one of those first (or start from a model that has one)")
-    set_threads(config.threads)
-    if src_class is None:
-        src_class = np.zeros(len(corpus.src_vocab), np.int32)
-    n_classes = int(src_class.max()) + 1 if len(src_class) else 1
-    ttable = TTable.from_corpus(corpus)
-    if initial is not None:
-        if base_items:
-            ttable.take_probs_from(initial.ttable, config.prob_smooth)
-        else:
-            ttable.probs = ttable.probs_in(initial.ttable, config.prob_smooth)
-    prior = prior_factory(ttable) if prior_factory is not None else None
-    model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
-                           hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
-    if initial is not None and not base_items:
-        model.jump, model.start, model.atable = initial.jump, initial.start, initial.atable
-    slots, slot_off = sentence_slots(corpus, ttable)
-    s_ids, s_off, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets
-    n_tokens = len(corpus.tgt.ids)
-    floor = config.prob_smooth
-    for name, n_iter in base_items:
-        if name == "2":
-            model.atable = ibm2.init_atable(s_off, t_off, compact=True)
-        if name == "H":
-            if initial is not None and initial.jump is not None and initial.jump.shape[0] == n_classes:
-                model.jump, model.start = initial.jump.copy(), initial.start.copy()
-            else:
-                model.jump, model.start = hmm.initial_jump_counts(n_classes)
+    training = _DirectionTraining(corpus, config, src_class, prior_factory, progress, on_iteration, initial)
+    for name, n_iter in training.base_items:
+        training.begin(name)
         for it in range(1, n_iter + 1):
             t0 = time.perf_counter()
-            if name == "1":
-                chunk_counts, loglik = ibm1.estep(s_off, t_off, slots, slot_off, ttable.probs, floor,
-                                                  numba.get_num_threads())
-            elif name == "2":
-                chunk_counts, a_counts, loglik = ibm2.estep(
-                    s_ids, s_off, corpus.tgt.ids, t_off, ttable.indptr, ttable.indices, ttable.probs, floor,
-                    *model.atable.arrays(), numba.get_num_threads())
-                ibm2.mstep(model.atable, a_counts)
-                model.a_counts = a_counts
+            training.end_iteration(name, it, *training.estep(name), t0)
+    return training.finish(tgt_class, fertility_params)
+
+
+def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
+               tgt_class: Optional[np.ndarray] = None, fwd_prior=None, rev_prior=None,
+               fwd_progress: Optional[ProgressFn] = None, rev_progress: Optional[ProgressFn] = None):
+    """Train both directions, (P(tgt | src), P(src | tgt)). With ``config.agreement`` the Model 1 and
+    HMM iterations of both run in lockstep with a joint E-step (:mod:`eegiza.models.agreement`);
+    Model 2, 3 and 4 iterations stay per direction. Otherwise as two :func:`train_direction` calls.
+    ``fwd_prior``/``rev_prior``: each direction's ``prior_factory``."""
+    rev_corpus = corpus.reversed()
+    if not config.agreement:
+        return (train_direction(corpus, config, src_class, fwd_prior, fwd_progress, tgt_class=tgt_class),
+                train_direction(rev_corpus, config, tgt_class, rev_prior, rev_progress, tgt_class=src_class))
+    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress)
+    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress)
+    for name, n_iter in fwd.base_items:
+        fwd.begin(name)
+        rev.begin(name)
+        for it in range(1, n_iter + 1):
+            t0 = time.perf_counter()
+            if name == "2":
+                fwd.end_iteration(name, it, *fwd.estep(name), t0)
+                rev.end_iteration(name, it, *rev.estep(name), t0)
+                continue
+            is_hmm = name == "H"
+            f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
+                is_hmm, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, config.prob_smooth,
+                config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads(),
+                *fwd.estep_arrays(), *rev.estep_arrays())
+            if is_hmm:
+                fwd.set_jumps(f_jumps, f_starts)
+                rev.set_jumps(r_jumps, r_starts)
+            fwd.end_iteration(name, it, f_counts, f_loglik, t0)
+            rev.end_iteration(name, it, r_counts, r_loglik, t0)
+    return fwd.finish(tgt_class), rev.finish(src_class)
+
+
+class _DirectionTraining:
+    """One direction while it trains: Models 1, 2 and the HMM iteration by iteration (``begin``,
+    ``estep``, ``end_iteration``), then Models 3/4 in ``finish``. See :func:`train_direction` for
+    the arguments."""
+
+    def __init__(self, corpus, config: AlignerConfig, src_class, prior_factory, progress, on_iteration=None,
+                 initial: Optional[DirectionModel] = None):
+        schedule = parse_schedule(config.schedule)
+        self.base_items = [(n, c) for n, c in schedule if n in "12H"]
+        self.fertility_items = [(n, c) for n, c in schedule if n in "34"]
+        if self.fertility_items and not self.base_items and (initial is None or not initial.base_model):
+            raise ScheduleError(f"schedule {config.schedule!r}: Models 3/4 start from the alignment of Model 1, 2 "
+                                "or the HMM; train at least one of those first (or start from a model that has one)")
+        set_threads(config.threads)
+        if src_class is None:
+            src_class = np.zeros(len(corpus.src_vocab), np.int32)
+        self.n_classes = int(src_class.max()) + 1 if len(src_class) else 1
+        ttable = TTable.from_corpus(corpus)
+        if initial is not None:
+            if self.base_items:
+                ttable.take_probs_from(initial.ttable, config.prob_smooth)
             else:
-                chunk_counts, jump, start, loglik = hmm.estep(
-                    s_ids, s_off, t_off, slots, slot_off, ttable.probs, floor, src_class, model.jump, model.start,
-                    config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads())
-                model.jump, model.start = jump + 1e-6, start + 1e-6
-            counts = reduce_counts(chunk_counts)
-            del chunk_counts
-            if prior is not None:
-                prior.current_model = name
-            m_step(ttable, counts, config, prior)
-            _log_iteration(model, name, it, float(np.sum(loglik)), n_tokens, t0, progress)
-            if on_iteration is not None:
-                model.last_model = name
-                on_iteration(name, it, model)
-    del slots, slot_off
-    model.base_model = base_items[-1][0] if base_items else initial.base_model
-    if fertility_items:
-        model.last_model = model.base_model
-        start, _ = align_direction(model, corpus)
-        params = fertility_params or fertility_params_of(config)
-        if tgt_class is None:
-            tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
+                ttable.probs = ttable.probs_in(initial.ttable, config.prob_smooth)
+        self.prior = prior_factory(ttable) if prior_factory is not None else None
+        self.model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
+                                    hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
+        if initial is not None and not self.base_items:
+            self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
+        self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items else (None, None)
+        self.corpus, self.config, self.progress, self.on_iteration, self.initial = (
+            corpus, config, progress, on_iteration, initial)
 
-        def fertility_t_update(table, counts, model_name):
-            # maximum likelihood: a variational-Bayes t made Models 3/4 worse (ro-en gdfa 30.75 -> 31.85,
-            # en-fr 10.33 -> 11.05); the embedding prior applies if prior_models names the model
-            if prior is not None:
-                prior.current_model = model_name
-            m_step(table, counts, config, prior, bayes=False)
+    def begin(self, name: str) -> None:
+        """Fresh Model 2 a-table or HMM jump tables (the initial model's, if it has them)."""
+        model, initial = self.model, self.initial
+        if name == "2":
+            model.atable = ibm2.init_atable(self.corpus.src.offsets, self.corpus.tgt.offsets, compact=True)
+        if name == "H":
+            if initial is not None and initial.jump is not None and initial.jump.shape[0] == self.n_classes:
+                model.jump, model.start = initial.jump.copy(), initial.start.copy()
+            else:
+                model.jump, model.start = hmm.initial_jump_counts(self.n_classes)
 
-        def fertility_iteration(name, it, fertility, positions, scores):
-            model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
-            model.log.append(fertility.log[-1])
-            if on_iteration is not None:
-                on_iteration(name, it, model)
+    def estep_arrays(self):
+        """(slots, slot offsets, t probabilities, word classes, jump counts, start counts) for
+        :func:`eegiza.models.agreement.estep`."""
+        model = self.model
+        jump, start = (model.jump, model.start) if model.jump is not None else hmm.initial_jump_counts(1)
+        return self.slots, self.slot_off, model.ttable.probs, model.src_class, jump, start
 
-        model.fertility = train_fertility(corpus, ttable, start, fertility_items, src_class, tgt_class, params,
-                                          numba.get_num_threads(), progress, t_update=fertility_t_update,
-                                          initial=None if initial is None or base_items else initial.fertility,
-                                          on_iteration=fertility_iteration)
-    model.last_model = schedule[-1][0]
-    return model
+    def set_jumps(self, jumps: np.ndarray, starts: np.ndarray) -> None:
+        self.model.jump, self.model.start = jumps + 1e-6, starts + 1e-6
+
+    def estep(self, name: str):
+        """This direction's own E-step of Model ``name``: (chunk counts, per-sentence log-likelihoods);
+        updates the a-table (Model 2) or the jump tables (HMM)."""
+        corpus, config, model = self.corpus, self.config, self.model
+        s_ids, s_off, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets
+        probs, floor = model.ttable.probs, config.prob_smooth
+        if name == "1":
+            return ibm1.estep(s_off, t_off, self.slots, self.slot_off, probs, floor, numba.get_num_threads())
+        if name == "2":
+            tt = model.ttable
+            chunk_counts, a_counts, loglik = ibm2.estep(s_ids, s_off, corpus.tgt.ids, t_off, tt.indptr, tt.indices,
+                                                        probs, floor, *model.atable.arrays(), numba.get_num_threads())
+            ibm2.mstep(model.atable, a_counts)
+            model.a_counts = a_counts
+            return chunk_counts, loglik
+        chunk_counts, jumps, starts, loglik = hmm.estep(
+            s_ids, s_off, t_off, self.slots, self.slot_off, probs, floor, model.src_class, model.jump, model.start,
+            config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads())
+        self.set_jumps(jumps, starts)
+        return chunk_counts, loglik
+
+    def end_iteration(self, name: str, it: int, chunk_counts, loglik, t0: float) -> None:
+        """M-step of t(f|e) (with the prior, if any), the iteration's log line and callback."""
+        counts = reduce_counts(chunk_counts)
+        del chunk_counts
+        if self.prior is not None:
+            self.prior.current_model = name
+        m_step(self.model.ttable, counts, self.config, self.prior)
+        _log_iteration(self.model, name, it, float(np.sum(loglik)), len(self.corpus.tgt.ids), t0, self.progress)
+        if self.on_iteration is not None:
+            self.model.last_model = name
+            self.on_iteration(name, it, self.model)
+
+    def finish(self, tgt_class: Optional[np.ndarray] = None,
+               fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
+        """Models 3/4 of the schedule, from the Viterbi alignment of the last of Models 1, 2, H."""
+        self.slots = self.slot_off = None
+        model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
+        model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
+        if self.fertility_items:
+            model.last_model = model.base_model
+            start, _ = align_direction(model, corpus)
+            params = fertility_params or fertility_params_of(config)
+            if tgt_class is None:
+                tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
+
+            def fertility_t_update(table, counts, model_name):
+                # maximum likelihood: a variational-Bayes t made Models 3/4 worse (ro-en gdfa 30.75 -> 31.85,
+                # en-fr 10.33 -> 11.05); the embedding prior applies if prior_models names the model
+                if prior is not None:
+                    prior.current_model = model_name
+                m_step(table, counts, config, prior, bayes=False)
+
+            def fertility_iteration(name, it, fertility, positions, scores):
+                model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
+                model.log.append(fertility.log[-1])
+                if self.on_iteration is not None:
+                    self.on_iteration(name, it, model)
+
+            initial = self.initial
+            model.fertility = train_fertility(corpus, model.ttable, start, self.fertility_items, model.src_class,
+                                              tgt_class, params, numba.get_num_threads(), self.progress,
+                                              t_update=fertility_t_update,
+                                              initial=None if initial is None or self.base_items else initial.fertility,
+                                              on_iteration=fertility_iteration)
+        model.last_model = parse_schedule(config.schedule)[-1][0]
+        return model
 
 
 def align_direction(model: DirectionModel, corpus):

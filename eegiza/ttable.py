@@ -153,6 +153,17 @@ def _lookup_all(indptr, indices, old_indptr, old_indices, old_probs, floor):
     return out
 
 
+@njit(cache=True, nogil=True)
+def add_slot_counts(gamma, slots, counts):
+    """Add one pair's link posteriors ``gamma[j, i]`` (i = 0: NULL), laid out like its block of
+    :func:`sentence_slots`, to the fixed-point counts of the t-table slots."""
+    flat = gamma.ravel()
+    for x in range(len(flat)):
+        s = slots[x]
+        if s >= 0:
+            counts[s] += np.int64(flat[x] * COUNT_SCALE + 0.5)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def reduce_counts(chunk_counts):
     """Sum per-chunk fixed-point counts (rows) into float counts."""

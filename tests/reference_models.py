@@ -124,3 +124,44 @@ def hmm_viterbi(src, tgt, t, src_class, jump, start, p_null, smooth):
     """The most probable state sequence's alignment and its log-probability, by enumeration."""
     best_seq, best_p = max(hmm_paths(src, tgt, t, src_class, jump, start, p_null, smooth), key=lambda x: x[1])
     return alignment_of(best_seq), math.log(best_p)
+
+
+def model1_posteriors(src, tgt, t):
+    """Model 1 link posteriors g[j][i] (i = 0: NULL) of one pair."""
+    es = [0] + list(src)
+    out = []
+    for f in tgt:
+        ps = [t_prob(t, e, f) for e in es]
+        out.append([p / sum(ps) for p in ps])
+    return out
+
+
+def hmm_posteriors(src, tgt, t, src_class, jump, start, p_null, smooth):
+    """HMM link posteriors g[j][i] (i = 0: any NULL state) of one pair, by enumeration."""
+    paths = list(hmm_paths(src, tgt, t, src_class, jump, start, p_null, smooth))
+    z = sum(p for _, p in paths)
+    g = [[0.0] * (len(src) + 1) for _ in tgt]
+    for seq, p in paths:
+        for j, a in enumerate(alignment_of(seq)):
+            g[j][a] += p / z
+    return g
+
+
+def agreement_counts(pairs, fwd_posteriors, rev_posteriors):
+    """Translation counts of both directions from the geometric mean of their real-link posteriors,
+    rescaled to each direction's own real-link mass per word; NULL counts are each direction's own."""
+    fwd, rev = defaultdict(float), defaultdict(float)
+    for (src, tgt), gf, gr in zip(pairs, fwd_posteriors, rev_posteriors):
+        l, m = len(src), len(tgt)
+        q = [[math.sqrt(gf[j][i + 1] * gr[i][j + 1]) for i in range(l)] for j in range(m)]
+        for j in range(m):
+            fwd[(0, tgt[j])] += gf[j][0]
+            own, joint = sum(gf[j][1:]), sum(q[j])
+            for i in range(l):
+                fwd[(src[i], tgt[j])] += q[j][i] * own / joint
+        for i in range(l):
+            rev[(0, src[i])] += gr[i][0]
+            own, joint = sum(gr[i][1:]), sum(q[j][i] for j in range(m))
+            for j in range(m):
+                rev[(tgt[j], src[i])] += q[j][i] * own / joint
+    return fwd, rev

@@ -135,10 +135,14 @@ def test_hmm_posteriors_sum_to_one_and_handle_long_sentences():
     model = train_direction(corpus, AlignerConfig(schedule="1^2 H^2"))
     assert all(math.isfinite(x.loglik) for x in model.log)
     tt = model.ttable
-    pos, post = hmm.posterior_decode(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets,
-                                     *sentence_slots(corpus, tt), tt.probs, 1e-7, model.src_class, model.jump,
-                                     model.start, 0.2, 0.2)
-    assert np.all((post > 0) & (post <= 1 + 1e-9))
+    slots, slot_off = sentence_slots(corpus, tt)
+    for k in range(3):
+        gamma, loglik = hmm.sentence_posteriors(
+            corpus.src.ids[corpus.src.offsets[k]:corpus.src.offsets[k + 1]], 160, slots[slot_off[k]:slot_off[k + 1]],
+            tt.probs, 1e-7, model.src_class, model.jump, model.start, 0.2, 0.2,
+            np.zeros(model.jump.shape, np.int64), np.zeros(len(model.start), np.int64))
+        assert gamma.shape == (160, 151) and np.all(gamma >= 0) and math.isfinite(loglik)
+        assert np.allclose(gamma.sum(axis=1), 1.0)
     links, scores = align_direction(model, corpus)
     assert np.all(np.isfinite(scores)) and np.all(links <= 150)
 

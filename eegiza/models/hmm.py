@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..ttable import COUNT_SCALE
+from ..ttable import COUNT_SCALE, add_slot_counts
 from .buckets import clamped_bucket
 
 MAX_JUMP = 100
@@ -87,15 +87,12 @@ def _emissions(l, m, slots, probs, floor):
 
 
 @njit(cache=True, nogil=True)
-def _null_only_sentence(m, slots, probs, floor, tcounts, collect):
-    """A pair with an empty source side: every target word comes from NULL."""
+def _null_only_loglik(m, slots, probs, floor):
+    """Log-likelihood of a pair with an empty source side: every target word comes from NULL."""
     loglik = 0.0
     for j in range(m):
         s = slots[j]
-        p = max(probs[s], floor) if s >= 0 else floor
-        if collect and s >= 0:
-            tcounts[s] += np.int64(COUNT_SCALE + 0.5)
-        loglik += np.log(p)
+        loglik += np.log(max(probs[s], floor) if s >= 0 else floor)
     return loglik
 
 
@@ -154,14 +151,17 @@ def _forward_backward(er, en, R, S, p_null):
 
 
 @njit(cache=True, nogil=True)
-def _sentence_counts(e_sent, m, slots, probs, floor, src_class, jump, start, p_null, smooth,
-                     tcounts, jcounts, scounts):
-    """Add one pair's expected counts; returns its log-likelihood."""
+def sentence_posteriors(e_sent, m, slots, probs, floor, src_class, jump, start, p_null, smooth, jcounts, scounts):
+    """State posteriors of one pair, laid out like its t-table slots: ``gamma[j, 0]`` that f_j is
+    NULL-aligned (all NULL states), ``gamma[j, i]`` that it is aligned to e_i. Adds the pair's
+    expected jump and start counts to ``jcounts``/``scounts``; returns (gamma, log-likelihood)."""
     l = len(e_sent)
+    gamma = np.zeros((m, l + 1))
     if m == 0:
-        return 0.0
+        return gamma, 0.0
     if l == 0:
-        return _null_only_sentence(m, slots, probs, floor, tcounts, True)
+        gamma[:, 0] = 1.0
+        return gamma, _null_only_loglik(m, slots, probs, floor)
     R, S = _transitions(e_sent, src_class, jump, start, smooth)
     er, sr, en, sn = _emissions(l, m, slots, probs, floor)
     ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
@@ -174,12 +174,9 @@ def _sentence_counts(e_sent, m, slots, probs, floor, src_class, jump, start, p_n
         loglik += np.log(scale[j])
         g_null = a_s[j] * b_s[j]
         for i in range(l):
-            g = ar[j, i] * b[j, i]
-            if sr[j, i] >= 0:
-                tcounts[sr[j, i]] += np.int64(g * COUNT_SCALE + 0.5)
+            gamma[j, i + 1] = ar[j, i] * b[j, i]
             g_null += an[j, i] * b[j, i]
-        if sn[j] >= 0:
-            tcounts[sn[j]] += np.int64(g_null * COUNT_SCALE + 0.5)
+        gamma[j, 0] = g_null
         if j == 0:
             for i in range(l):
                 starts[i] += ar[0, i] * b[0, i]
@@ -197,7 +194,7 @@ def _sentence_counts(e_sent, m, slots, probs, floor, src_class, jump, start, p_n
         cls = src_class[e_sent[p]]
         for i in range(l):
             jcounts[cls, clamped_bucket(i - p, MAX_JUMP)] += np.int64(trans[p, i] * COUNT_SCALE + 0.5)
-    return loglik
+    return gamma, loglik
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -214,9 +211,11 @@ def estep(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, j
     loglik = np.zeros(n_sent)
     for c in prange(n_chunks):
         for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            loglik[k] = _sentence_counts(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
-                                         slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump, start,
-                                         p_null, smooth, tcounts[c], jcounts[c], scounts[c])
+            block = slots[slot_off[k]:slot_off[k + 1]]
+            gamma, loglik[k] = sentence_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
+                                                   block, probs, floor, src_class, jump, start, p_null, smooth,
+                                                   jcounts[c], scounts[c])
+            add_slot_counts(gamma, block, tcounts[c])
     jsum = np.zeros(jump.shape)
     ssum = np.zeros(len(start))
     for c in range(n_chunks):
@@ -233,7 +232,7 @@ def _sentence_viterbi(e_sent, m, slots, probs, floor, src_class, jump, start, p_
         return 0.0
     if l == 0:
         out[:] = 0
-        return _null_only_sentence(m, slots, probs, floor, np.zeros(1, np.int64), False)
+        return _null_only_loglik(m, slots, probs, floor)
     R, S = _transitions(e_sent, src_class, jump, start, smooth)
     er, sr, en, sn = _emissions(l, m, slots, probs, floor)
     q = 1.0 - p_null
@@ -301,46 +300,3 @@ def viterbi(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class,
                                       slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump, start,
                                       p_null, smooth, links[tgt_off[k]:tgt_off[k + 1]])
     return links, scores
-
-
-@njit(cache=True, nogil=True)
-def _sentence_posterior(e_sent, m, slots, probs, floor, src_class, jump, start, p_null, smooth, out_pos, out_prob):
-    """Most probable source position of every target token (0 = NULL) and its posterior."""
-    l = len(e_sent)
-    if m == 0:
-        return
-    if l == 0:
-        for j in range(m):
-            out_pos[j] = 0
-            out_prob[j] = 1.0
-        return
-    R, S = _transitions(e_sent, src_class, jump, start, smooth)
-    er, sr, en, sn = _emissions(l, m, slots, probs, floor)
-    ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
-    for j in range(m):
-        g_null = a_s[j] * b_s[j]
-        best, arg = -1.0, 0
-        for i in range(l):
-            g = ar[j, i] * b[j, i]
-            g_null += an[j, i] * b[j, i]
-            if g > best:
-                best, arg = g, i + 1
-        if g_null > best:
-            best, arg = g_null, 0
-        out_pos[j] = arg
-        out_prob[j] = best
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def posterior_decode(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null,
-                     smooth):
-    """Per target token: the source position (0 = NULL) with the highest posterior, and that
-    posterior (flat like the target ids)."""
-    n_sent = len(src_off) - 1
-    pos = np.zeros(tgt_off[-1], np.int32)
-    post = np.zeros(tgt_off[-1])
-    for k in prange(n_sent):
-        lo, hi = tgt_off[k], tgt_off[k + 1]
-        _sentence_posterior(src_ids[src_off[k]:src_off[k + 1]], hi - lo, slots[slot_off[k]:slot_off[k + 1]], probs,
-                            floor, src_class, jump, start, p_null, smooth, pos[lo:hi], post[lo:hi])
-    return pos, post

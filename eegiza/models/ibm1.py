@@ -17,13 +17,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..ttable import COUNT_SCALE
+from ..ttable import add_slot_counts
 
 
 @njit(cache=True, nogil=True)
-def _sentence_counts(l, m, slots, probs, floor, counts, ps):
-    """Add one sentence pair's Model 1 posteriors to ``counts``; returns its log-likelihood.
-    ``slots[j * (l + 1) + i]`` is the t-table slot of (e_i, f_j), i = 0 being NULL."""
+def sentence_posteriors(l, m, slots, probs, floor):
+    """Posteriors of one pair, laid out like its t-table slots: ``gamma[j, i]`` =
+    t(f_j|e_i) / sum_i' t(f_j|e_i'), i = 0 being NULL (``slots[j * (l + 1) + i]`` is the slot of
+    (e_i, f_j)); returns (gamma, log-likelihood)."""
+    gamma = np.empty((m, l + 1))
     loglik = 0.0
     for j in range(m):
         row = j * (l + 1)
@@ -33,14 +35,12 @@ def _sentence_counts(l, m, slots, probs, floor, counts, ps):
             p = probs[s] if s >= 0 else floor
             if p < floor:
                 p = floor
-            ps[i] = p
+            gamma[j, i] = p
             total += p
         for i in range(l + 1):
-            s = slots[row + i]
-            if s >= 0:
-                counts[s] += np.int64(ps[i] / total * COUNT_SCALE + 0.5)
+            gamma[j, i] /= total
         loglik += np.log(total / (l + 1))
-    return loglik
+    return gamma, loglik
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -51,14 +51,12 @@ def estep(src_off, tgt_off, slots, slot_off, probs, floor, n_chunks):
     n_chunks = max(1, min(n_chunks, n_sent))
     counts = np.zeros((n_chunks, len(probs)), np.int64)
     loglik = np.zeros(n_sent)
-    max_l = 0
-    for k in range(n_sent):
-        max_l = max(max_l, src_off[k + 1] - src_off[k])
     for c in prange(n_chunks):
-        ps = np.empty(max_l + 1)
         for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            loglik[k] = _sentence_counts(src_off[k + 1] - src_off[k], tgt_off[k + 1] - tgt_off[k],
-                                         slots[slot_off[k]:slot_off[k + 1]], probs, floor, counts[c], ps)
+            block = slots[slot_off[k]:slot_off[k + 1]]
+            gamma, loglik[k] = sentence_posteriors(src_off[k + 1] - src_off[k], tgt_off[k + 1] - tgt_off[k], block,
+                                                   probs, floor)
+            add_slot_counts(gamma, block, counts[c])
     return counts, loglik
 
 

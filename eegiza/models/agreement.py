@@ -1,0 +1,106 @@
+"""Alignment by agreement: Model 1 and the HMM of both directions trained together (Liang, Taskar &
+Klein 2006, "Alignment by Agreement", HLT-NAACL), in the soft form used here.
+
+The forward model P(f | e) and the reverse model P(e | f) each give, for a sentence pair, link
+posteriors: gamma_fwd[j, i] that f_j is aligned to e_i (i = 0: NULL) and gamma_rev[i, j] that e_i
+is aligned to f_j (j = 0: NULL). Independent EM lets each direction make its own mistakes (rare
+words "collecting" translations, one-to-many links the other direction rules out). Joint training
+collects the translation counts of both models from the links they agree on::
+
+    q[j, i] = sqrt(gamma_fwd[j, i] * gamma_rev[i, j])                          (i, j >= 1)
+    forward counts:  c(e_i, f_j) += q[j, i] * (1 - gamma_fwd[j, 0]) / sum_i' q[j, i']
+    reverse counts:  c(f_j, e_i) += q[j, i] * (1 - gamma_rev[i, 0]) / sum_j' q[j', i]
+
+i.e. the geometric mean of the two posteriors, renormalised to the mass each model gives to real
+(non-NULL) links; NULL counts and the HMM's jump and start counts stay each model's own. (Liang et
+al. use the plain product; on ro-en, 1,000 lines, the geometric mean aligned better: gdfa 41.15
+vs 42.58, against 46.71 for independent training.) The M-steps are the usual ones, per direction.
+A row whose agreement mass underflows to zero keeps its own posteriors.
+
+Cost: the E-steps of both directions, as in independent training; both directions' t-tables and
+slot indices are held at once. Counts are fixed point per chunk of sentences, so results do not
+depend on the number of threads.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..ttable import COUNT_SCALE, add_slot_counts
+from . import hmm, ibm1
+
+
+@njit(cache=True, nogil=True)
+def agree(gamma_fwd, gamma_rev):
+    """Replace the real-link posteriors of both directions (in place) by their agreement, as in the
+    module docstring: ``gamma_fwd`` is (m, l + 1), ``gamma_rev`` is (l, m + 1)."""
+    m = gamma_fwd.shape[0]
+    l = gamma_rev.shape[0]
+    q = np.empty((m, l))
+    for j in range(m):
+        for i in range(l):
+            q[j, i] = np.sqrt(gamma_fwd[j, i + 1] * gamma_rev[i, j + 1])
+    for j in range(m):
+        own, joint = 0.0, 0.0
+        for i in range(l):
+            own += gamma_fwd[j, i + 1]
+            joint += q[j, i]
+        if joint > 0.0:
+            for i in range(l):
+                gamma_fwd[j, i + 1] = q[j, i] * own / joint
+    for i in range(l):
+        own, joint = 0.0, 0.0
+        for j in range(m):
+            own += gamma_rev[i, j + 1]
+            joint += q[j, i]
+        if joint > 0.0:
+            for j in range(m):
+                gamma_rev[i, j + 1] = q[j, i] * own / joint
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def estep(use_hmm, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smooth, n_chunks,
+          fwd_slots, fwd_slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,
+          rev_slots, rev_slot_off, rev_probs, rev_class, rev_jump, rev_start):
+    """Joint E-step of Model 1 (``use_hmm`` False; the jump arguments are ignored) or the HMM for
+    both directions. ``fwd_*``: P(tgt | src) with slots of the corpus; ``rev_*``: P(src | tgt) with
+    slots of the reversed corpus. Returns, per direction, fixed-point translation counts (one row
+    per chunk), jump and start counts (zero for Model 1) and per-sentence log-likelihoods:
+    (fwd_counts, fwd_jumps, fwd_starts, fwd_loglik, rev_counts, rev_jumps, rev_starts, rev_loglik)."""
+    n_sent = len(src_off) - 1
+    n_chunks = max(1, min(n_chunks, n_sent))
+    fwd_t = np.zeros((n_chunks, len(fwd_probs)), np.int64)
+    rev_t = np.zeros((n_chunks, len(rev_probs)), np.int64)
+    fwd_j = np.zeros((n_chunks, fwd_jump.shape[0], fwd_jump.shape[1]), np.int64)
+    rev_j = np.zeros((n_chunks, rev_jump.shape[0], rev_jump.shape[1]), np.int64)
+    fwd_s = np.zeros((n_chunks, len(fwd_start)), np.int64)
+    rev_s = np.zeros((n_chunks, len(rev_start)), np.int64)
+    fwd_ll = np.zeros(n_sent)
+    rev_ll = np.zeros(n_sent)
+    for c in prange(n_chunks):
+        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
+            src = src_ids[src_off[k]:src_off[k + 1]]
+            tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+            fwd_block = fwd_slots[fwd_slot_off[k]:fwd_slot_off[k + 1]]
+            rev_block = rev_slots[rev_slot_off[k]:rev_slot_off[k + 1]]
+            if use_hmm:
+                g_fwd, fwd_ll[k] = hmm.sentence_posteriors(src, len(tgt), fwd_block, fwd_probs, floor, fwd_class,
+                                                           fwd_jump, fwd_start, p_null, smooth, fwd_j[c], fwd_s[c])
+                g_rev, rev_ll[k] = hmm.sentence_posteriors(tgt, len(src), rev_block, rev_probs, floor, rev_class,
+                                                           rev_jump, rev_start, p_null, smooth, rev_j[c], rev_s[c])
+            else:
+                g_fwd, fwd_ll[k] = ibm1.sentence_posteriors(len(src), len(tgt), fwd_block, fwd_probs, floor)
+                g_rev, rev_ll[k] = ibm1.sentence_posteriors(len(tgt), len(src), rev_block, rev_probs, floor)
+            agree(g_fwd, g_rev)
+            add_slot_counts(g_fwd, fwd_block, fwd_t[c])
+            add_slot_counts(g_rev, rev_block, rev_t[c])
+    fwd_jumps = np.zeros(fwd_jump.shape)
+    rev_jumps = np.zeros(rev_jump.shape)
+    fwd_starts = np.zeros(len(fwd_start))
+    rev_starts = np.zeros(len(rev_start))
+    for c in range(n_chunks):
+        fwd_jumps += fwd_j[c] / COUNT_SCALE
+        rev_jumps += rev_j[c] / COUNT_SCALE
+        fwd_starts += fwd_s[c] / COUNT_SCALE
+        rev_starts += rev_s[c] / COUNT_SCALE
+    return fwd_t, fwd_jumps, fwd_starts, fwd_ll, rev_t, rev_jumps, rev_starts, rev_ll
