@@ -48,6 +48,9 @@ class AlignerConfig:
     agreement: bool = field(default=True, metadata=_giza(
         "", "train Model 1 and the HMM of both directions jointly, counting the links they agree on "
             "(Liang et al. 2006); off = two independent directions as GIZA++"))
+    agreement_power: float = field(default=0.3, metadata=_giza(
+        "", "agreement: links are counted by (posterior fwd x posterior rev)^power, rescaled; 1 = the product "
+            "(Liang et al.), 0.5 = geometric mean, smaller = flatter (0.3 aligned best at 1,000-10,000 lines)"))
     vb_alpha: float = field(default=0.1, metadata=_giza(
         "", "Dirichlet concentration of variational-Bayes t(f|e) (0 = maximum-likelihood EM as in GIZA++)"))
     seed: int = field(default=0, metadata=_giza("", "random seed (word clustering, embeddings)"))

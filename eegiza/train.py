@@ -166,14 +166,16 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                 continue
             is_hmm = name == "H"
             f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
-                is_hmm, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, config.prob_smooth,
-                config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads(),
+                is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
+                corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
+                numba.get_num_threads(),
                 *fwd.estep_arrays(), *rev.estep_arrays())
             if is_hmm:
                 fwd.set_jumps(f_jumps, f_starts)
                 rev.set_jumps(r_jumps, r_starts)
             fwd.end_iteration(name, it, f_counts, f_loglik, t0)
             rev.end_iteration(name, it, r_counts, r_loglik, t0)
+            del f_counts, r_counts  # free the per-chunk counts before the next E-step allocates new ones
     return fwd.finish(tgt_class), rev.finish(src_class)
 
 

@@ -147,13 +147,13 @@ def hmm_posteriors(src, tgt, t, src_class, jump, start, p_null, smooth):
     return g
 
 
-def agreement_counts(pairs, fwd_posteriors, rev_posteriors):
-    """Translation counts of both directions from the geometric mean of their real-link posteriors,
-    rescaled to each direction's own real-link mass per word; NULL counts are each direction's own."""
+def agreement_counts(pairs, fwd_posteriors, rev_posteriors, power):
+    """Translation counts of both directions from (fwd posterior x rev posterior)^power of each real
+    link, rescaled to each direction's own real-link mass per word; NULL counts are each direction's own."""
     fwd, rev = defaultdict(float), defaultdict(float)
     for (src, tgt), gf, gr in zip(pairs, fwd_posteriors, rev_posteriors):
         l, m = len(src), len(tgt)
-        q = [[math.sqrt(gf[j][i + 1] * gr[i][j + 1]) for i in range(l)] for j in range(m)]
+        q = [[(gf[j][i + 1] * gr[i][j + 1]) ** power for i in range(l)] for j in range(m)]
         for j in range(m):
             fwd[(0, tgt[j])] += gf[j][0]
             own, joint = sum(gf[j][1:]), sum(q[j])

@@ -201,9 +201,11 @@ def test_calibration_trusts_a_good_prior_and_rejects_a_bad_one():
     lambdas = [0.0, 1e4, 1e2, 1.0]
     results = {}
     for name, zs in (("good", good), ("bad", bad)):
-        factory = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words, xs, zs,
-                                     src_counts=corpus.src_vocab.counts)
-        results[name] = choose_lambda(corpus, config, factory, lambdas, heldout_fraction=0.2)
+        fwd = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words, xs, zs,
+                                 src_counts=corpus.src_vocab.counts)
+        rev = make_prior_factory(corpus.tgt_vocab.words, corpus.src_vocab.words, zs, xs,
+                                 src_counts=corpus.tgt_vocab.counts)
+        results[name] = choose_lambda(corpus, config, fwd, rev, lambdas, heldout_fraction=0.2)
     assert results["good"]["lambda"] > 0
     assert results["bad"]["lambda"] == 0
     scores = results["bad"]["loglik_per_token"]
@@ -270,4 +272,4 @@ def test_prepare_prior_refuses_a_mapping_below_the_precision_threshold(tmp_path)
     assert "below" in report["calibration"]["reason"] or "<" in report["calibration"]["reason"]
     assert any("not used" in m for m in messages)
     _, _, report = prepare_prior(corpus, SimpleNamespace(**common, prior_min_precision=0.0), messages.append)
-    assert set(report["calibration"]) == {"fwd", "rev"}          # the held-out calibration ran
+    assert set(report["calibration"]["loglik_per_token"]) == {0.0, 100.0, 10.0, 1.0, 0.1, 0.01}  # it ran

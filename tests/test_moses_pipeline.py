@@ -184,7 +184,8 @@ def eegiza_align_links(schedule_command: str):
     rc = eegiza_main(["align", f"corpus/train.{F}", f"corpus/train.{E}", "-o", "ee", "--lowercase", "--quiet",
                       "--schedule", config.schedule, "--hmm-p-null", repr(config.hmm_p_null),
                       "--hmm-jump-smooth", repr(config.hmm_jump_smooth), "--prob-smooth", repr(config.prob_smooth),
-                      "--vb-alpha", repr(config.vb_alpha), "--no-agreement", "--p0", repr(config.p0), "--nsmooth", repr(config.nsmooth),
+                      "--vb-alpha", repr(config.vb_alpha), "--no-agreement", "--p0", repr(config.p0),
+                      "--nsmooth", repr(config.nsmooth),
                       "--model4-smooth", repr(config.model4_smooth), "--max-fertility", str(config.max_fertility),
                       "--src-classes", f"corpus/{F}.vcb.classes", "--tgt-classes", f"corpus/{E}.vcb.classes"])
     assert rc == 0

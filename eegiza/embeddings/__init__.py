@@ -255,13 +255,10 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
         say(f"mapping precision@1 {precision:.3f} is below {min_precision:g}: the prior is not used")
     elif _option(config, "prior_calibrate"):
         lambdas = [0.0] + [lam_max * 10.0 ** -k for k in range(5)]
-        report["calibration"] = {}
-        for name, c, factory in (("fwd", corpus, fwd), ("rev", corpus.reversed(), rev)):
-            result = choose_lambda(c, config, factory, lambdas,
-                                   max_pairs=int(_option(config, "prior_calibration_pairs")),
-                                   progress=lambda m, n=name: say(f"[{n}] {m}"))
-            report["calibration"][name] = result
-            chosen[name] = result["lambda"]
+        result = choose_lambda(corpus, config, fwd, rev, lambdas,
+                               max_pairs=int(_option(config, "prior_calibration_pairs")), progress=say)
+        report["calibration"] = result
+        chosen = {"fwd": result["lambda"], "rev": result["lambda"]}
     report["lambda"] = chosen
     report["seconds"]["calibration"] = time.perf_counter() - t0
     say(f"prior lambda: fwd {chosen['fwd']:g}, rev {chosen['rev']:g}")

@@ -1,5 +1,5 @@
 """Alignment by agreement: Model 1 and the HMM of both directions trained together (Liang, Taskar &
-Klein 2006, "Alignment by Agreement", HLT-NAACL), in the soft form used here.
+Klein 2006, "Alignment by Agreement", HLT-NAACL), in a soft, tempered form.
 
 The forward model P(f | e) and the reverse model P(e | f) each give, for a sentence pair, link
 posteriors: gamma_fwd[j, i] that f_j is aligned to e_i (i = 0: NULL) and gamma_rev[i, j] that e_i
@@ -7,15 +7,17 @@ is aligned to f_j (j = 0: NULL). Independent EM lets each direction make its own
 words "collecting" translations, one-to-many links the other direction rules out). Joint training
 collects the translation counts of both models from the links they agree on::
 
-    q[j, i] = sqrt(gamma_fwd[j, i] * gamma_rev[i, j])                          (i, j >= 1)
+    q[j, i] = (gamma_fwd[j, i] * gamma_rev[i, j]) ^ p                          (i, j >= 1)
     forward counts:  c(e_i, f_j) += q[j, i] * (1 - gamma_fwd[j, 0]) / sum_i' q[j, i']
     reverse counts:  c(f_j, e_i) += q[j, i] * (1 - gamma_rev[i, 0]) / sum_j' q[j', i]
 
-i.e. the geometric mean of the two posteriors, renormalised to the mass each model gives to real
-(non-NULL) links; NULL counts and the HMM's jump and start counts stay each model's own. (Liang et
-al. use the plain product; on ro-en, 1,000 lines, the geometric mean aligned better: gdfa 41.15
-vs 42.58, against 46.71 for independent training.) The M-steps are the usual ones, per direction.
-A row whose agreement mass underflows to zero keeps its own posteriors.
+i.e. the agreed link score, renormalised to the mass each model gives to real (non-NULL) links;
+NULL counts and the HMM's jump and start counts stay each model's own. p = 1 is Liang et al.'s
+product; p = 0.5 the geometric mean; smaller p flattens the agreed posterior (tempering), which
+helps most with little data. Measured, full schedule, gdfa AER (ro-en / de-en / en-fr, 1,000
+lines): independent 46.71 / 39.43 / 20.88; p = 1: 42.58 (ro-en); p = 0.5: 41.15 / 34.95 / 17.79;
+p = 0.3: 38.67 / 34.12 / 17.27. The M-steps are the usual ones, per direction. A row whose
+agreement mass underflows to zero keeps its own posteriors.
 
 Cost: the E-steps of both directions, as in independent training; both directions' t-tables and
 slot indices are held at once. Counts are fixed point per chunk of sentences, so results do not
@@ -31,15 +33,16 @@ from . import hmm, ibm1
 
 
 @njit(cache=True, nogil=True)
-def agree(gamma_fwd, gamma_rev):
-    """Replace the real-link posteriors of both directions (in place) by their agreement, as in the
-    module docstring: ``gamma_fwd`` is (m, l + 1), ``gamma_rev`` is (l, m + 1)."""
+def agree(gamma_fwd, gamma_rev, power):
+    """Replace the real-link posteriors of both directions (in place) by their agreement with
+    exponent ``power``, as in the module docstring: ``gamma_fwd`` is (m, l + 1), ``gamma_rev`` is
+    (l, m + 1)."""
     m = gamma_fwd.shape[0]
     l = gamma_rev.shape[0]
     q = np.empty((m, l))
     for j in range(m):
         for i in range(l):
-            q[j, i] = np.sqrt(gamma_fwd[j, i + 1] * gamma_rev[i, j + 1])
+            q[j, i] = (gamma_fwd[j, i + 1] * gamma_rev[i, j + 1]) ** power
     for j in range(m):
         own, joint = 0.0, 0.0
         for i in range(l):
@@ -59,11 +62,11 @@ def agree(gamma_fwd, gamma_rev):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def estep(use_hmm, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smooth, n_chunks,
+def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smooth, n_chunks,
           fwd_slots, fwd_slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,
           rev_slots, rev_slot_off, rev_probs, rev_class, rev_jump, rev_start):
     """Joint E-step of Model 1 (``use_hmm`` False; the jump arguments are ignored) or the HMM for
-    both directions. ``fwd_*``: P(tgt | src) with slots of the corpus; ``rev_*``: P(src | tgt) with
+    both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with slots of the corpus; ``rev_*``: P(src | tgt) with
     slots of the reversed corpus. Returns, per direction, fixed-point translation counts (one row
     per chunk), jump and start counts (zero for Model 1) and per-sentence log-likelihoods:
     (fwd_counts, fwd_jumps, fwd_starts, fwd_loglik, rev_counts, rev_jumps, rev_starts, rev_loglik)."""
@@ -91,7 +94,7 @@ def estep(use_hmm, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smooth, n_
             else:
                 g_fwd, fwd_ll[k] = ibm1.sentence_posteriors(len(src), len(tgt), fwd_block, fwd_probs, floor)
                 g_rev, rev_ll[k] = ibm1.sentence_posteriors(len(tgt), len(src), rev_block, rev_probs, floor)
-            agree(g_fwd, g_rev)
+            agree(g_fwd, g_rev, power)
             add_slot_counts(g_fwd, fwd_block, fwd_t[c])
             add_slot_counts(g_rev, rev_block, rev_t[c])
     fwd_jumps = np.zeros(fwd_jump.shape)
