@@ -135,6 +135,7 @@ class AlignmentModel:
         def direction_meta(d: DirectionModel):
             return {"last_model": d.last_model, "base_model": d.base_model, "hmm_p_null": d.hmm_p_null,
                     "hmm_jump_smooth": d.hmm_jump_smooth, "prob_smooth": d.prob_smooth,
+                    "min_link_posterior": d.min_link_posterior,
                     "log": [asdict(x) for x in d.log]}
         return {"format": "eegiza-model", "version": FORMAT_VERSION, "config": asdict(self.config),
                 "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
@@ -170,7 +171,8 @@ def _direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
     fertility = FertilityModel.from_arrays(fert_arrays) if fert_arrays else None
     return DirectionModel(ttable, meta["last_model"], get("src_class"), get("jump"), get("start"),
                           meta["hmm_p_null"], meta["hmm_jump_smooth"], meta["prob_smooth"],
-                          [IterationLog(**x) for x in meta.get("log", [])], atable, fertility, meta["base_model"])
+                          [IterationLog(**x) for x in meta.get("log", [])], atable, fertility, meta["base_model"],
+                          min_link_posterior=meta.get("min_link_posterior", 0.0))
 
 
 def _extended(d: DirectionModel, n_src: int) -> DirectionModel:

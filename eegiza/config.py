@@ -42,6 +42,9 @@ class AlignerConfig:
     pegging: bool = field(default=False, metadata=_giza(
         "pegging", "Models 3/4: also count over the neighbourhoods of the best alignments with each link pegged "
                    "(GIZA++'s pegging; much slower)"))
+    min_link_posterior: float = field(default=0.99, metadata=_giza(
+        "", "Models 3/4 output: leave a word unaligned when its link holds less than this share of the "
+            "hill-climbed alignment's neighbourhood probability (0 = the Viterbi alignment, as GIZA++)"))
     max_fertility: int = field(default=10, metadata=_giza("maxfertility", "Models 3/4: fertilities 0 .. this - 1"))
     symmetrization: str = field(default="grow-diag-final-and", metadata=_giza(
         "", "heuristic combining the two directions"))

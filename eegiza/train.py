@@ -56,6 +56,7 @@ class DirectionModel:
     # the alignment (links, scores) found in the last Model-3/4 iteration, under the model before its update
     found: Optional[tuple] = None
     a_counts: Optional[np.ndarray] = None  # the last Model-2 iteration's a counts (GIZA's `.a2.N`)
+    min_link_posterior: float = 0.0   # Models 3/4 output: unalign uncertain links (align_fertility)
 
 
 ProgressFn = Callable[[str], None]
@@ -204,7 +205,8 @@ class _DirectionTraining:
                 ttable.probs = ttable.probs_in(initial.ttable, config.prob_smooth)
         self.prior = prior_factory(ttable) if prior_factory is not None else None
         self.model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
-                                    hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth)
+                                    hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth,
+                                    min_link_posterior=config.min_link_posterior)
         if initial is not None and not self.base_items:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
         self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items else (None, None)
@@ -305,10 +307,12 @@ def align_direction(model: DirectionModel, corpus):
     """Alignment under the last trained model: (links, scores). ``links`` is flat like the target
     ids: the aligned source position of each target token, 0 = NULL, else 1-based; ``scores`` the
     log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM; hill-climbing
-    from the Viterbi alignment of the base model for Models 3 and 4."""
+    from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
+    ``model.min_link_posterior`` > 0)."""
     if model.last_model in "34":
         start, _ = align_direction(replace(model, last_model=model.base_model), corpus)
-        return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads())
+        return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads(),
+                               model.min_link_posterior)
     tt = model.ttable
     if model.last_model == "2":
         return ibm2.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr,

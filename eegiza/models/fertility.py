@@ -573,12 +573,33 @@ def _collect_union(e_sent, centres, cscores, n, l, m, maxfert, lt, lfert, lnull,
 
 
 @njit(cache=True, nogil=True)
+def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
+    """Unalign (out[j] = 0) every target word whose link keeps less than ``min_posterior`` of the
+    probability of the neighbourhood whose deltas are ``dmove``/``dswap`` (the moves and swaps that
+    change a_j take the rest)."""
+    total = _hood_total(l, m, dmove, dswap, 1.0)
+    for j in range(m):
+        leaving = 0.0
+        for i in range(l + 1):
+            if dmove[i, j] > -np.inf:
+                leaving += np.exp(dmove[i, j])
+        for j2 in range(m):
+            if j2 > j and dswap[j, j2] > -np.inf:
+                leaving += np.exp(dswap[j, j2])
+            elif j2 < j and dswap[j2, j] > -np.inf:
+                leaving += np.exp(dswap[j2, j])
+        if (total - leaving) / total < min_posterior:
+            out[j] = 0
+
+
+@njit(cache=True, nogil=True)
 def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
               floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
-              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, tc, nc, dc, pc, c1, cb):
+              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb):
     """Align one pair (start, climb; with ``pegged`` also the pegged climbs) into ``out``, add its
     counts if ``collect``; returns (log P of the alignment under the from model, log of its
-    neighbourhood sum, or with pegging of the union's sum)."""
+    neighbourhood sum, or with pegging of the union's sum). Without ``collect`` and pegging,
+    ``min_posterior`` > 0 unaligns the words whose link is uncertain (:func:`align_fertility`)."""
     l, m = len(e_sent), len(f_sent)
     if m == 0:
         return 0.0, 0.0
@@ -636,6 +657,11 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     for j in range(m):
         out[j] = a[j]
     if not collect:
+        if min_posterior > 0.0:
+            if not current:
+                _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos,
+                                  terms, dmove, dswap)
+            _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out)
         return score, score
     if neighbours and not current:
         _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
@@ -651,7 +677,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
 def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4,
            indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1,
            deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, pegged,
-           log_pegcut, link_cache, tc, nc, dc, pc, c1, cb, positions, scores, loglik):
+           log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik):
     """Sentences lo..hi-1 (one block; counts into the rows of the worker that runs it)."""
     m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb)
     for k in range(lo, hi):
@@ -660,7 +686,7 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
             src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
             neighbours, model4, collect, collect_d4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff,
             dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, pegged,
-            log_pegcut, link_cache, tc, nc, dc, pc, c1, cb)
+            log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb)
 
 
 # --------------------------------------------------------------------------- driver
@@ -674,7 +700,7 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
 
 
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
-                from_model4, collect, collect_d4, n_chunks):
+                from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0):
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point, one
     row per worker) when ``collect``. ``n_chunks`` workers on a thread pool (the kernels release the
     GIL) take blocks of sentences in turn, so a block of long sentences does not hold up the rest."""
@@ -714,8 +740,8 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                    d.probs, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
                    int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
-                   prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache), tc[c], nc[c],
-                   dc[c], pc[c], c1[c], cb[c], positions, scores, loglik)
+                   prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache),
+                   float(min_posterior), tc[c], nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik)
 
     with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
         list(pool.map(work, range(n_chunks)))
@@ -926,15 +952,21 @@ def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
     return np.concatenate([model.n_table, rows])
 
 
-def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_chunks: Optional[int] = None):
+def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_chunks: Optional[int] = None,
+                    min_link_posterior: float = 0.0):
     """Hill-climb from ``start_positions`` (the HMM Viterbi alignment of ``corpus``) under the last
-    trained model: (positions int32 flat per target token, 0 = NULL, log-probability per sentence)."""
+    trained model: (positions int32 flat per target token, 0 = NULL, log-probability per sentence
+    of the climbed alignment). With ``min_link_posterior`` > 0 (and no pegging), a target word is
+    left unaligned when its link holds less than that share of the probability of the climbed
+    alignment's neighbourhood (the alignment plus every move and swap), an approximation of the
+    link's posterior (posterior decoding; Model 4's neighbourhoods are peaked, so useful values
+    are close to 1)."""
     n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
     n_probs = _fertility_rows(model, corpus.src_vocab.words)
     src_class = _pad(model.src_class, len(corpus.src_vocab))
     tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
     positions, scores, *_ = _run_corpus(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
-                                        False, model.last_model == "4", False, False, n_chunks)
+                                        False, model.last_model == "4", False, False, n_chunks, min_link_posterior)
     return positions, scores
 
 
