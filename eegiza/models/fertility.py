@@ -47,6 +47,11 @@ probability is <= ``peggedcutoff`` times the best centre's so far (a centre bett
 of an earlier pegged climb. ``peggedcutoff 0`` with ``uselinkcache`` off climbs every peg and keeps
 every centre (Brown et al.'s pegging, up to hill-climbing).
 
+Alignment (:func:`align_fertility`): the climb of step 2 under the last model; with
+``min_link_posterior`` > 0, a word whose link holds less than that share of the neighbourhood
+probability of step 3 (its posterior within N(a*)) is left unaligned (posterior decoding; GIZA++
+outputs a* itself).
+
 Sentences with an empty side, or too long a target side
 for any allowed alignment (m > l (maxfertility - 1) + m // 2; GIZA++ shortens those), are skipped in
 training and keep their start alignment, with score -inf, in :func:`align_fertility`.
