@@ -1,17 +1,17 @@
 """Joint training by agreement (eegiza.models.agreement, train.train_pair): the kernel against the
 pure-Python formula over enumerated posteriors, thread determinism, and its effect on gold AER."""
+import numba
 import numpy as np
 import pytest
 
 import reference_models as ref
 from eegiza import Aligner, AlignerConfig, aer, read_gold
 from eegiza.cli.demo import demo_files
-from eegiza.corpus import corpus_from_sentences
 from eegiza.models import agreement, hmm
 from eegiza.train import train_pair
 from eegiza.ttable import TTable, reduce_counts, sentence_slots
 from test_api import demo_sentences
-from test_models import hmm_setup, pairs_of, table_dict, toy_corpus
+from test_models import hmm_setup, pairs_of, random_corpus, table_dict, toy_corpus
 
 
 def count_dict(tt: TTable, counts):
@@ -73,15 +73,12 @@ def test_joint_estep_matches_the_formula_over_enumerated_posteriors(use_hmm, pow
 
 
 def test_joint_training_is_identical_with_one_and_two_threads():
-    rng = np.random.default_rng(5)
-    vocab = [f"w{i}" for i in range(50)]
-    src = [" ".join(rng.choice(vocab, rng.integers(0, 10))) for _ in range(300)]
-    tgt = [" ".join(rng.choice(vocab, rng.integers(1, 10))) for _ in range(300)]
-    corpus = corpus_from_sentences(src, tgt)
+    corpus = random_corpus(5, 300, 50, (0, 10), (1, 10))
     results = []
     for threads in (1, 2):
         fwd, rev = train_pair(corpus, AlignerConfig(schedule="1^2 2^1 H^2", threads=threads))
         results.append((fwd.ttable.probs, rev.ttable.probs, fwd.jump, rev.jump))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
     assert np.all(np.isfinite(results[0][0])) and np.all(np.isfinite(results[0][1]))

@@ -155,12 +155,18 @@ def test_empty_sides_align_to_nothing():
     assert np.all(np.isfinite(scores))
 
 
+def random_corpus(seed, n_pairs, n_words, src_lengths, tgt_lengths):
+    """``n_pairs`` random pairs over the words w0 .. w{n_words-1}; each side's length is drawn
+    from the half-open range ``src_lengths`` / ``tgt_lengths``."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(n_words)]
+    src = [" ".join(rng.choice(vocab, rng.integers(*src_lengths))) for _ in range(n_pairs)]
+    tgt = [" ".join(rng.choice(vocab, rng.integers(*tgt_lengths))) for _ in range(n_pairs)]
+    return corpus_from_sentences(src, tgt)
+
+
 def test_training_is_identical_with_one_and_two_threads():
-    rng = np.random.default_rng(1)
-    vocab = [f"w{i}" for i in range(60)]
-    src = [" ".join(rng.choice(vocab, rng.integers(1, 12))) for _ in range(400)]
-    tgt = [" ".join(rng.choice(vocab, rng.integers(1, 12))) for _ in range(400)]
-    corpus = corpus_from_sentences(src, tgt)
+    corpus = random_corpus(1, 400, 60, (1, 12), (1, 12))
     results = []
     for threads in (1, 2):
         model = train_direction(corpus, AlignerConfig(schedule="1^3 H^3", threads=threads))

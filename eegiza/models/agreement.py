@@ -33,6 +33,20 @@ from . import hmm, ibm1
 
 
 @njit(cache=True, nogil=True)
+def _rescale_to_own_mass(gamma, q):
+    """Row r of ``gamma`` (NULL in column 0) takes q[r] in its real columns, scaled to the real mass
+    the row had; rows where q is all zero keep their own posteriors."""
+    for r in range(gamma.shape[0]):
+        own, joint = 0.0, 0.0
+        for c in range(q.shape[1]):
+            own += gamma[r, c + 1]
+            joint += q[r, c]
+        if joint > 0.0:
+            for c in range(q.shape[1]):
+                gamma[r, c + 1] = q[r, c] * own / joint
+
+
+@njit(cache=True, nogil=True)
 def agree(gamma_fwd, gamma_rev, power):
     """Replace the real-link posteriors of both directions (in place) by their agreement with
     exponent ``power``, as in the module docstring: ``gamma_fwd`` is (m, l + 1), ``gamma_rev`` is
@@ -43,22 +57,8 @@ def agree(gamma_fwd, gamma_rev, power):
     for j in range(m):
         for i in range(l):
             q[j, i] = (gamma_fwd[j, i + 1] * gamma_rev[i, j + 1]) ** power
-    for j in range(m):
-        own, joint = 0.0, 0.0
-        for i in range(l):
-            own += gamma_fwd[j, i + 1]
-            joint += q[j, i]
-        if joint > 0.0:
-            for i in range(l):
-                gamma_fwd[j, i + 1] = q[j, i] * own / joint
-    for i in range(l):
-        own, joint = 0.0, 0.0
-        for j in range(m):
-            own += gamma_rev[i, j + 1]
-            joint += q[j, i]
-        if joint > 0.0:
-            for j in range(m):
-                gamma_rev[i, j + 1] = q[j, i] * own / joint
+    _rescale_to_own_mass(gamma_fwd, q)
+    _rescale_to_own_mass(gamma_rev, q.T)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -66,8 +66,8 @@ def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smo
           fwd_slots, fwd_slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,
           rev_slots, rev_slot_off, rev_probs, rev_class, rev_jump, rev_start):
     """Joint E-step of Model 1 (``use_hmm`` False; the jump arguments are ignored) or the HMM for
-    both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with slots of the corpus; ``rev_*``: P(src | tgt) with
-    slots of the reversed corpus. Returns, per direction, fixed-point translation counts (one row
+    both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with slots of the
+    corpus; ``rev_*``: P(src | tgt) with slots of the reversed corpus. Returns, per direction, fixed-point translation counts (one row
     per chunk), jump and start counts (zero for Model 1) and per-sentence log-likelihoods:
     (fwd_counts, fwd_jumps, fwd_starts, fwd_loglik, rev_counts, rev_jumps, rev_starts, rev_loglik)."""
     n_sent = len(src_off) - 1

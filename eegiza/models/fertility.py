@@ -582,18 +582,22 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
     """Unalign (out[j] = 0) every target word whose link keeps less than ``min_posterior`` of the
     probability of the neighbourhood whose deltas are ``dmove``/``dswap`` (the moves and swaps that
     change a_j take the rest)."""
-    total = _hood_total(l, m, dmove, dswap, 1.0)
+    total = 1.0
+    leaving = np.zeros(m)
     for j in range(m):
-        leaving = 0.0
         for i in range(l + 1):
             if dmove[i, j] > -np.inf:
-                leaving += np.exp(dmove[i, j])
-        for j2 in range(m):
-            if j2 > j and dswap[j, j2] > -np.inf:
-                leaving += np.exp(dswap[j, j2])
-            elif j2 < j and dswap[j2, j] > -np.inf:
-                leaving += np.exp(dswap[j2, j])
-        if (total - leaving) / total < min_posterior:
+                w = np.exp(dmove[i, j])
+                total += w
+                leaving[j] += w
+        for j2 in range(j + 1, m):
+            if dswap[j, j2] > -np.inf:
+                w = np.exp(dswap[j, j2])
+                total += w
+                leaving[j] += w
+                leaving[j2] += w
+    for j in range(m):
+        if (total - leaving[j]) / total < min_posterior:
             out[j] = 0
 
 

@@ -68,22 +68,18 @@ def _transitions(e_sent, src_class, jump, start, smooth):
 
 @njit(cache=True, nogil=True)
 def _emissions(l, m, slots, probs, floor):
-    """Emission probabilities (floored) and t-table slots: real states [j, i] and NULL [j]
-    (``slots`` is the sentence's block from :func:`eegiza.ttable.sentence_slots`)."""
+    """Emission probabilities (floored): real states [j, i] and NULL [j] (``slots`` is the
+    sentence's block from :func:`eegiza.ttable.sentence_slots`)."""
     er = np.empty((m, l))
-    sr = np.empty((m, l), np.int64)
     en = np.empty(m)
-    sn = np.empty(m, np.int64)
     for j in range(m):
         row = j * (l + 1)
         s = slots[row]
-        sn[j] = s
         en[j] = max(probs[s], floor) if s >= 0 else floor
         for i in range(l):
             s = slots[row + 1 + i]
-            sr[j, i] = s
             er[j, i] = max(probs[s], floor) if s >= 0 else floor
-    return er, sr, en, sn
+    return er, en
 
 
 @njit(cache=True, nogil=True)
@@ -163,7 +159,7 @@ def sentence_posteriors(e_sent, m, slots, probs, floor, src_class, jump, start, 
         gamma[:, 0] = 1.0
         return gamma, _null_only_loglik(m, slots, probs, floor)
     R, S = _transitions(e_sent, src_class, jump, start, smooth)
-    er, sr, en, sn = _emissions(l, m, slots, probs, floor)
+    er, en = _emissions(l, m, slots, probs, floor)
     ar, an, a_s, b, b_s, scale = _forward_backward(er, en, R, S, p_null)
     loglik = 0.0
     q = 1.0 - p_null
@@ -234,7 +230,7 @@ def _sentence_viterbi(e_sent, m, slots, probs, floor, src_class, jump, start, p_
         out[:] = 0
         return _null_only_loglik(m, slots, probs, floor)
     R, S = _transitions(e_sent, src_class, jump, start, smooth)
-    er, sr, en, sn = _emissions(l, m, slots, probs, floor)
+    er, en = _emissions(l, m, slots, probs, floor)
     q = 1.0 - p_null
     n_states = 2 * l + 1  # real 0..l-1, NULL twin l..2l-1, start-NULL 2l
     back = np.empty((m, n_states), np.int32)
