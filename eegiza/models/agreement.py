@@ -67,8 +67,9 @@ def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smo
           rev_slots, rev_slot_off, rev_probs, rev_class, rev_jump, rev_start):
     """Joint E-step of Model 1 (``use_hmm`` False; the jump arguments are ignored) or the HMM for
     both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with slots of the
-    corpus; ``rev_*``: P(src | tgt) with slots of the reversed corpus. Returns, per direction, fixed-point translation counts (one row
-    per chunk), jump and start counts (zero for Model 1) and per-sentence log-likelihoods:
+    corpus; ``rev_*``: P(src | tgt) with slots of the reversed corpus. Returns, per direction,
+    fixed-point translation counts (one row per chunk), jump and start counts (zero for Model 1)
+    and per-sentence log-likelihoods:
     (fwd_counts, fwd_jumps, fwd_starts, fwd_loglik, rev_counts, rev_jumps, rev_starts, rev_loglik)."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))

@@ -21,7 +21,8 @@ There is no exact E-step for Models 3 and 4. For every sentence pair, iteration 
    displacement counts of every alignment of N(a*) whose weight exceeds ``countincreasecutoffal``.
    t and d counts below that cutoff are dropped as in GIZA++. The iteration's log-likelihood is
    sum_sentences log sum_{N(a*)} P(f, a | e) (GIZA's Model-3/4 "perplexity").
-4. *M-step*: t by row normalisation (or the driver's M-step: variational Bayes, the embedding prior), n with ``nsmooth`` length smoothing, d over j with
+4. *M-step*: t by row normalisation (or the driver's M-step: variational Bayes, the embedding
+   prior), n with ``nsmooth`` length smoothing, d over j with
    ``model23smoothfactor``, p1 = c(p1) / (c(p0) + c(p1)) unless ``p0`` is fixed (>= 0), and the
    Model-4 tables (:mod:`eegiza.models.ibm4`).
 
