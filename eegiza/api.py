@@ -206,7 +206,8 @@ class Aligner:
         fwd_prior = rev_prior = report = None
         if self.config.uses_embeddings:
             from .embeddings import prepare_prior
-            fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"))
+            fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"),
+                                                          (src_class, tgt_class))
         fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior, tagged("fwd"),
                               tagged("rev"))
         model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)

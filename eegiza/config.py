@@ -76,7 +76,8 @@ class AlignerConfig:
     prior_top_k: int = field(default=100, metadata=_giza("", "candidate translations kept per source word"))
     prior_models: str = field(default="1H", metadata=_giza("", "models whose M-steps the prior enters, e.g. 1H"))
     prior_calibrate: bool = field(default=True, metadata=_giza(
-        "", "choose the prior weight on held-out sentence pairs (down to 0 for a poor embedding space)"))
+        "", "choose the prior weight by training with each candidate and comparing the likelihood "
+        "the models reach (down to 0 for a poor embedding space)"))
     prior_min_precision: float = field(default=0.25, metadata=_giza(
         "", "calibration uses no prior (lambda 0) when the mapping's precision@1 on the bitext's "
             "identical strings / Model 1 dictionary is below this"))

@@ -197,7 +197,7 @@ def test_calibration_trusts_a_good_prior_and_rejects_a_bad_one():
     xs = ([f"s{k}" for k in range(n)], base)
     good = ([f"t{k}" for k in range(n)], base)
     bad = ([f"t{k}" for k in rng.permutation(n)], base)          # every translation wrong
-    config = AlignerConfig(schedule="1^3 H^2", threads=1)
+    config = AlignerConfig(schedule="1^3 H^2 3^1 4^1", threads=1)
     lambdas = [0.0, 1e4, 1e2, 1.0]
     results = {}
     for name, zs in (("good", good), ("bad", bad)):
@@ -205,11 +205,37 @@ def test_calibration_trusts_a_good_prior_and_rejects_a_bad_one():
                                  src_counts=corpus.src_vocab.counts)
         rev = make_prior_factory(corpus.tgt_vocab.words, corpus.src_vocab.words, zs, xs,
                                  src_counts=corpus.tgt_vocab.counts)
-        results[name] = choose_lambda(corpus, config, fwd, rev, lambdas, heldout_fraction=0.2)
+        results[name] = choose_lambda(corpus, config, fwd, rev, lambdas)
     assert results["good"]["lambda"] > 0
     assert results["bad"]["lambda"] == 0
     scores = results["bad"]["loglik_per_token"]
     assert scores[0.0] == max(scores.values())
+
+
+def test_calibration_stops_past_the_peak_and_needs_a_gain(monkeypatch):
+    """The candidates are tried in increasing order until one scores below its predecessor; the
+    best is kept only if it beats lambda 0 by min_gain per token."""
+    from eegiza.embeddings import calibrate
+    corpus = _synthetic_bitext(n_pairs=50)
+    n_tokens = len(corpus.src.ids) + len(corpus.tgt.ids)
+    factory = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words,
+                                 _vectors(["s1"], np.random.default_rng(0)), _vectors(["t1"], np.random.default_rng(0)))
+    for curve, min_gain, chosen, tried in (
+            ({0.0: -3.0, 1.0: -2.9, 10.0: -2.8, 100.0: -2.85, 1000.0: -1.0}, 1e-3, 10.0, [0.0, 1.0, 10.0, 100.0]),
+            ({0.0: -3.0, 1.0: -3.1, 10.0: -1.0}, 1e-3, 0.0, [0.0, 1.0]),
+            ({0.0: -3.0, 1.0: -2.9995, 10.0: -3.2}, 1e-3, 0.0, [0.0, 1.0, 10.0])):
+        calls = []
+
+        def fake(sample, config, fwd_prior, rev_prior, classes, curve=curve, calls=calls):
+            lam = sorted(curve)[len(calls)]
+            assert fwd_prior.lam == rev_prior.lam == lam        # no subsampling: lambda as given
+            calls.append(lam)
+            return curve[lam] * n_tokens
+
+        monkeypatch.setattr(calibrate, "final_loglik", fake)
+        result = calibrate.choose_lambda(corpus, AlignerConfig(), factory, factory, list(curve), min_gain=min_gain)
+        assert calls == tried and sorted(result["loglik_per_token"]) == tried
+        assert result["lambda"] == chosen
 
 
 def test_prepare_prior_end_to_end(tmp_path):
@@ -243,16 +269,20 @@ def test_prepare_prior_end_to_end(tmp_path):
     fs, _ = ttable.row(s3)
     slot = ttable.indptr[s3] + int(np.flatnonzero(fs == t3)[0])
     assert prior.p_emb[slot] == prior.p_emb[ttable.indptr[s3]:ttable.indptr[s3 + 1]].max()
-    reused, _, _ = prepare_prior(corpus, SimpleNamespace(prior_file=str(tmp_path / "prior"), prior_lambda=5.0))
+    reused, _, _ = prepare_prior(corpus, SimpleNamespace(prior_file=str(tmp_path / "prior"), prior_lambda=5.0,
+                                                         prior_calibrate=False))
     again = reused(ttable)
     assert np.allclose(again.p_emb, prior.p_emb) and again.lam == 5.0
+    reused, _, report = prepare_prior(corpus, SimpleNamespace(prior_file=str(tmp_path / "prior"), schedule="1^3 H^2",
+                                                              threads=1))
+    assert report["lambda"]["fwd"] == report["calibration"]["lambda"] > 0   # a saved prior is calibrated too
     with pytest.raises(ValueError, match="src-vectors or --src-mono"):
         prepare_prior(corpus, SimpleNamespace())
 
 
 def test_prepare_prior_refuses_a_mapping_below_the_precision_threshold(tmp_path):
     """Unrelated target vectors taken as already mapped: precision@1 near chance, so calibration
-    sets lambda = 0 and says why; a threshold of 0 lets the held-out calibration decide instead."""
+    sets lambda = 0 and says why; with a threshold of 0 the likelihood criterion rejects it too."""
     from types import SimpleNamespace
     from eegiza.embeddings import prepare_prior
     from eegiza.embeddings.vectors import WordVectors, save_word2vec
@@ -272,4 +302,5 @@ def test_prepare_prior_refuses_a_mapping_below_the_precision_threshold(tmp_path)
     assert "below" in report["calibration"]["reason"] or "<" in report["calibration"]["reason"]
     assert any("not used" in m for m in messages)
     _, _, report = prepare_prior(corpus, SimpleNamespace(**common, prior_min_precision=0.0), messages.append)
-    assert set(report["calibration"]["loglik_per_token"]) == {0.0, 100.0, 10.0, 1.0, 0.1, 0.01}  # it ran
+    assert 0.0 in report["calibration"]["loglik_per_token"]                  # the likelihood decides
+    assert report["lambda"] == {"fwd": 0.0, "rev": 0.0}

@@ -4,7 +4,7 @@ Pipeline (:func:`prepare_prior`): monolingual vectors per language (:mod:`.vecto
 gensim or loaded) -> one shared space (:mod:`.mapping`: unsupervised VecMap self-learning, or
 self-learning seeded with the bitext's identical strings and mutual-best Model 1 dictionary) ->
 p_emb(f|e) over each direction's co-occurring pairs (:mod:`.prior`) -> the mapping's quality and
-the prior weight lambda chosen on held-out sentence pairs (:mod:`.calibrate`). The result is two
+the prior weight lambda chosen by the likelihood the trained models reach (:mod:`.calibrate`). The result is two
 ``prior_factory`` callables for :func:`eegiza.train.train_direction` and a report.
 
 Options are read from any object with these attributes (missing ones take the defaults of
@@ -34,7 +34,7 @@ PRIOR_DEFAULTS = {
                                                      # precision as 1e-6, 2.4x faster), 1e-6 unsupervised
     "prior_lambda": 1e4, "prior_temperature": 0.1, "prior_top_k": 100, "prior_csls_k": 10,
     "prior_models": "1H",
-    "prior_calibrate": True,                         # choose lambda on held-out pairs (else fixed)
+    "prior_calibrate": True,                         # choose lambda by training with each (else fixed)
     "prior_calibration_pairs": 20000,
     "prior_min_precision": 0.25,                     # calibration: lambda = 0 below this mapping precision@1
     "prior_file": None,                              # reuse saved priors: PREFIX.{fwd,rev}.eeprob
@@ -133,10 +133,11 @@ def mapping_precision(quality: dict) -> float:
     """The mapping's precision@1 as calibration trusts it: the better of its precision against the
     identical strings and against the Model 1 dictionary (0 when neither has pairs).
 
-    Held-out likelihood alone is not enough: on ro-en with 1,000 lines (13k monolingual sentences
-    per side, precision@1 0.17 / 0.09) it chose lambda = 10 over 0, and gdfa AER rose from 46.7 to
-    58.5; on en-fr (precision 0.33-0.54) the prior lowered AER at every size. Below
-    ``prior_min_precision`` (0.25) calibration therefore sets lambda = 0 without trying others."""
+    Below ``prior_min_precision`` (0.25) calibration sets lambda = 0 without training with others.
+    The likelihood criterion rejects such a mapping too (ro-en and de-en, 1,000 lines, precision@1
+    0.16 / 0.09 and 0.00: lambda 0), but costs a training per candidate; an earlier held-out
+    criterion did not (ro-en: lambda 10, gdfa AER 46.7 -> 58.5). On en-fr (precision 0.33-0.54) the
+    prior lowered AER at every size."""
     values = [quality.get(k) for k in ("identical_precision", "model1_precision")]
     return max([v for v in values if v is not None], default=0.0)
 
@@ -179,24 +180,64 @@ def prior_factory_from_eeprob(path, lam: float = 1e4, src_counts=None, models: s
     return factory
 
 
-def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = None) -> tuple:
-    """(fwd_factory, rev_factory, report) for ``train_direction(..., prior_factory=...)``.
+def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = None,
+                  classes: tuple = (None, None)) -> tuple:
+    """(fwd_factory, rev_factory, report) for ``train_pair(..., fwd_prior=..., rev_prior=...)``.
 
+    The priors come from saved EE-GIZA++ probability files (``prior_file``) or from vectors
+    mapped into one space; their weight lambda is ``prior_lambda``, or chosen by calibration.
     ``report``: vocabulary sizes, mapping quality (precision@1 against identical strings and the
-    Model 1 dictionary), chosen lambda per direction with the held-out scores, seconds per stage."""
+    Model 1 dictionary), chosen lambda per direction with the calibration's scores, seconds per
+    stage. ``classes``: the (source, target) word classes the training will use (calibration
+    trains the whole schedule)."""
     say = progress or (lambda msg: None)
     report = {"seconds": {}}
     lam_max = float(_option(config, "prior_lambda"))
-    opts = dict(temperature=float(_option(config, "prior_temperature")), top_k=int(_option(config, "prior_top_k")),
-                models=str(_option(config, "prior_models")))
-    prefix_save = _option(config, "save_prior")
+    models = str(_option(config, "prior_models"))
     if _option(config, "prior_file") is not None:
         base = _option(config, "prior_file")
-        fwd = prior_factory_from_eeprob(f"{base}.fwd.eeprob", lam_max, corpus.src_vocab.counts, opts["models"])
-        rev = prior_factory_from_eeprob(f"{base}.rev.eeprob", lam_max, corpus.tgt_vocab.counts, opts["models"])
-        report["lambda"] = {"fwd": lam_max, "rev": lam_max}
-        return fwd, rev, report
+        fwd = prior_factory_from_eeprob(f"{base}.fwd.eeprob", lam_max, corpus.src_vocab.counts, models)
+        rev = prior_factory_from_eeprob(f"{base}.rev.eeprob", lam_max, corpus.tgt_vocab.counts, models)
+    else:
+        fwd, rev = _embedding_priors(corpus, config, lam_max, report, say)
 
+    t0 = time.perf_counter()
+    lam = _calibrated_lambda(corpus, config, fwd, rev, classes, lam_max, report, say)
+    report["lambda"] = {"fwd": lam, "rev": lam}
+    report["seconds"]["calibration"] = time.perf_counter() - t0
+    say(f"prior lambda: {lam:g}")
+    prefix_save = _option(config, "save_prior")
+    vocabs_f = (corpus.src_vocab.counts, corpus.tgt_vocab.counts)
+    vocabs_r = (corpus.tgt_vocab.counts, corpus.src_vocab.counts)
+    fwd = _with_lambda(fwd, lam, prefix_save and f"{prefix_save}.fwd.eeprob", vocabs_f)
+    rev = _with_lambda(rev, lam, prefix_save and f"{prefix_save}.rev.eeprob", vocabs_r)
+    return fwd, rev, report
+
+
+def _calibrated_lambda(corpus, config, fwd, rev, classes, lam_max, report, say) -> float:
+    """``lam_max`` without calibration; 0 for a mapping below ``prior_min_precision``; else the
+    weight :func:`choose_lambda` picks among 0 and lam_max * 10^-k, k = 0..5."""
+    if not _option(config, "prior_calibrate"):
+        return lam_max
+    if "quality" in report:
+        precision = mapping_precision(report["quality"])
+        min_precision = float(_option(config, "prior_min_precision"))
+        if precision < min_precision:
+            report["calibration"] = {"reason": f"mapping precision@1 {precision:.3f} < {min_precision:g}"}
+            say(f"mapping precision@1 {precision:.3f} is below {min_precision:g}: the prior is not used")
+            return 0.0
+    lambdas = [0.0] + [lam_max * 10.0 ** -k for k in range(6)]
+    result = choose_lambda(corpus, config, fwd, rev, lambdas, classes,
+                           max_pairs=int(_option(config, "prior_calibration_pairs")), progress=say)
+    report["calibration"] = result
+    return result["lambda"]
+
+
+def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tuple:
+    """(fwd_factory, rev_factory) from the vectors of both languages, mapped into one space;
+    fills ``report`` with the vectors, the mapping, its quality and the seconds spent."""
+    opts = dict(temperature=float(_option(config, "prior_temperature")), top_k=int(_option(config, "prior_top_k")),
+                models=str(_option(config, "prior_models")))
     t0 = time.perf_counter()
     src_vec = _get_vectors(config, "src", say)
     tgt_vec = _get_vectors(config, "tgt", say)
@@ -244,26 +285,4 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
     rev = make_prior_factory(corpus.tgt_vocab.words, corpus.src_vocab.words, (tgt_words, zm), (src_words, xm),
                              lam_max, csls_k=csls_k, src_counts=corpus.tgt_vocab.counts, **opts)
     report["seconds"]["prior_setup"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    chosen = {"fwd": lam_max, "rev": lam_max}
-    precision = mapping_precision(report["quality"])
-    min_precision = float(_option(config, "prior_min_precision"))
-    if _option(config, "prior_calibrate") and precision < min_precision:
-        chosen = {"fwd": 0.0, "rev": 0.0}
-        report["calibration"] = {"reason": f"mapping precision@1 {precision:.3f} < {min_precision:g}"}
-        say(f"mapping precision@1 {precision:.3f} is below {min_precision:g}: the prior is not used")
-    elif _option(config, "prior_calibrate"):
-        lambdas = [0.0] + [lam_max * 10.0 ** -k for k in range(5)]
-        result = choose_lambda(corpus, config, fwd, rev, lambdas,
-                               max_pairs=int(_option(config, "prior_calibration_pairs")), progress=say)
-        report["calibration"] = result
-        chosen = {"fwd": result["lambda"], "rev": result["lambda"]}
-    report["lambda"] = chosen
-    report["seconds"]["calibration"] = time.perf_counter() - t0
-    say(f"prior lambda: fwd {chosen['fwd']:g}, rev {chosen['rev']:g}")
-    vocabs_f = (corpus.src_vocab.counts, corpus.tgt_vocab.counts)
-    vocabs_r = (corpus.tgt_vocab.counts, corpus.src_vocab.counts)
-    fwd = _with_lambda(fwd, chosen["fwd"], prefix_save and f"{prefix_save}.fwd.eeprob", vocabs_f)
-    rev = _with_lambda(rev, chosen["rev"], prefix_save and f"{prefix_save}.rev.eeprob", vocabs_r)
-    return fwd, rev, report
+    return fwd, rev
