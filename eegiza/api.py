@@ -204,10 +204,13 @@ class Aligner:
         src_class = word_classes(corpus.src, corpus.src_vocab, self.config.src_classes, self.config)
         tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, self.config.tgt_classes, self.config)
         fwd_prior = rev_prior = report = None
+        if self.config.cognate_lambda > 0:
+            from .cognates import cognate_priors
+            fwd_prior, rev_prior = cognate_priors(corpus, self.config)
         if self.config.uses_embeddings:
             from .embeddings import prepare_prior
             fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"),
-                                                          (src_class, tgt_class))
+                                                          (src_class, tgt_class), (fwd_prior, rev_prior))
         fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior, tagged("fwd"),
                               tagged("rev"))
         model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)

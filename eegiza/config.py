@@ -57,6 +57,13 @@ class AlignerConfig:
     vb_alpha: float = field(default=0.1, metadata=_giza(
         "", "Dirichlet concentration of variational-Bayes t(f|e) (0 = maximum-likelihood EM as in GIZA++)"))
     seed: int = field(default=0, metadata=_giza("", "random seed (word clustering, embeddings)"))
+    # the cognate prior (eegiza.cognates): from the spelling of co-occurring words, no other data
+    cognate_lambda: float = field(default=1.0, metadata=_giza(
+        "", "weight of the cognate prior on t(f|e) in the models of prior_models (0 = off)"))
+    cognate_min_similarity: float = field(default=0.5, metadata=_giza(
+        "", "cognate prior: least character-bigram Dice similarity of a candidate pair"))
+    cognate_temperature: float = field(default=0.1, metadata=_giza(
+        "", "cognate prior: softmax temperature over the candidates' similarities"))
     # the embedding prior (EE-GIZA++); used when vectors, monolingual text or a saved prior are given
     src_vectors: Optional[str] = field(default=None, metadata=_giza(
         "", "source word vectors for the embedding prior (word2vec text/binary or a gensim model)"))

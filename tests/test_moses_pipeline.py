@@ -185,6 +185,7 @@ def eegiza_align_links(schedule_command: str):
                       "--schedule", config.schedule, "--hmm-p-null", repr(config.hmm_p_null),
                       "--hmm-jump-smooth", repr(config.hmm_jump_smooth), "--prob-smooth", repr(config.prob_smooth),
                       "--vb-alpha", repr(config.vb_alpha), "--no-agreement", "--min-link-posterior", "0",
+                      "--cognate-lambda", "0",
                       "--p0", repr(config.p0),
                       "--nsmooth", repr(config.nsmooth),
                       "--model4-smooth", repr(config.model4_smooth), "--max-fertility", str(config.max_fertility),

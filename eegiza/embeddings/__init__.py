@@ -19,7 +19,7 @@ import numpy as np
 
 from .calibrate import choose_lambda, induction_precision, mutual_best_pairs
 from .mapping import Mapping, MappingError, identical_seed, map_embeddings, unit_rows
-from .prior import EmbeddingPrior, make_prior_factory, vocab_rows
+from .prior import EmbeddingPrior, chain_factories, make_prior_factory, vocab_rows
 from .vectors import VectorFileError, WordVectors, load_vectors, save_word2vec, train_vectors
 
 PRIOR_DEFAULTS = {
@@ -181,7 +181,7 @@ def prior_factory_from_eeprob(path, lam: float = 1e4, src_counts=None, models: s
 
 
 def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = None,
-                  classes: tuple = (None, None)) -> tuple:
+                  classes: tuple = (None, None), base: tuple = (None, None)) -> tuple:
     """(fwd_factory, rev_factory, report) for ``train_pair(..., fwd_prior=..., rev_prior=...)``.
 
     The priors come from saved EE-GIZA++ probability files (``prior_file``) or from vectors
@@ -189,20 +189,21 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
     ``report``: vocabulary sizes, mapping quality (precision@1 against identical strings and the
     Model 1 dictionary), chosen lambda per direction with the calibration's scores, seconds per
     stage. ``classes``: the (source, target) word classes the training will use (calibration
-    trains the whole schedule)."""
+    trains the whole schedule). ``base``: (fwd, rev) factories of priors applied before this one
+    (e.g. the cognate prior), in calibration too; the returned factories include them."""
     say = progress or (lambda msg: None)
     report = {"seconds": {}}
     lam_max = float(_option(config, "prior_lambda"))
     models = str(_option(config, "prior_models"))
     if _option(config, "prior_file") is not None:
-        base = _option(config, "prior_file")
-        fwd = prior_factory_from_eeprob(f"{base}.fwd.eeprob", lam_max, corpus.src_vocab.counts, models)
-        rev = prior_factory_from_eeprob(f"{base}.rev.eeprob", lam_max, corpus.tgt_vocab.counts, models)
+        prefix = _option(config, "prior_file")
+        fwd = prior_factory_from_eeprob(f"{prefix}.fwd.eeprob", lam_max, corpus.src_vocab.counts, models)
+        rev = prior_factory_from_eeprob(f"{prefix}.rev.eeprob", lam_max, corpus.tgt_vocab.counts, models)
     else:
         fwd, rev = _embedding_priors(corpus, config, lam_max, report, say)
 
     t0 = time.perf_counter()
-    lam = _calibrated_lambda(corpus, config, fwd, rev, classes, lam_max, report, say)
+    lam = _calibrated_lambda(corpus, config, fwd, rev, classes, base, lam_max, report, say)
     report["lambda"] = {"fwd": lam, "rev": lam}
     report["seconds"]["calibration"] = time.perf_counter() - t0
     say(f"prior lambda: {lam:g}")
@@ -211,10 +212,10 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
     vocabs_r = (corpus.tgt_vocab.counts, corpus.src_vocab.counts)
     fwd = _with_lambda(fwd, lam, prefix_save and f"{prefix_save}.fwd.eeprob", vocabs_f)
     rev = _with_lambda(rev, lam, prefix_save and f"{prefix_save}.rev.eeprob", vocabs_r)
-    return fwd, rev, report
+    return chain_factories(base[0], fwd), chain_factories(base[1], rev), report
 
 
-def _calibrated_lambda(corpus, config, fwd, rev, classes, lam_max, report, say) -> float:
+def _calibrated_lambda(corpus, config, fwd, rev, classes, base, lam_max, report, say) -> float:
     """``lam_max`` without calibration; 0 for a mapping below ``prior_min_precision``; else the
     weight :func:`choose_lambda` picks among 0 and lam_max * 10^-k, k = 0..5."""
     if not _option(config, "prior_calibrate"):
@@ -227,7 +228,7 @@ def _calibrated_lambda(corpus, config, fwd, rev, classes, lam_max, report, say) 
             say(f"mapping precision@1 {precision:.3f} is below {min_precision:g}: the prior is not used")
             return 0.0
     lambdas = [0.0] + [lam_max * 10.0 ** -k for k in range(6)]
-    result = choose_lambda(corpus, config, fwd, rev, lambdas, classes,
+    result = choose_lambda(corpus, config, fwd, rev, lambdas, classes, base,
                            max_pairs=int(_option(config, "prior_calibration_pairs")), progress=say)
     report["calibration"] = result
     return result["lambda"]

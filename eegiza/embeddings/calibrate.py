@@ -34,7 +34,7 @@ from ..corpus import ParallelCorpus, Side
 from ..train import train_pair
 from ..ttable import TTable
 from .mapping import csls_nearest, topk_mean_similarity
-from .prior import EmbeddingPrior
+from .prior import PriorChain
 
 
 # --------------------------------------------------------------------------- mapping quality
@@ -94,8 +94,8 @@ def training_config(config) -> AlignerConfig:
     return AlignerConfig(**{k: v for k, v in vars(config).items() if k in names and v is not None})
 
 
-def final_loglik(sample: ParallelCorpus, config: AlignerConfig, fwd_prior: EmbeddingPrior,
-                 rev_prior: EmbeddingPrior, classes: tuple = (None, None)) -> float:
+def final_loglik(sample: ParallelCorpus, config: AlignerConfig, fwd_prior, rev_prior,
+                 classes: tuple = (None, None)) -> float:
     """Train ``config.schedule`` on ``sample`` in both directions with the priors mixed in, as
     :func:`eegiza.train.train_pair` does; the log-likelihood of the last iteration, summed over the
     two directions. ``classes``: the (source, target) word classes of Model 4, or None."""
@@ -105,11 +105,13 @@ def final_loglik(sample: ParallelCorpus, config: AlignerConfig, fwd_prior: Embed
 
 
 def choose_lambda(corpus: ParallelCorpus, config, fwd_factory: Callable, rev_factory: Callable,
-                  lambdas: Sequence[float], classes: tuple = (None, None), max_pairs: int = 20000,
+                  lambdas: Sequence[float], classes: tuple = (None, None), base: tuple = (None, None),
+                  max_pairs: int = 20000,
                   min_gain: float = 1e-3, seed: int = 0, progress: Optional[Callable[[str], None]] = None) -> dict:
     """Pick one lambda for both directions (for the whole corpus) by the likelihood the trained
     models give (a sample of) the corpus, as the module docstring describes; returns a report with
-    the chosen value and the per-token log-likelihood of every candidate tried."""
+    the chosen value and the per-token log-likelihood of every candidate tried. ``base``: (fwd,
+    rev) factories of priors with a fixed weight applied before this one (or None)."""
     n = len(corpus)
     if n > max_pairs:
         rows = np.sort(np.random.default_rng(seed).permutation(n)[:max_pairs])
@@ -118,18 +120,25 @@ def choose_lambda(corpus: ParallelCorpus, config, fwd_factory: Callable, rev_fac
         sample = corpus
     rate = len(sample) / max(n, 1)
     cfg = training_config(config)
-    priors = []
-    for factory, side_corpus in ((fwd_factory, sample), (rev_factory, sample.reversed())):
-        prior = factory(TTable.from_corpus(side_corpus))
-        if prior.src_counts is not None:
-            prior.src_counts = np.bincount(side_corpus.src.ids, minlength=len(prior.src_counts)).astype(np.float64)
+    priors, chains = [], []
+    for factory, base_factory, side_corpus in ((fwd_factory, base[0], sample),
+                                               (rev_factory, base[1], sample.reversed())):
+        ttable = TTable.from_corpus(side_corpus)
+        prior = factory(ttable)
+        fixed = base_factory(ttable) if base_factory is not None else None
+        for p in (prior, fixed):
+            if p is not None and p.src_counts is not None:
+                p.src_counts = np.bincount(side_corpus.src.ids, minlength=len(p.src_counts)).astype(np.float64)
+        if fixed is not None:
+            fixed.lam *= rate
         priors.append(prior)
+        chains.append(prior if fixed is None else PriorChain([fixed, prior]))
     n_tokens = max(1, len(sample.src.ids) + len(sample.tgt.ids))
     scores, previous = {}, None
     for lam in sorted(set(float(x) for x in lambdas) | {0.0}):
         for prior in priors:
             prior.lam = lam * rate
-        scores[lam] = final_loglik(sample, cfg, *priors, classes) / n_tokens
+        scores[lam] = final_loglik(sample, cfg, *chains, classes) / n_tokens
         if progress is not None:
             progress(f"calibration: lambda {lam:g}: log-likelihood {scores[lam]:.4f} per token")
         if previous is not None and scores[lam] < previous:

@@ -125,6 +125,38 @@ class EmbeddingPrior:
         return float(self.has_prior[1:].mean()) if len(self.has_prior) > 1 else 0.0
 
 
+class PriorChain:
+    """Several priors on one t-table, mixed in one after another after each M-step (e.g. the
+    cognate prior, then the embedding prior); the driver contract of :class:`EmbeddingPrior`."""
+
+    def __init__(self, priors: Sequence):
+        self.priors = list(priors)
+
+    @property
+    def current_model(self) -> Optional[str]:
+        return self.priors[0].current_model if self.priors else None
+
+    @current_model.setter
+    def current_model(self, name: Optional[str]) -> None:
+        for prior in self.priors:
+            prior.current_model = name
+
+    def active(self) -> bool:
+        return any(prior.active() for prior in self.priors)
+
+    def apply(self, ttable, counts: np.ndarray) -> None:
+        for prior in self.priors:
+            prior.apply(ttable, counts)
+
+
+def chain_factories(*factories: Optional[Callable]) -> Optional[Callable]:
+    """One prior factory from several (None entries skipped): a :class:`PriorChain` of their priors."""
+    present = [f for f in factories if f is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    return lambda ttable: PriorChain([f(ttable) for f in present])
+
+
 def as_word_matrix(vectors) -> tuple:
     """(words, float32 matrix) from a (words, matrix) pair, a KeyedVectors-like or a dict."""
     if isinstance(vectors, tuple) and len(vectors) == 2:
