@@ -1,9 +1,11 @@
-"""Low-resource benchmark of the embedding prior (issue 4): eegiza without / with the prior and eflomal.
+"""Low-resource benchmark of the priors (issue 4): eegiza without priors, with the cognate prior (the
+default), with the cognate and the embedding prior, and eflomal.
 
 For every row ``pair:N`` (N = first training lines, or ``full``; en-fr's full = first 100,000) of the
 shared protocol (/work/shared/data/README.md items 1 and 5) it runs, each in a fresh child process so
-that peak RSS is per run: eegiza without the prior, eegiza with the prior, eflomal
-(benchmarks/run_eflomal.py), and prints one table: gdfa AER of the three, the chosen prior weight
+that peak RSS is per run: eegiza without any prior (``cognate_lambda=0``, "plain"), eegiza with its
+defaults (the cognate prior, "base"), eegiza with the embedding prior as well, eflomal
+(benchmarks/run_eflomal.py), and prints one table: gdfa AER of the four, the chosen prior weight
 lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 against identical strings
 and against the Model 1 dictionary), seconds (vectors / mapping / prior / training) and peak RSS.
 
@@ -33,9 +35,9 @@ from protocol import (DEFAULT_DATA_DIR, cpu_seconds, load_protocol, write_mono_h
 DEFAULT_ROWS = [f"{pair}:{n}" for n in ("1000", "10000") for pair in ("ro-en", "de-en", "en-fr")] + \
                ["ro-en:full", "de-en:full", "en-fr:full"]
 FULL_CAP = {"en-fr": 100000}
-COLUMNS = ["pair", "N", "aer_base", "aer_prior", "aer_eflomal", "lambda", "p1_ident", "p1_m1",
-           "s_vectors", "s_mapping", "s_prior", "s_train", "s_base", "s_eflomal",
-           "rss_base", "rss_prior", "rss_eflomal"]
+COLUMNS = ["pair", "N", "aer_plain", "aer_base", "aer_prior", "aer_eflomal", "lambda", "p1_ident", "p1_m1",
+           "s_vectors", "s_mapping", "s_prior", "s_train", "s_plain", "s_base", "s_eflomal",
+           "rss_plain", "rss_base", "rss_prior", "rss_eflomal"]
 
 
 def row_lines(spec: str):
@@ -68,15 +70,17 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
     return meta
 
 
-def run_eegiza(pair: str, n_lines, schedule: str, data_dir: Path, vectors: dict | None) -> dict:
-    """One eegiza run (both directions + gdfa), with the prior if ``vectors`` are given."""
+def run_eegiza(pair: str, n_lines, schedule: str, data_dir: Path, vectors: dict | None,
+               settings: dict | None = None) -> dict:
+    """One eegiza run (both directions + gdfa), with the embedding prior if ``vectors`` are given;
+    ``settings``: other AlignerConfig fields."""
     from eegiza import Aligner, AlignerConfig, aer, read_gold
     from eegiza.corpus import corpus_from_sentences
 
     protocol = load_protocol(pair, n_lines, data_dir)
     start, start_cpu = time.perf_counter(), cpu_seconds()
     extra = {} if vectors is None else {"src_vectors": vectors["src"], "tgt_vectors": vectors["tgt"]}
-    config = AlignerConfig(schedule=schedule, **extra)
+    config = AlignerConfig(schedule=schedule, **extra, **(settings or {}))
     corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
     progress = (lambda m: print("  ", m, file=sys.stderr, flush=True)) if vectors is not None else None
     model = Aligner(config).train_corpus(corpus, progress)
@@ -106,22 +110,24 @@ def run_row(spec: str, args) -> dict:
     pair, n_lines = row_lines(spec)
     vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data)
     base_cmd = [sys.executable, __file__, "--data", str(args.data), "--schedule", args.schedule]
+    plain = child(base_cmd + ["--child", "plain", spec])
+    print(f"{spec} without priors: gdfa AER {plain['aer_gdfa']:.2f}, {plain['seconds']:.1f} s", flush=True)
     base = child(base_cmd + ["--child", "base", spec])
-    print(f"{spec} without prior: gdfa AER {base['aer_gdfa']:.2f}, {base['seconds']:.1f} s", flush=True)
+    print(f"{spec} with the cognate prior: gdfa AER {base['aer_gdfa']:.2f}, {base['seconds']:.1f} s", flush=True)
     prior = child(base_cmd + ["--child", "prior", spec, "--vectors", json.dumps(vectors)])
-    print(f"{spec} with prior: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}", flush=True)
+    print(f"{spec} with the embedding prior too: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}", flush=True)
     efl_spec = pair if n_lines is None else f"{pair}:{n_lines}"
     eflomal = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", efl_spec,
                      "--data", str(args.data)])
     quality = prior.get("quality") or {}
     lam = prior["lambda"]
     return {"pair": pair, "N": spec.partition(":")[2] or "full", "lines": base["lines"],
-            "aer_base": base["aer_gdfa"], "aer_prior": prior["aer_gdfa"], "aer_eflomal": 100 * eflomal["aer_gdfa"],
+            "aer_plain": plain["aer_gdfa"], "aer_base": base["aer_gdfa"], "aer_prior": prior["aer_gdfa"], "aer_eflomal": 100 * eflomal["aer_gdfa"],
             "lambda": f"{lam['fwd']:g}/{lam['rev']:g}",
             "p1_ident": quality.get("identical_precision"), "p1_m1": quality.get("model1_precision"),
             "s_vectors": vectors["seconds"], "s_mapping": prior["s_mapping"], "s_prior": prior["s_prior"],
-            "s_train": prior["s_train"], "s_base": base["seconds"], "s_eflomal": eflomal["seconds"],
-            "rss_base": base["peak_rss_mb"], "rss_prior": prior["peak_rss_mb"], "rss_eflomal": eflomal["peak_rss_mb"],
+            "s_train": prior["s_train"], "s_plain": plain["seconds"], "s_base": base["seconds"], "s_eflomal": eflomal["seconds"],
+            "rss_plain": plain["peak_rss_mb"], "rss_base": base["peak_rss_mb"], "rss_prior": prior["peak_rss_mb"], "rss_eflomal": eflomal["peak_rss_mb"],
             "schedule": args.schedule, "vectors": {k: v for k, v in vectors.items() if k not in ("src", "tgt")},
             "prior_report": prior["report"]}
 
@@ -137,13 +143,14 @@ def main(argv=None) -> None:
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--child", choices=["base", "prior"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["plain", "base", "prior"], help=argparse.SUPPRESS)
     parser.add_argument("--vectors", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         pair, n_lines = row_lines(args.rows[0])
         vectors = json.loads(args.vectors) if args.child == "prior" else None
-        print(json.dumps(run_eegiza(pair, n_lines, args.schedule, args.data, vectors)))
+        settings = {"cognate_lambda": 0.0} if args.child == "plain" else None
+        print(json.dumps(run_eegiza(pair, n_lines, args.schedule, args.data, vectors, settings)))
         return
     done = []
     if args.resume and args.out is not None and args.out.exists():

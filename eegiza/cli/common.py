@@ -123,6 +123,8 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
     t0 = time.perf_counter()
     model = Aligner(config).train_corpus(corpus, progress=reporter.progress)
     reporter.step("training", time.perf_counter() - t0)
+    if config.cognate_lambda > 0:
+        reporter.note(f"cognate prior: lambda {config.cognate_lambda:g} (--cognate-lambda 0 turns it off)")
     if model.prior_report is not None:
         reporter.note(prior_summary(model.prior_report))
     t0 = time.perf_counter()

@@ -67,8 +67,9 @@ def _prior_probs(indptr, indices, src_row, tgt_row, x, z, r, top_k, temperature)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _interpolate(indptr, probs, p_emb, has_prior, weight_counts, lam):
-    """t <- (c t + lam p) / (c + lam) on the rows with ``has_prior``."""
+def _interpolate(indptr, probs, row_ptr, slots, values, has_prior, weight_counts, lam):
+    """t <- (c t + lam p) / (c + lam) on the rows with ``has_prior``; p is sparse: the nonzero
+    entries of row e are ``slots``/``values`` [row_ptr[e], row_ptr[e + 1])."""
     for e in prange(len(indptr) - 1):
         if not has_prior[e]:
             continue
@@ -77,7 +78,11 @@ def _interpolate(indptr, probs, p_emb, has_prior, weight_counts, lam):
         if denom <= 0.0:
             continue
         for s in range(indptr[e], indptr[e + 1]):
-            probs[s] = (c * probs[s] + lam * p_emb[s]) / denom
+            probs[s] = c * probs[s]
+        for k in range(row_ptr[e], row_ptr[e + 1]):
+            probs[slots[k]] += lam * values[k]
+        for s in range(indptr[e], indptr[e + 1]):
+            probs[s] /= denom
 
 
 def _row_sums(indptr: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -94,7 +99,10 @@ class EmbeddingPrior:
 
     def __init__(self, p_emb: np.ndarray, has_prior: np.ndarray, lam: float = 1e4,
                  src_counts: Optional[np.ndarray] = None, models: str = "1H"):
-        self.p_emb = np.ascontiguousarray(p_emb, np.float64)
+        p_emb = np.asarray(p_emb, np.float64)
+        self.n_slots = len(p_emb)
+        self.slots = np.flatnonzero(p_emb)              # kept sparse: most slots of a row get no mass
+        self.values = p_emb[self.slots]
         self.has_prior = np.ascontiguousarray(has_prior, np.bool_)
         self.lam = float(lam)
         self.src_counts = None if src_counts is None else np.asarray(src_counts, np.float64)
@@ -106,8 +114,8 @@ class EmbeddingPrior:
 
     def apply(self, ttable, counts: np.ndarray) -> None:
         """Mix the prior into ``ttable.probs`` in place (see the module docstring)."""
-        if len(self.p_emb) != ttable.nnz or len(self.has_prior) != ttable.n_src:
-            raise ValueError(f"prior built for a t-table with {len(self.p_emb)} slots / {len(self.has_prior)} "
+        if self.n_slots != ttable.nnz or len(self.has_prior) != ttable.n_src:
+            raise ValueError(f"prior built for a t-table with {self.n_slots} slots / {len(self.has_prior)} "
                              f"rows, applied to one with {ttable.nnz} / {ttable.n_src}")
         if not self.active():
             return
@@ -116,8 +124,16 @@ class EmbeddingPrior:
         else:
             weight = _row_sums(ttable.indptr, np.asarray(counts, np.float64))
         probs = np.ascontiguousarray(ttable.probs, np.float64)
-        _interpolate(ttable.indptr, probs, self.p_emb, self.has_prior, weight, self.lam)
+        row_ptr = np.searchsorted(self.slots, ttable.indptr)
+        _interpolate(ttable.indptr, probs, row_ptr, self.slots, self.values, self.has_prior, weight, self.lam)
         ttable.probs = probs
+
+    @property
+    def p_emb(self) -> np.ndarray:
+        """The prior of every slot of the t-table, zeros included."""
+        dense = np.zeros(self.n_slots)
+        dense[self.slots] = self.values
+        return dense
 
     @property
     def coverage(self) -> float:
