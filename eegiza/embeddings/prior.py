@@ -95,7 +95,8 @@ def _row_sums(indptr: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 class EmbeddingPrior:
-    """p_emb aligned with one direction's t-table slots, and the interpolation into EM."""
+    """A prior over one direction's t-table slots, kept sparse, and its interpolation into EM (the
+    embedding prior's p_emb; the cognate prior of :mod:`eegiza.cognates` uses it too)."""
 
     def __init__(self, p_emb: np.ndarray, has_prior: np.ndarray, lam: float = 1e4,
                  src_counts: Optional[np.ndarray] = None, models: str = "1H"):
