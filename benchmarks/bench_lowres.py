@@ -113,21 +113,25 @@ def run_row(spec: str, args) -> dict:
     plain = child(base_cmd + ["--child", "plain", spec])
     print(f"{spec} without priors: gdfa AER {plain['aer_gdfa']:.2f}, {plain['seconds']:.1f} s", flush=True)
     base = child(base_cmd + ["--child", "base", spec])
-    print(f"{spec} with the cognate prior: gdfa AER {base['aer_gdfa']:.2f}, {base['seconds']:.1f} s", flush=True)
+    print(f"{spec} with the cognate prior: gdfa AER {base['aer_gdfa']:.2f}, {base['seconds']:.1f} s",
+          flush=True)
     prior = child(base_cmd + ["--child", "prior", spec, "--vectors", json.dumps(vectors)])
-    print(f"{spec} with the embedding prior too: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}", flush=True)
+    print(f"{spec} with the embedding prior too: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}",
+          flush=True)
     efl_spec = pair if n_lines is None else f"{pair}:{n_lines}"
     eflomal = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", efl_spec,
                      "--data", str(args.data)])
     quality = prior.get("quality") or {}
     lam = prior["lambda"]
     return {"pair": pair, "N": spec.partition(":")[2] or "full", "lines": base["lines"],
-            "aer_plain": plain["aer_gdfa"], "aer_base": base["aer_gdfa"], "aer_prior": prior["aer_gdfa"], "aer_eflomal": 100 * eflomal["aer_gdfa"],
+            "aer_plain": plain["aer_gdfa"], "aer_base": base["aer_gdfa"], "aer_prior": prior["aer_gdfa"],
+            "aer_eflomal": 100 * eflomal["aer_gdfa"],
             "lambda": f"{lam['fwd']:g}/{lam['rev']:g}",
             "p1_ident": quality.get("identical_precision"), "p1_m1": quality.get("model1_precision"),
             "s_vectors": vectors["seconds"], "s_mapping": prior["s_mapping"], "s_prior": prior["s_prior"],
-            "s_train": prior["s_train"], "s_plain": plain["seconds"], "s_base": base["seconds"], "s_eflomal": eflomal["seconds"],
-            "rss_plain": plain["peak_rss_mb"], "rss_base": base["peak_rss_mb"], "rss_prior": prior["peak_rss_mb"], "rss_eflomal": eflomal["peak_rss_mb"],
+            "s_train": prior["s_train"], "s_plain": plain["seconds"], "s_base": base["seconds"],
+            "s_eflomal": eflomal["seconds"], "rss_plain": plain["peak_rss_mb"], "rss_base": base["peak_rss_mb"],
+            "rss_prior": prior["peak_rss_mb"], "rss_eflomal": eflomal["peak_rss_mb"],
             "schedule": args.schedule, "vectors": {k: v for k, v in vectors.items() if k not in ("src", "tgt")},
             "prior_report": prior["report"]}
 

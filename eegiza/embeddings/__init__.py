@@ -4,8 +4,8 @@ Pipeline (:func:`prepare_prior`): monolingual vectors per language (:mod:`.vecto
 gensim or loaded) -> one shared space (:mod:`.mapping`: unsupervised VecMap self-learning, or
 self-learning seeded with the bitext's identical strings and mutual-best Model 1 dictionary) ->
 p_emb(f|e) over each direction's co-occurring pairs (:mod:`.prior`) -> the mapping's quality and
-the prior weight lambda chosen by the likelihood the trained models reach (:mod:`.calibrate`). The result is two
-``prior_factory`` callables for :func:`eegiza.train.train_direction` and a report.
+the prior weight lambda chosen by the likelihood the trained models reach (:mod:`.calibrate`). The
+result is two ``prior_factory`` callables for :func:`eegiza.train.train_pair` and a report.
 
 Options are read from any object with these attributes (missing ones take the defaults of
 :data:`PRIOR_DEFAULTS`), e.g. :class:`eegiza.AlignerConfig` once it has the fields.
