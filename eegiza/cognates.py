@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 from numba import njit, prange
 
-from .embeddings.prior import EmbeddingPrior
+from .embeddings.prior import EmbeddingPrior, softmax_into_slots
 
 
 def bigram_sets(words: Sequence[str], index: dict) -> tuple:
@@ -64,33 +64,25 @@ def _dice(a, b) -> float:
 
 @njit(cache=True, nogil=True, parallel=True)
 def cognate_probs(indptr, indices, src_ptr, src_ids, tgt_ptr, tgt_ids, eligible, min_similarity, temperature):
-    """p_cog for every slot of the CSR t-table (rows: source ids; ``indices``: target ids; 0 =
-    NULL never gets mass)."""
+    """p_cog for every slot of the CSR t-table (rows: source ids; ``indices``: target ids)."""
     out = np.zeros(len(indices), np.float64)
     for e in prange(1, len(indptr) - 1):
         lo, hi = indptr[e], indptr[e + 1]
         if not eligible[e] or hi == lo:
             continue
         a = src_ids[src_ptr[e]:src_ptr[e + 1]]
-        sims = np.full(hi - lo, -1.0)
-        best = -1.0
+        n = 0
+        slots = np.empty(hi - lo, np.int64)
+        sims = np.empty(hi - lo, np.float64)
         for s in range(lo, hi):
             f = indices[s]
-            if f == 0:
-                continue
             sim = _dice(a, tgt_ids[tgt_ptr[f]:tgt_ptr[f + 1]])
             if sim >= min_similarity:
-                sims[s - lo] = sim
-                best = max(best, sim)
-        if best < 0.0:
-            continue
-        total = 0.0
-        for s in range(lo, hi):
-            if sims[s - lo] >= 0.0:
-                out[s] = np.exp((sims[s - lo] - best) / temperature)
-                total += out[s]
-        for s in range(lo, hi):
-            out[s] /= total
+                slots[n] = s
+                sims[n] = sim
+                n += 1
+        if n > 0:
+            softmax_into_slots(out, slots[:n], sims[:n], temperature)
     return out
 
 

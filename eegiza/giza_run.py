@@ -598,8 +598,8 @@ def giza_config(params: GizaParams, mgiza: bool = False, first: Optional[str] = 
     return AlignerConfig(schedule=giza_schedule(params, first), max_sentence_length=cap,
                          threads=int(params["ncpus"]) if mgiza else 0, prob_smooth=_number(params, "probsmooth"),
                          hmm_p_null=p / (1.0 + p), hmm_jump_smooth=_number(params, "emalsmooth"),
-                         vb_alpha=0.0, agreement=False, min_link_posterior=0.0, cognate_lambda=0.0, p0=_number(params, "p0"),
-                         nsmooth=_number(params, "nsmooth"),
+                         vb_alpha=0.0, agreement=False, min_link_posterior=0.0, cognate_lambda=0.0,
+                         p0=_number(params, "p0"), nsmooth=_number(params, "nsmooth"),
                          model4_smooth=_number(params, "model4smoothfactor"),
                          max_fertility=int(params["maxfertility"]))
 

@@ -55,15 +55,21 @@ def _prior_probs(indptr, indices, src_row, tgt_row, x, z, r, top_k, temperature)
             n += 1
         if n == 0:
             continue
-        order = np.argsort(-scores[:n], kind="mergesort")
-        keep = min(top_k, n)
-        best = scores[order[0]]
-        total = 0.0
-        for q in range(keep):
-            total += np.exp((scores[order[q]] - best) / temperature)
-        for q in range(keep):
-            out[slots[order[q]]] = np.exp((scores[order[q]] - best) / temperature) / total
+        kept = np.argsort(-scores[:n], kind="mergesort")[:top_k]
+        softmax_into_slots(out, slots[kept], scores[kept], temperature)
     return out
+
+
+@njit(cache=True, nogil=True)
+def softmax_into_slots(out, slots, scores, temperature):
+    """out[slots[q]] = exp(scores[q] / temperature) / sum_q' exp(scores[q'] / temperature): one
+    row's prior over its candidate slots (computed stably, relative to the best score)."""
+    best = scores.max()
+    total = 0.0
+    for q in range(len(scores)):
+        total += np.exp((scores[q] - best) / temperature)
+    for q in range(len(scores)):
+        out[slots[q]] = np.exp((scores[q] - best) / temperature) / total
 
 
 @njit(cache=True, nogil=True, parallel=True)
