@@ -210,9 +210,13 @@ class Aligner:
         if self.config.uses_embeddings:
             from .embeddings import prepare_prior
             fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"),
-                                                          (src_class, tgt_class), (fwd_prior, rev_prior))
-        fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior, tagged("fwd"),
-                              tagged("rev"))
+                                                          (src_class, tgt_class), (fwd_prior, rev_prior),
+                                                          keep_models=True)
+        if report is not None and "models" in report:      # calibration trained them already
+            fwd, rev = report.pop("models")
+        else:
+            fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior,
+                                  tagged("fwd"), tagged("rev"))
         model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
         model.prior_report = report
         return model

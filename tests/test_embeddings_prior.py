@@ -230,12 +230,14 @@ def test_calibration_stops_past_the_peak_and_needs_a_gain(monkeypatch):
             lam = sorted(curve)[len(calls)]
             assert fwd_prior.lam == rev_prior.lam == lam        # no subsampling: lambda as given
             calls.append(lam)
-            return curve[lam] * n_tokens
+            return curve[lam] * n_tokens, ("models", lam)
 
-        monkeypatch.setattr(calibrate, "final_loglik", fake)
-        result = calibrate.choose_lambda(corpus, AlignerConfig(), factory, factory, list(curve), min_gain=min_gain)
+        monkeypatch.setattr(calibrate, "train_candidate", fake)
+        result = calibrate.choose_lambda(corpus, AlignerConfig(), factory, factory, list(curve), min_gain=min_gain,
+                                         keep_models=True)
         assert calls == tried and sorted(result["loglik_per_token"]) == tried
         assert result["lambda"] == chosen
+        assert result["models"] == ("models", chosen)          # the chosen candidate's, even when it is 0
 
 
 def test_prepare_prior_end_to_end(tmp_path):
@@ -304,3 +306,31 @@ def test_prepare_prior_refuses_a_mapping_below_the_precision_threshold(tmp_path)
     _, _, report = prepare_prior(corpus, SimpleNamespace(**common, prior_min_precision=0.0), messages.append)
     assert 0.0 in report["calibration"]["loglik_per_token"]                  # the likelihood decides
     assert report["lambda"] == {"fwd": 0.0, "rev": 0.0}
+
+
+def test_api_keeps_the_models_calibration_trained(tmp_path):
+    """Calibrating on the whole bitext already trains it with the chosen lambda: the API keeps those
+    models, and they are the models a training with that lambda fixed gives, array for array."""
+    from eegiza import Aligner
+    from eegiza.embeddings.vectors import WordVectors, save_word2vec
+    corpus = _synthetic_bitext(n_pairs=300)
+    rng = np.random.default_rng(2)
+    n, d = 40, 16
+    base = rng.normal(size=(n, d)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    save_word2vec(tmp_path / "src.vec", WordVectors([f"s{k}" for k in range(n)], base))
+    save_word2vec(tmp_path / "tgt.vec", WordVectors([f"t{k}" for k in range(n)], (base @ q).astype(np.float32)))
+    common = dict(src_vectors=str(tmp_path / "src.vec"), tgt_vectors=str(tmp_path / "tgt.vec"),
+                  schedule="1^3 H^2", threads=1, prior_lambda=100.0, word_classes=0)
+    messages = []
+    calibrated = Aligner(AlignerConfig(**common, save_prior=str(tmp_path / "p"))).train_corpus(
+        corpus, messages.append)
+    lam = calibrated.prior_report["lambda"]["fwd"]
+    assert lam > 0 and "models" not in calibrated.prior_report
+    assert any("are kept" in m for m in messages)
+    assert (tmp_path / "p.fwd.eeprob").stat().st_size > 0 and (tmp_path / "p.rev.eeprob").stat().st_size > 0
+    fixed = Aligner(AlignerConfig(**{**common, "prior_lambda": lam}, prior_calibrate=False)).train_corpus(corpus)
+    for a, b in ((calibrated.fwd, fixed.fwd), (calibrated.rev, fixed.rev)):
+        assert np.array_equal(a.ttable.probs, b.ttable.probs)
+        assert [it.loglik for it in a.log] == [it.loglik for it in b.log]
+        assert np.array_equal(a.jump, b.jump)

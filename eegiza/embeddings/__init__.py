@@ -17,6 +17,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..ttable import TTable
 from .calibrate import choose_lambda, induction_precision, mutual_best_pairs
 from .mapping import Mapping, MappingError, identical_seed, map_embeddings, unit_rows
 from .prior import EmbeddingPrior, chain_factories, make_prior_factory, vocab_rows
@@ -181,7 +182,7 @@ def prior_factory_from_eeprob(path, lam: float = 1e4, src_counts=None, models: s
 
 
 def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = None,
-                  classes: tuple = (None, None), base: tuple = (None, None)) -> tuple:
+                  classes: tuple = (None, None), base: tuple = (None, None), keep_models: bool = False) -> tuple:
     """(fwd_factory, rev_factory, report) for ``train_pair(..., fwd_prior=..., rev_prior=...)``.
 
     The priors come from saved EE-GIZA++ probability files (``prior_file``) or from vectors
@@ -190,7 +191,10 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
     Model 1 dictionary), chosen lambda per direction with the calibration's scores, seconds per
     stage. ``classes``: the (source, target) word classes the training will use (calibration
     trains the whole schedule). ``base``: (fwd, rev) factories of priors applied before this one
-    (e.g. the cognate prior), in calibration too; the returned factories include them."""
+    (e.g. the cognate prior), in calibration too; the returned factories include them.
+    ``keep_models``: when calibration trained the whole corpus (not a sample), ``report["models"]``
+    holds the (fwd, rev) models it trained with the chosen lambda, the same a training with the
+    returned factories would give (the saved priors of ``save_prior`` are written here then)."""
     say = progress or (lambda msg: None)
     report = {"seconds": {}}
     lam_max = float(_option(config, "prior_lambda"))
@@ -203,7 +207,7 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
         fwd, rev = _embedding_priors(corpus, config, lam_max, report, say)
 
     t0 = time.perf_counter()
-    lam = _calibrated_lambda(corpus, config, fwd, rev, classes, base, lam_max, report, say)
+    lam = _calibrated_lambda(corpus, config, fwd, rev, classes, base, lam_max, report, say, keep_models)
     report["lambda"] = {"fwd": lam, "rev": lam}
     report["seconds"]["calibration"] = time.perf_counter() - t0
     say(f"prior lambda: {lam:g}")
@@ -212,12 +216,17 @@ def prepare_prior(corpus, config, progress: Optional[Callable[[str], None]] = No
     vocabs_r = (corpus.tgt_vocab.counts, corpus.src_vocab.counts)
     fwd = _with_lambda(fwd, lam, prefix_save and f"{prefix_save}.fwd.eeprob", vocabs_f)
     rev = _with_lambda(rev, lam, prefix_save and f"{prefix_save}.rev.eeprob", vocabs_r)
+    if prefix_save and "models" in report:         # no training will call the factories
+        fwd(TTable.from_corpus(corpus))
+        rev(TTable.from_corpus(corpus.reversed()))
     return chain_factories(base[0], fwd), chain_factories(base[1], rev), report
 
 
-def _calibrated_lambda(corpus, config, fwd, rev, classes, base, lam_max, report, say) -> float:
+def _calibrated_lambda(corpus, config, fwd, rev, classes, base, lam_max, report, say,
+                       keep_models: bool = False) -> float:
     """``lam_max`` without calibration; 0 for a mapping below ``prior_min_precision``; else the
-    weight :func:`choose_lambda` picks among 0 and lam_max * 10^-k, k = 0..5."""
+    weight :func:`choose_lambda` picks among 0 and lam_max * 10^-k, k = 0..5 (its models of the
+    chosen weight go to ``report["models"]`` with ``keep_models``)."""
     if not _option(config, "prior_calibrate"):
         return lam_max
     if "quality" in report:
@@ -229,7 +238,11 @@ def _calibrated_lambda(corpus, config, fwd, rev, classes, base, lam_max, report,
             return 0.0
     lambdas = [0.0] + [lam_max * 10.0 ** -k for k in range(6)]
     result = choose_lambda(corpus, config, fwd, rev, lambdas, classes, base,
-                           max_pairs=int(_option(config, "prior_calibration_pairs")), progress=say)
+                           max_pairs=int(_option(config, "prior_calibration_pairs")), progress=say,
+                           keep_models=keep_models)
+    if "models" in result:
+        report["models"] = result.pop("models")
+        say(f"the models calibration trained with lambda {result['lambda']:g} are kept")
     report["calibration"] = result
     return result["lambda"]
 

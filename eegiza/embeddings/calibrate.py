@@ -22,7 +22,9 @@ Candidates are tried in increasing order and the search stops at the first that 
 predecessor (the likelihood has one peak over lambda on the pairs measured); lambda > 0 is chosen
 only if it beats lambda = 0 by ``min_gain`` nats per token. Large corpora are subsampled
 (``max_pairs``); lambda is rescaled by the sampling rate, since the prior's weight in row e is
-lambda / (c(e) + lambda) and c(e) grows with the corpus.
+lambda / (c(e) + lambda) and c(e) grows with the corpus. When the corpus is not subsampled, the
+models trained with the chosen lambda are the final models (``keep_models``): the training is not
+repeated.
 """
 from __future__ import annotations
 
@@ -96,24 +98,30 @@ def training_config(config) -> AlignerConfig:
     return AlignerConfig(**{k: v for k, v in vars(config).items() if k in names and v is not None})
 
 
-def final_loglik(sample: ParallelCorpus, config: AlignerConfig, fwd_prior, rev_prior,
-                 classes: tuple = (None, None)) -> float:
+def train_candidate(sample: ParallelCorpus, config: AlignerConfig, fwd_prior, rev_prior,
+                    classes: tuple = (None, None)) -> tuple:
     """Train ``config.schedule`` on ``sample`` in both directions with the priors mixed in, as
-    :func:`eegiza.train.train_pair` does; the log-likelihood of the last iteration, summed over the
-    two directions. ``classes``: the (source, target) word classes of Model 4, or None."""
+    :func:`eegiza.train.train_pair` does. Returns (log-likelihood of the last iteration summed over
+    the two directions, (fwd, rev) models). ``classes``: the (source, target) word classes of
+    Model 4, or None."""
     fwd, rev = train_pair(sample, config, classes[0], classes[1],
                           fwd_prior=lambda _: fwd_prior, rev_prior=lambda _: rev_prior)
-    return fwd.log[-1].loglik + rev.log[-1].loglik
+    return fwd.log[-1].loglik + rev.log[-1].loglik, (fwd, rev)
 
 
 def choose_lambda(corpus: ParallelCorpus, config, fwd_factory: Callable, rev_factory: Callable,
                   lambdas: Sequence[float], classes: tuple = (None, None), base: tuple = (None, None),
                   max_pairs: int = 20000,
-                  min_gain: float = 1e-3, seed: int = 0, progress: Optional[Callable[[str], None]] = None) -> dict:
+                  min_gain: float = 1e-3, seed: int = 0, progress: Optional[Callable[[str], None]] = None,
+                  keep_models: bool = False) -> dict:
     """Pick one lambda for both directions (for the whole corpus) by the likelihood the trained
     models give (a sample of) the corpus, as the module docstring describes; returns a report with
     the chosen value and the per-token log-likelihood of every candidate tried. ``base``: (fwd,
-    rev) factories of priors with a fixed weight applied before this one (or None)."""
+    rev) factories of priors with a fixed weight applied before this one (or None).
+
+    ``keep_models``: when the corpus was not subsampled, the report's ``"models"`` are the (fwd,
+    rev) models trained with the chosen lambda: the very models a training of the corpus with that
+    weight gives, so the caller need not train them again."""
     n = len(corpus)
     if n > max_pairs:
         rows = np.sort(np.random.default_rng(seed).permutation(n)[:max_pairs])
@@ -136,11 +144,18 @@ def choose_lambda(corpus: ParallelCorpus, config, fwd_factory: Callable, rev_fac
         priors.append(prior)
         chains.append(prior if fixed is None else PriorChain([fixed, prior]))
     n_tokens = max(1, len(sample.src.ids) + len(sample.tgt.ids))
-    scores, previous = {}, None
+    keep_models = keep_models and sample is corpus
+    scores, models, previous = {}, {}, None
     for lam in sorted(set(float(x) for x in lambdas) | {0.0}):
         for prior in priors:
             prior.lam = lam * rate
-        scores[lam] = final_loglik(sample, cfg, *chains, classes) / n_tokens
+        loglik, trained = train_candidate(sample, cfg, *chains, classes)
+        scores[lam] = loglik / n_tokens
+        if keep_models:                             # only lambda 0 and the best so far stay in memory
+            models[lam] = trained
+            best_so_far = max(scores, key=scores.get)
+            models = {k: v for k, v in models.items() if k in (0.0, best_so_far)}
+        del trained
         if progress is not None:
             progress(f"calibration: lambda {lam:g}: log-likelihood {scores[lam]:.4f} per token")
         if previous is not None and scores[lam] < previous:
@@ -149,5 +164,8 @@ def choose_lambda(corpus: ParallelCorpus, config, fwd_factory: Callable, rev_fac
     best = max(scores, key=scores.get)
     gain = scores[best] - scores[0.0]
     chosen = best if gain >= min_gain else 0.0
-    return {"lambda": chosen, "criterion": "final training log-likelihood", "sample_pairs": len(sample),
-            "loglik_per_token": scores, "gain_over_no_prior": gain}
+    report = {"lambda": chosen, "criterion": "final training log-likelihood", "sample_pairs": len(sample),
+              "loglik_per_token": scores, "gain_over_no_prior": gain}
+    if keep_models:
+        report["models"] = models[chosen]
+    return report
