@@ -87,7 +87,7 @@ class AlignerConfig:
         "the models reach (down to 0 for a poor embedding space)"))
     prior_min_precision: float = field(default=0.25, metadata=_giza(
         "", "calibration uses no prior (lambda 0) when the mapping's precision@1 on the bitext's "
-            "identical strings / Model 1 dictionary is below this"))
+            "Model 1 dictionary (identical strings if it has none) is below this"))
     prior_file: Optional[str] = field(default=None, metadata=_giza(
         "", "reuse priors saved with --save-prior (PREFIX.fwd.eeprob, PREFIX.rev.eeprob)"))
     save_prior: Optional[str] = field(default=None, metadata=_giza(

@@ -308,6 +308,15 @@ def test_prepare_prior_refuses_a_mapping_below_the_precision_threshold(tmp_path)
     assert report["lambda"] == {"fwd": 0.0, "rev": 0.0}
 
 
+def test_mapping_precision_trusts_the_model1_dictionary_over_identical_strings():
+    """ro-en's fastText mapping: 0.30 on identical strings, 0.04 on the Model 1 dictionary -> 0.04."""
+    from eegiza.embeddings import mapping_precision
+    assert mapping_precision({"identical_precision": 0.295, "model1_precision": 0.038}) == 0.038
+    assert mapping_precision({"identical_precision": 0.2, "model1_precision": 0.5}) == 0.5
+    assert mapping_precision({"identical_precision": 0.4, "model1_precision": None}) == 0.4
+    assert mapping_precision({"identical_precision": None, "model1_precision": None}) == 0.0
+
+
 def test_api_keeps_the_models_calibration_trained(tmp_path):
     """Calibrating on the whole bitext already trains it with the chosen lambda: the API keeps those
     models, and they are the models a training with that lambda fixed gives, array for array."""
