@@ -39,15 +39,11 @@ def oracle_probs(small_tt, small_src_words, small_tgt_words, full_tt, full_src_v
     def full_ids(words, vocab):
         return np.array([vocab.get(w, -1) if i else -1 for i, w in enumerate(words)], np.int64)
 
-    e_small, f_small = small_tt.row_ids(), small_tt.indices
-    e_full = full_ids(small_src_words, full_src_vocab)[e_small]
-    f_full = full_ids(small_tgt_words, full_tgt_vocab)[f_small]
-    width = int(max(full_tt.indices.max(initial=0), f_full.max(initial=0))) + 1
-    keys = full_tt.row_ids().astype(np.int64) * width + full_tt.indices
-    want = e_full * width + f_full
-    pos = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
-    hit = (e_full > 0) & (f_full > 0) & (keys[pos] == want)
-    probs = np.where(hit, full_tt.probs[pos], 0.0)
+    e_small = small_tt.row_ids()
+    slot = full_tt.find_slots(full_ids(small_src_words, full_src_vocab)[e_small],
+                              full_ids(small_tgt_words, full_tgt_vocab)[small_tt.indices])
+    probs = np.zeros(len(slot))
+    probs[slot >= 0] = full_tt.probs[slot[slot >= 0]]
     probs[probs < ORACLE_FLOOR] = 0.0
     sums = np.bincount(e_small, weights=probs, minlength=small_tt.n_src)
     return np.divide(probs, sums[e_small], out=np.zeros_like(probs), where=sums[e_small] > 0)

@@ -627,8 +627,6 @@ def fertility_arrays(model: DirectionModel) -> Optional[dict]:
 def model1_loglik(ttable, corpus: ParallelCorpus, floor: float) -> np.ndarray:
     """Per-sentence Model-1 log-likelihood sum_j log(sum_i t(f_j | e_i) / (l + 1)), i = 0 (NULL)
     .. l, every t floored at ``floor`` (pairs absent from the table get the floor)."""
-    width = np.int64(max(int(ttable.indices.max()) + 1 if ttable.nnz else 1, len(corpus.tgt_vocab)))
-    keys = ttable.row_ids().astype(np.int64) * width + ttable.indices
     sl, tl = corpus.src.lengths + 1, corpus.tgt.lengths
     sent = np.repeat(np.arange(len(corpus)), sl * tl)
     start = np.repeat(np.cumsum(sl * tl) - sl * tl, sl * tl)
@@ -636,10 +634,10 @@ def model1_loglik(ttable, corpus: ParallelCorpus, floor: float) -> np.ndarray:
     i, j = r % sl[sent], r // sl[sent]
     e = np.where(i > 0, corpus.src.ids[np.maximum(corpus.src.offsets[sent] + i - 1, 0)], 0).astype(np.int64)
     f = corpus.tgt.ids[corpus.tgt.offsets[sent] + j].astype(np.int64)
-    key = e * width + f
-    pos = np.clip(np.searchsorted(keys, key), 0, max(len(keys) - 1, 0))
-    found = (keys[pos] == key) & (e < ttable.n_src) if len(keys) else np.zeros(len(key), bool)
-    t = np.maximum(np.where(found, ttable.probs[pos] if len(keys) else 0.0, floor), floor)
+    slot = ttable.find_slots(e, f)
+    found = slot >= 0
+    t = np.full(len(slot), floor)
+    t[found] = np.maximum(ttable.probs[slot[found]], floor)
     token = corpus.tgt.offsets[sent] + j
     word_sum = np.bincount(token, weights=t, minlength=len(corpus.tgt.ids))
     word_sent = np.repeat(np.arange(len(corpus)), tl)

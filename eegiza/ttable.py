@@ -153,6 +153,14 @@ def _lookup_all(indptr, indices, old_indptr, old_indices, old_probs, floor):
     return out
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _find_slots(indptr, indices, e_ids, f_ids, out):
+    n_src = len(indptr) - 1
+    for k in prange(len(e_ids)):
+        e = e_ids[k]
+        out[k] = find_slot(indptr, indices, e, f_ids[k]) if 0 <= e < n_src else -1
+
+
 @njit(cache=True, nogil=True)
 def add_slot_counts(gamma, slots, counts):
     """Add one pair's link posteriors ``gamma[j, i]`` (i = 0: NULL), laid out like its block of
@@ -231,6 +239,14 @@ class TTable:
             return PROB_FLOOR
         s = find_slot(self.indptr, self.indices, e, f)
         return max(self.probs[s], PROB_FLOOR) if s >= 0 else PROB_FLOOR
+
+    def find_slots(self, e_ids, f_ids) -> np.ndarray:
+        """The slot of every pair (e_ids[k], f_ids[k]) (int64), -1 where the pair is not in the table
+        (or e is not a row)."""
+        e_ids, f_ids = np.asarray(e_ids, np.int64), np.asarray(f_ids, np.int64)
+        out = np.empty(len(e_ids), np.int64)
+        _find_slots(self.indptr, self.indices, e_ids, f_ids, out)
+        return out
 
     def row(self, e: int):
         lo, hi = self.indptr[e], self.indptr[e + 1]

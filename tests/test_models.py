@@ -44,6 +44,16 @@ def test_cooccurrence_table_lists_exactly_the_cooccurring_pairs():
         assert list(ids) == sorted(ids)
 
 
+def test_find_slots_locates_every_pair_and_only_those():
+    corpus = toy_corpus()
+    tt = TTable.from_corpus(corpus)
+    slot_of = {(int(e), int(f)): k for k, (e, f) in enumerate(zip(tt.row_ids(), tt.indices))}
+    pairs = [(e, f) for e in range(-1, tt.n_src + 2) for f in range(-1, len(corpus.tgt_vocab) + 2)]
+    got = tt.find_slots([e for e, _ in pairs], [f for _, f in pairs])
+    assert got.tolist() == [slot_of.get(pair, -1) for pair in pairs]
+    assert (got >= 0).sum() == tt.nnz                      # every slot found once, nothing else
+
+
 def model1_kernel_iteration(corpus, tt):
     slots, slot_off = sentence_slots(corpus, tt)
     chunks, loglik = ibm1.estep(corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs, 1e-7, 2)

@@ -172,14 +172,10 @@ def prior_factory_from_eeprob(path, lam: float = 1e4, src_counts=None, models: s
     e_ids, f_ids, _, _, probs = read_eeprob(path)
 
     def factory(ttable) -> EmbeddingPrior:
-        width = int(max(ttable.indices.max(initial=0), f_ids.max(initial=0))) + 1
-        keys = ttable.row_ids().astype(np.int64) * width + ttable.indices
-        ok = e_ids < ttable.n_src
-        want = e_ids[ok] * width + f_ids[ok]
-        pos = np.clip(np.searchsorted(keys, want), 0, max(0, len(keys) - 1))
-        hit = keys[pos] == want if len(keys) else np.zeros(len(want), bool)
+        slot = ttable.find_slots(e_ids, f_ids)
+        hit = slot >= 0
         p = np.zeros(ttable.nnz)
-        p[pos[hit]] = probs[ok][hit]
+        p[slot[hit]] = probs[hit]
         has = np.zeros(ttable.n_src, bool)
         has[ttable.row_ids()[p > 0]] = True
         return EmbeddingPrior(p, has, lam, src_counts, models)
