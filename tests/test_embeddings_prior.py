@@ -240,20 +240,25 @@ def test_calibration_stops_past_the_peak_and_needs_a_gain(monkeypatch):
         assert result["models"] == ("models", chosen)          # the chosen candidate's, even when it is 0
 
 
+def _write_rotated_vectors(folder, n=40, d=16, tgt_binary=False):
+    """folder/src.vec and folder/tgt.vec: random vectors of s0..s{n-1}, and the same vectors rotated
+    for t0..t{n-1} (the translations of _synthetic_bitext)."""
+    from eegiza.embeddings.vectors import WordVectors, save_word2vec
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(n, d)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    save_word2vec(folder / "src.vec", WordVectors([f"s{k}" for k in range(n)], base))
+    save_word2vec(folder / "tgt.vec", WordVectors([f"t{k}" for k in range(n)], (base @ q).astype(np.float32)),
+                  binary=tgt_binary)
+
+
 def test_prepare_prior_end_to_end(tmp_path):
     """Rotated vector files, seeded mapping from the bitext's Model 1 dictionary, calibration,
     saved prior reused through prior_file."""
     from types import SimpleNamespace
     from eegiza.embeddings import prepare_prior
-    from eegiza.embeddings.vectors import WordVectors, save_word2vec
     corpus = _synthetic_bitext(n_pairs=300)
-    rng = np.random.default_rng(2)
-    n, d = 40, 16
-    base = rng.normal(size=(n, d)).astype(np.float32)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    save_word2vec(tmp_path / "src.vec", WordVectors([f"s{k}" for k in range(n)], base))
-    save_word2vec(tmp_path / "tgt.vec", WordVectors([f"t{k}" for k in range(n)], (base @ q).astype(np.float32)),
-                  binary=True)
+    _write_rotated_vectors(tmp_path, tgt_binary=True)
     options = SimpleNamespace(src_vectors=tmp_path / "src.vec", tgt_vectors=tmp_path / "tgt.vec",
                               mapping="seeded", schedule="1^3 H^2", threads=1, prior_lambda=100.0,
                               save_prior=str(tmp_path / "prior"), prob_smooth=1e-7, hmm_p_null=0.2,
@@ -321,14 +326,8 @@ def test_api_keeps_the_models_calibration_trained(tmp_path):
     """Calibrating on the whole bitext already trains it with the chosen lambda: the API keeps those
     models, and they are the models a training with that lambda fixed gives, array for array."""
     from eegiza import Aligner
-    from eegiza.embeddings.vectors import WordVectors, save_word2vec
     corpus = _synthetic_bitext(n_pairs=300)
-    rng = np.random.default_rng(2)
-    n, d = 40, 16
-    base = rng.normal(size=(n, d)).astype(np.float32)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    save_word2vec(tmp_path / "src.vec", WordVectors([f"s{k}" for k in range(n)], base))
-    save_word2vec(tmp_path / "tgt.vec", WordVectors([f"t{k}" for k in range(n)], (base @ q).astype(np.float32)))
+    _write_rotated_vectors(tmp_path)
     common = dict(src_vectors=str(tmp_path / "src.vec"), tgt_vectors=str(tmp_path / "tgt.vec"),
                   schedule="1^3 H^2", threads=1, prior_lambda=100.0, word_classes=0)
     messages = []
