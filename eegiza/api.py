@@ -25,8 +25,9 @@ from .formats.atomic import atomic_open
 from .links import directional_links, to_lists
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
+from .phases import NO_PROFILE, PhaseProfile
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, IterationLog, align_direction, train_pair
+from .train import DirectionModel, IterationLog, align_direction, train_pair, training_alignment
 from .ttable import TTable
 
 FORMAT_VERSION = 1
@@ -59,6 +60,7 @@ class AlignmentModel:
                  rev: DirectionModel):
         self.config, self.src_vocab, self.tgt_vocab, self.fwd, self.rev = config, src_vocab, tgt_vocab, fwd, rev
         self.prior_report: Optional[dict] = None   # mapping quality, chosen prior weights, seconds
+        self.trained_on: Optional[ParallelCorpus] = None   # the training corpus (align_corpus reuses its alignment)
 
     # ------------------------------------------------------------------ probabilities
     def translation_probability(self, src_word: str, tgt_word: str, reverse: bool = False) -> float:
@@ -80,15 +82,27 @@ class AlignmentModel:
         return [(vocab_out.words[ids[k]], float(probs[k])) for k in order]
 
     # ------------------------------------------------------------------ alignment
-    def align_corpus(self, corpus: ParallelCorpus, methods: Sequence[str] = ()) -> CorpusAlignment:
-        """Align a corpus numbered with this model's vocabularies (new words may extend them)."""
-        fwd_pos, fwd_scores = align_direction(_extended(self.fwd, len(corpus.src_vocab)), corpus)
-        rev_corpus = corpus.reversed()
-        rev_pos, rev_scores = align_direction(_extended(self.rev, len(corpus.tgt_vocab)), rev_corpus)
+    def align_corpus(self, corpus: ParallelCorpus, methods: Sequence[str] = (), realign: bool = False,
+                     profile: PhaseProfile = NO_PROFILE) -> CorpusAlignment:
+        """Align a corpus numbered with this model's vocabularies (new words may extend them).
+
+        The corpus this model was trained on (the same object) is not aligned again when the last
+        model is Model 3 or 4: its alignment is the one the last EM iteration found, as GIZA++ writes
+        ``A3.final`` (``realign`` aligns it again under the final tables instead). ``profile`` gets
+        the phases "final alignment" and "symmetrisation"."""
+        trained = None if realign or corpus is not self.trained_on else (
+            training_alignment(self.fwd), training_alignment(self.rev))
+        if trained is not None and None not in trained:
+            (fwd_pos, fwd_scores), (rev_pos, rev_scores) = trained
+        else:
+            fwd_pos, fwd_scores = align_direction(_extended(self.fwd, len(corpus.src_vocab)), corpus)
+            rev_pos, rev_scores = align_direction(_extended(self.rev, len(corpus.tgt_vocab)), corpus.reversed())
         fwd = directional_links(fwd_pos, corpus.tgt.offsets, reverse=False)
         rev = directional_links(rev_pos, corpus.src.offsets, reverse=True)
+        profile.mark("final alignment")
         methods = list(methods) or [self.config.symmetrization]
         sym = {m: symmetrize_flat(*fwd, *rev, corpus.src.lengths, corpus.tgt.lengths, m) for m in methods}
+        profile.mark("symmetrisation")
         return CorpusAlignment(fwd, rev, sym, fwd_scores, rev_scores)
 
     def align(self, src_sentences, tgt_sentences, method: Optional[str] = None) -> List[List[tuple]]:
@@ -198,27 +212,34 @@ class Aligner:
                                        max_len=self.config.max_sentence_length)
         return self.train_corpus(corpus, progress)
 
-    def train_corpus(self, corpus: ParallelCorpus, progress=None) -> AlignmentModel:
+    def train_corpus(self, corpus: ParallelCorpus, progress=None, profile: PhaseProfile = NO_PROFILE
+                     ) -> AlignmentModel:
+        """Train both directions on a numbered corpus; ``progress`` gets a line per iteration,
+        ``profile`` a mark per phase (word classes, priors, every model; :mod:`eegiza.phases`)."""
         def tagged(tag):
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
         src_class = word_classes(corpus.src, corpus.src_vocab, self.config.src_classes, self.config)
         tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, self.config.tgt_classes, self.config)
+        profile.mark("word classes")
         fwd_prior = rev_prior = report = None
         if self.config.cognate_lambda > 0:
             from .cognates import cognate_priors
             fwd_prior, rev_prior = cognate_priors(corpus, self.config)
+            profile.mark("cognate prior")
         if self.config.uses_embeddings:
             from .embeddings import prepare_prior
             fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"),
                                                           (src_class, tgt_class), (fwd_prior, rev_prior),
                                                           keep_models=True)
+            profile.mark("embedding prior (vectors, mapping, calibration)")
         if report is not None and "models" in report:      # calibration trained them already
             fwd, rev = report.pop("models")
         else:
             fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior,
-                                  tagged("fwd"), tagged("rev"))
+                                  tagged("fwd"), tagged("rev"), profile)
         model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
         model.prior_report = report
+        model.trained_on = corpus
         return model
 
 

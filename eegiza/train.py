@@ -22,6 +22,7 @@ from scipy.special import digamma
 from .config import AlignerConfig
 from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
+from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
 from .ttable import TTable, reduce_counts, sentence_slots
 
@@ -60,6 +61,8 @@ class DirectionModel:
 
 
 ProgressFn = Callable[[str], None]
+PHASE_NAMES = {"1": "Model 1", "2": "Model 2", "H": "HMM", "Model3": "Model 3", "T3To4": "Model 3->4",
+               "Model4": "Model 4"}
 
 
 def set_threads(threads: int) -> None:
@@ -87,15 +90,24 @@ def m_step(ttable: TTable, counts: np.ndarray, config: AlignerConfig, prior=None
         prior.apply(ttable, counts)
 
 
+VB_BLOCK = 1 << 20   # table slots per block of the variational-Bayes M-step (bounds its temporaries)
+
+
 def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float) -> np.ndarray:
     """t(f|e) = exp(psi(c(e,f) + a)) / exp(psi(c(e) + a * V_e)), V_e the row's size (Riley &
-    Gildea 2012; fast_align ``-v``). Sub-normalised: rare words stop "collecting" translations."""
+    Gildea 2012; fast_align ``-v``). Sub-normalised: rare words stop "collecting" translations.
+    Computed in blocks of :data:`VB_BLOCK` slots, so the only table-sized array is the result."""
     sizes = np.diff(indptr)
     row_total = np.add.reduceat(counts, indptr[:-1][sizes > 0]) if len(counts) else np.zeros(0)
     totals = np.zeros(len(sizes))
     totals[sizes > 0] = row_total
-    denom = np.repeat(digamma(totals + alpha * sizes), sizes)
-    return np.exp(digamma(counts + alpha) - denom)
+    row_denom = digamma(totals + alpha * sizes)
+    out = np.empty(len(counts))
+    for lo in range(0, len(counts), VB_BLOCK):
+        hi = min(len(counts), lo + VB_BLOCK)
+        rows = np.searchsorted(indptr, np.arange(lo, hi), side="right") - 1
+        out[lo:hi] = np.exp(digamma(counts[lo:hi] + alpha) - row_denom[rows])
+    return out
 
 
 def _log_iteration(model: DirectionModel, name: str, it: int, loglik: float, n_tokens: int, t0: float,
@@ -135,27 +147,28 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     ``tgt_class``: target word classes (Model 4's non-head distortion); ``fertility_params``
     override the Model 3/4 parameters of ``config``."""
     training = _DirectionTraining(corpus, config, src_class, prior_factory, progress, on_iteration, initial)
-    for name, n_iter in training.base_items:
-        training.begin(name)
-        for it in range(1, n_iter + 1):
-            t0 = time.perf_counter()
-            training.end_iteration(name, it, *training.estep(name), t0)
-    return training.finish(tgt_class, fertility_params)
+    return training.run(tgt_class, fertility_params)
 
 
 def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
                tgt_class: Optional[np.ndarray] = None, fwd_prior=None, rev_prior=None,
-               fwd_progress: Optional[ProgressFn] = None, rev_progress: Optional[ProgressFn] = None):
+               fwd_progress: Optional[ProgressFn] = None, rev_progress: Optional[ProgressFn] = None,
+               profile: PhaseProfile = NO_PROFILE):
     """Train both directions, (P(tgt | src), P(src | tgt)). With ``config.agreement`` the Model 1 and
     HMM iterations of both run in lockstep with a joint E-step (:mod:`eegiza.models.agreement`);
     Model 2, 3 and 4 iterations stay per direction. Otherwise as two :func:`train_direction` calls.
-    ``fwd_prior``/``rev_prior``: each direction's ``prior_factory``."""
+    ``fwd_prior``/``rev_prior``: each direction's ``prior_factory``; ``profile`` gets a mark after
+    every iteration (:mod:`eegiza.phases`)."""
     rev_corpus = corpus.reversed()
+    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, profile=profile, tag="fwd")
     if not config.agreement:
-        return (train_direction(corpus, config, src_class, fwd_prior, fwd_progress, tgt_class=tgt_class),
-                train_direction(rev_corpus, config, tgt_class, rev_prior, rev_progress, tgt_class=src_class))
-    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress)
-    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress)
+        fwd_model = fwd.run(tgt_class)
+        del fwd
+        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
+        return fwd_model, rev.run(src_class)
+    # (without agreement, each direction's tables are built within its first model's phase)
+    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
+    profile.mark("co-occurrence tables")
     for name, n_iter in fwd.base_items:
         fwd.begin(name)
         rev.begin(name)
@@ -165,6 +178,7 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                 fwd.end_iteration(name, it, *fwd.estep(name), t0)
                 rev.end_iteration(name, it, *rev.estep(name), t0)
                 continue
+            # (the iteration's profile mark, under the model's name, comes from rev.end_iteration)
             is_hmm = name == "H"
             f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
                 is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
@@ -174,9 +188,13 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
             if is_hmm:
                 fwd.set_jumps(f_jumps, f_starts)
                 rev.set_jumps(r_jumps, r_starts)
+            # reduce one direction's per-chunk counts, and free them, before the other's (peak memory)
+            f_counts = reduce_counts(f_counts)
+            r_counts = reduce_counts(r_counts)
             fwd.end_iteration(name, it, f_counts, f_loglik, t0)
+            del f_counts
             rev.end_iteration(name, it, r_counts, r_loglik, t0)
-            del f_counts, r_counts  # free the per-chunk counts before the next E-step allocates new ones
+            del r_counts
     return fwd.finish(tgt_class), rev.finish(src_class)
 
 
@@ -186,7 +204,7 @@ class _DirectionTraining:
     the arguments."""
 
     def __init__(self, corpus, config: AlignerConfig, src_class, prior_factory, progress, on_iteration=None,
-                 initial: Optional[DirectionModel] = None):
+                 initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = ""):
         schedule = parse_schedule(config.schedule)
         self.base_items = [(n, c) for n, c in schedule if n in "12H"]
         self.fertility_items = [(n, c) for n, c in schedule if n in "34"]
@@ -212,6 +230,24 @@ class _DirectionTraining:
         self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items else (None, None)
         self.corpus, self.config, self.progress, self.on_iteration, self.initial = (
             corpus, config, progress, on_iteration, initial)
+        self.profile, self.tag = profile, tag
+
+    def run(self, tgt_class: Optional[np.ndarray] = None,
+            fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
+        """The whole schedule of this direction alone (no agreement)."""
+        for name, n_iter in self.base_items:
+            self.begin(name)
+            for it in range(1, n_iter + 1):
+                t0 = time.perf_counter()
+                self.end_iteration(name, it, *self.estep(name), t0)
+        return self.finish(tgt_class, fertility_params)
+
+    def _phase(self, label: str) -> str:
+        """A profile phase name: the model, and this direction's tag (both directions at once
+        when Model 1 and the HMM train by agreement)."""
+        if self.config.agreement and label in ("Model 1", "HMM"):
+            return f"{label} (fwd+rev, agreement)"
+        return f"{label} {self.tag}".strip()
 
     def begin(self, name: str) -> None:
         """Fresh Model 2 a-table or HMM jump tables (the initial model's, if it has them)."""
@@ -256,8 +292,9 @@ class _DirectionTraining:
         return chunk_counts, loglik
 
     def end_iteration(self, name: str, it: int, chunk_counts, loglik, t0: float) -> None:
-        """M-step of t(f|e) (with the prior, if any), the iteration's log line and callback."""
-        counts = reduce_counts(chunk_counts)
+        """M-step of t(f|e) (with the prior, if any), the iteration's log line and callback.
+        ``chunk_counts``: fixed-point counts per chunk (2-d), or already reduced (1-d)."""
+        counts = reduce_counts(chunk_counts) if chunk_counts.ndim == 2 else chunk_counts
         del chunk_counts
         if self.prior is not None:
             self.prior.current_model = name
@@ -266,6 +303,8 @@ class _DirectionTraining:
         if self.on_iteration is not None:
             self.model.last_model = name
             self.on_iteration(name, it, self.model)
+        if not (self.config.agreement and name in "1H" and self.tag == "fwd"):   # lockstep: marked once, by rev
+            self.profile.mark(self._phase(PHASE_NAMES[name]))
 
     def finish(self, tgt_class: Optional[np.ndarray] = None,
                fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
@@ -276,6 +315,7 @@ class _DirectionTraining:
         if self.fertility_items:
             model.last_model = model.base_model
             start, _ = align_direction(model, corpus)
+            self.profile.mark(self._phase("Model 3/4 start alignment"))
             params = fertility_params or fertility_params_of(config)
             if tgt_class is None:
                 tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
@@ -290,6 +330,7 @@ class _DirectionTraining:
             def fertility_iteration(name, it, fertility, positions, scores):
                 model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
                 model.log.append(fertility.log[-1])
+                self.profile.mark(self._phase(PHASE_NAMES[fertility.log[-1].model]))
                 if self.on_iteration is not None:
                     self.on_iteration(name, it, model)
 
@@ -298,9 +339,19 @@ class _DirectionTraining:
                                               tgt_class, params, numba.get_num_threads(), self.progress,
                                               t_update=fertility_t_update,
                                               initial=None if initial is None or self.base_items else initial.fertility,
-                                              on_iteration=fertility_iteration)
+                                              on_iteration=fertility_iteration,
+                                              output_posterior=model.min_link_posterior)
         model.last_model = parse_schedule(config.schedule)[-1][0]
         return model
+
+
+def training_alignment(model: DirectionModel):
+    """(links, scores) of the training corpus as the last Model-3/4 iteration found them (posterior
+    decoding included; see :func:`eegiza.models.fertility.train_fertility`), or None when the last
+    model is not a fertility model (then :func:`align_direction` is as cheap as it gets)."""
+    if model.last_model in "34" and model.fertility is not None:
+        return model.fertility.output
+    return None
 
 
 def align_direction(model: DirectionModel, corpus):

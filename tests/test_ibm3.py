@@ -201,7 +201,7 @@ def check_counts(model, tt, corpus, starts, name, collect_d4):
     n_src = len(corpus.src_vocab)
     out = fz._run_corpus(model, tt, corpus, starts, model.n_table, model.src_class, model.tgt_class, True, True,
                          name == "4", True, collect_d4, 2)
-    positions, _, loglik, tc, nc, dc, pc, c1, cb = out
+    positions, _, loglik, tc, nc, dc, pc, c1, cb, _ = out
     offs = corpus.tgt.offsets
     centres = [tuple(positions[offs[k]:offs[k + 1]]) for k in range(len(corpus))]
     mf = model.params.maxfertility

@@ -115,3 +115,51 @@ def test_model4_is_not_worse_than_the_hmm_on_ro_en():
     print(f"ro-en 2000 + test, fwd AER: HMM {100 * hmm_aer:.2f}, Model 4 {100 * m4_aer:.2f} "
           f"({time.perf_counter() - t0:.1f} s)")
     assert m4_aer <= hmm_aer + 0.01
+
+
+def test_fast_move_and_swap_changes_match_full_rescoring():
+    """ibm4.move_change / swap_change (the fast path of hill-climbing and neighbourhood scoring)
+    against rescoring the whole alignment with ibm4.distortion, on random tables, classes and
+    alignments (many with neighbouring cepts, where move_change falls back to change_delta)."""
+    from eegiza.models import ibm4
+    rng = np.random.default_rng(3)
+    smooth, floor = 0.2, 1e-7
+    checked = 0
+    for _ in range(200):
+        l, m = int(rng.integers(1, 8)), int(rng.integers(2, 9))
+        n_a, n_b, half = 3, 2, int(rng.integers(2, m + 2))
+        width = 2 * half + 1
+        d1, db = rng.random(n_a * n_b * width), rng.random(n_b * width)
+        d1_seen = (rng.random(n_a * n_b) < 0.8).astype(np.int8)
+        db_seen = (rng.random(n_b) < 0.8).astype(np.int8)
+        empty = np.zeros(0, np.int64)
+        m4 = (d1, d1_seen, db, db_seen, n_b, half, smooth, floor, empty, empty)
+        ecls = rng.integers(0, n_a, l + 1).astype(np.int64)
+        fcls = rng.integers(0, n_b, m).astype(np.int64)
+        a = rng.integers(0, l + 1, m).astype(np.int64)
+        scratch = np.empty((5, l + 1), np.int64)
+        st, nxtpos, terms = np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1))
+
+        def score(b):
+            return ibm4.distortion(b, l, ecls, fcls, d1, d1_seen, db, db_seen, n_b, half, smooth, floor, scratch,
+                                   0.0, empty, empty, False)
+        base = score(a)
+        ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+        for j in range(m):
+            for i in range(l + 1):
+                if i != a[j]:
+                    b = a.copy()
+                    b[j] = i
+                    got = ibm4.move_change(a[j], j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
+                    general = ibm4.change_delta(a[j], j + 1, 0, i, 0, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+                    assert general == pytest.approx(score(b) - base, abs=1e-9)
+                    assert got == pytest.approx(score(b) - base, abs=1e-9)
+                    checked += 1
+            for j2 in range(j + 1, m):
+                if a[j2] != a[j]:
+                    b = a.copy()
+                    b[j], b[j2] = a[j2], a[j]
+                    got = ibm4.swap_change(a[j], j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+                    assert got == pytest.approx(score(b) - base, abs=1e-9)
+                    checked += 1
+    assert checked > 5000

@@ -167,7 +167,7 @@ def test_counts_over_the_union_of_pegged_neighbourhoods_match_enumeration(name, 
     starts = [no_null_start(len(s), len(t)) for s, t in pairs]
     out = fz._run_corpus(model, tt, corpus, np.concatenate(starts).astype(np.int32), model.n_table,
                          model.src_class, model.tgt_class, True, True, name == "4", True, True, 2)
-    positions, scores, loglik, tc, nc, dc, pc, c1, cb = out
+    positions, scores, loglik, tc, nc, dc, pc, c1, cb, _ = out
     counts = (defaultdict(float), defaultdict(float), defaultdict(float), [0.0, 0.0], defaultdict(float),
               defaultdict(float))
     offs = corpus.tgt.offsets
@@ -241,7 +241,7 @@ def test_pegged_e_step_is_thread_independent_and_sums_over_more_than_the_neighbo
         model.last_model = "4"
         out = fz._run_corpus(model, tt, corpus, start, model.n_table, model.src_class, model.tgt_class, True, True,
                              True, True, True, chunks)
-        results[(peg, chunks)] = [out[0], out[1], out[2]] + [reduce_counts(c) for c in out[3:]]
+        results[(peg, chunks)] = [out[0], out[1], out[2]] + [reduce_counts(c) for c in out[3:9]]
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for got, expected in zip(results[(True, 1)], results[(True, 3)]):
         assert np.array_equal(got, expected)

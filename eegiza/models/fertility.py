@@ -103,6 +103,7 @@ class FertilityParams:
     countincreasecutoffal: float = 1e-5      # smallest neighbourhood count added
     peggedcutoff: float = 0.03               # relative t and probability cutoff of pegging
     uselinkcache: bool = True                # pegging skips pegs whose link a climb has found
+    warm_start: bool = False                 # climb from the previous iteration's alignment (not GIZA++)
 
 
 @dataclass
@@ -125,6 +126,7 @@ class FertilityModel:
     half: int                   # displacements stored for |delta| <= half, W = 2 half + 1
     log: list = field(default_factory=list)
     a_table: Optional[ATable] = None  # a(i | j, l) of the last iteration's alignments (GIZA's `.a3`)
+    output: Optional[tuple] = None    # (positions, scores) of the training corpus (train_fertility)
 
     @property
     def n_tgt_classes(self) -> int:
@@ -192,7 +194,7 @@ def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls
                 continue
             d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, not model4)
             if model4:
-                d += ibm4.change_delta(aj, j + 1, 0, i, 0, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+                d += ibm4.move_change(aj, j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
             dmove[i, j] = d
         for j2 in range(j + 1, m):
             if a[j2] == aj:
@@ -200,8 +202,7 @@ def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls
                 continue
             d = ibm3.swap_delta(a, j, j2, lt, ld, not model4)
             if model4:
-                d += ibm4.change_delta(aj, j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, m, ecls, fcls, m4, st, nxtpos,
-                                       terms)
+                d += ibm4.swap_change(aj, j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
             dswap[j, j2] = d
 
 
@@ -246,13 +247,13 @@ def _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtp
     n_moves = (l + 1) * m
     if k < n_moves:
         i, j = k // m, k % m
-        d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False) + ibm4.change_delta(
-            a[j], j + 1, 0, i, 0, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+        d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False) + ibm4.move_change(
+            a[j], j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
         dmove[i, j] = d
     else:
         j, j2 = (k - n_moves) // m, (k - n_moves) % m
-        d = ibm3.swap_delta(a, j, j2, lt, ld, False) + ibm4.change_delta(
-            a[j], j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+        d = ibm3.swap_delta(a, j, j2, lt, ld, False) + ibm4.swap_change(
+            a[j], j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
         dswap[j, j2] = d
     return d
 
@@ -605,11 +606,13 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
 @njit(cache=True, nogil=True)
 def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
               floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
-              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb):
+              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, decoded):
     """Align one pair (start, climb; with ``pegged`` also the pegged climbs) into ``out``, add its
     counts if ``collect``; returns (log P of the alignment under the from model, log of its
-    neighbourhood sum, or with pegging of the union's sum). Without ``collect`` and pegging,
-    ``min_posterior`` > 0 unaligns the words whose link is uncertain (:func:`align_fertility`)."""
+    neighbourhood sum, or with pegging of the union's sum). Without pegging, ``min_posterior`` > 0
+    unaligns the words whose link is uncertain: in ``out`` without ``collect``
+    (:func:`align_fertility`), in ``decoded`` (if not empty: the output alignment of the last
+    training iteration) with it; ``decoded`` otherwise gets ``out``."""
     l, m = len(e_sent), len(f_sent)
     if m == 0:
         return 0.0, 0.0
@@ -617,6 +620,8 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     if l == 0 or l * (maxfert - 1) + m // 2 < m:
         for j in range(m):
             out[j] = start[j] if 0 <= start[j] <= l else 0
+        if len(decoded) > 0:
+            decoded[:] = out
         return -np.inf, 0.0
     n_rows = len(indptr) - 1  # source words unseen in training have no t-table row
     lt = np.empty((l + 1, m))
@@ -659,6 +664,8 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
                                                     log_pegcut, link_cache)
         for j in range(m):
             out[j] = centres[best, j]
+        if len(decoded) > 0:
+            decoded[:] = out
         if not collect:
             return cscores[best], cscores[best]
         return cscores[best], _collect_union(e_sent, centres, cscores, n, l, m, maxfert, lt, lfert, lnull, ld, model4,
@@ -679,6 +686,10 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     elif not neighbours:
         dmove[:] = -np.inf
         dswap[:] = -np.inf
+    if len(decoded) > 0:
+        decoded[:] = out
+        if min_posterior > 0.0 and neighbours:
+            _drop_uncertain_links(l, m, dmove, dswap, min_posterior, decoded)
     return score, score + _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
                                    collect_d4, ecls, fcls, m4, scratch, tc, nc, dc, pc, c1, cb, 1.0, -1.0)
 
@@ -687,7 +698,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
 def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4,
            indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1,
            deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, pegged,
-           log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik):
+           log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik, decoded):
     """Sentences lo..hi-1 (one block; counts into the rows of the worker that runs it)."""
     m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb)
     for k in range(lo, hi):
@@ -696,7 +707,8 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
             src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
             neighbours, model4, collect, collect_d4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff,
             dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, pegged,
-            log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb)
+            log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb,
+            decoded[t_lo:t_hi])  # empty when not decoding
 
 
 # --------------------------------------------------------------------------- driver
@@ -710,9 +722,10 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
 
 
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
-                from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0):
+                from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0, decode: bool = False):
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point, one
-    row per worker) when ``collect``. ``n_chunks`` workers on a thread pool (the kernels release the
+    row per worker) when ``collect``; with ``decode`` (and ``collect``) also the alignment with
+    uncertain links unaligned (``min_posterior``), else that is an empty array. ``n_chunks`` workers on a thread pool (the kernels release the
     GIL) take blocks of sentences in turn, so a block of long sentences does not hold up the rest."""
     prm = model.params
     p0 = min(max(model.p0, P_CLAMP), 1.0 - P_CLAMP)
@@ -730,6 +743,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     c1 = np.zeros((n_chunks, len(model.d1) if collect_d4 else 0), np.int64)
     cb = np.zeros((n_chunks, len(model.db) if collect_d4 else 0), np.int64)
     positions = np.zeros(len(tgt_ids), np.int32)
+    decoded = np.zeros(len(tgt_ids) if decode else 0, np.int32)
     scores = np.zeros(n_sent)
     loglik = np.zeros(n_sent)
 
@@ -751,11 +765,12 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                    int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
                    prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache),
-                   float(min_posterior), tc[c], nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik)
+                   float(min_posterior), tc[c], nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik,
+                   decoded)
 
     with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
         list(pool.map(work, range(n_chunks)))
-    return positions, scores, loglik, tc, nc, dc, pc, c1, cb
+    return positions, scores, loglik, tc, nc, dc, pc, c1, cb, decoded
 
 
 def normalise_t(ttable, counts: np.ndarray, model_name: str = "3") -> None:
@@ -795,7 +810,8 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                     params: Optional[FertilityParams] = None, n_chunks: Optional[int] = None,
                     progress: Optional[Callable[[str], None]] = None,
                     t_update: Callable = normalise_t, initial: Optional[FertilityModel] = None,
-                    on_iteration: Optional[Callable] = None) -> FertilityModel:
+                    on_iteration: Optional[Callable] = None,
+                    output_posterior: Optional[float] = None) -> FertilityModel:
     """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
     Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
     by the new t(f | e) after every iteration (the TTable object itself is updated), by
@@ -806,7 +822,13 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     ``initial``: Model-3/4 tables trained before (MGIZA's ``-restart 9..11``): the transfer is
     skipped and the first iteration starts from them (:func:`continued_model`), scored with
     ``initial.last_model``. ``on_iteration(to_model, iteration, model, positions, scores)`` is called
-    after every iteration with the alignment found in it (under the model before the update)."""
+    after every iteration with the alignment found in it (under the model before the update).
+
+    ``output_posterior`` (not None): the last iteration also keeps its alignment as the output of
+    training, in ``model.output`` = (positions, scores), with the links whose neighbourhood
+    posterior is below ``output_posterior`` unaligned (as :func:`align_fertility` would, but under
+    the model before the last update, as GIZA++ writes its ``A3.final`` during the last iteration):
+    the training corpus then needs no second alignment pass."""
     from ..train import IterationLog, perplexity
     params = params or FertilityParams()
     if not 0 <= params.peggedcutoff <= 1:
@@ -834,19 +856,24 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         # transfer: n, d, p0 from the HMM Viterbi alignments, t as the HMM left it
         out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
                           False, True, False, n_chunks)
-        _m_step(model, ttable, lengths, *out[3:], update_t=False, update_d4=False)
+        _m_step(model, ttable, lengths, *out[3:9], update_t=False, update_d4=False)
         first_from = "3"
     else:
         model = continued_model(initial, corpus, src_class, tgt_class, params, start_positions)
         first_from = initial.last_model
         if (first_from, sequence[0]) not in ITERATION_NAMES:
             raise ValueError(f"fertility schedule {schedule_items!r} cannot continue a Model-{first_from} model")
+    positions = None
     for it, to_model in enumerate(sequence, 1):
         t0 = time.perf_counter()
         from_model = first_from if it == 1 else sequence[it - 2]
-        positions, scores, loglik, *counts = _run_corpus(
-            model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, True, True,
-            from_model == "4", True, to_model == "4", n_chunks)
+        climb_start = positions if params.warm_start and positions is not None and from_model == "4" else start_positions
+        last = it == len(sequence) and output_posterior is not None
+        positions, scores, loglik, *counts, decoded = _run_corpus(
+            model, ttable, corpus, climb_start, model.n_table, src_class, tgt_class, True, True,
+            from_model == "4", True, to_model == "4", n_chunks, output_posterior or 0.0, decode=last)
+        if last:
+            model.output = (decoded, scores)
         _m_step(model, ttable, lengths, *counts, update_t=True, update_d4=to_model == "4", t_update=t_update,
                 model_name=to_model)
         model.a_table = position_table(corpus, positions, params.compactadtable)

@@ -107,7 +107,7 @@ def normalise_rows(counts: np.ndarray, seen: np.ndarray, width: int):
 # keeps its words but gets another previous cept or center changes only its head term).
 # ``m4`` = (d1, d1_seen, db, db_seen, n_B, half, s, floor).
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _head_log(m4, cls_e, cls_f, delta, m):
     key = cls_e * m4[4] + cls_f
     if not m4[1][key]:
@@ -116,7 +116,7 @@ def _head_log(m4, cls_e, cls_f, delta, m):
     return np.log(max(m4[7], m4[6] / (2 * m - 1) + (1.0 - m4[6]) * v))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _later_log(m4, cls_f, delta, m):
     if not m4[3][cls_f]:
         return np.log(m4[7])
@@ -189,7 +189,7 @@ def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _changed(k, c, s, a):
     """(fertility change, position-sum change) of cept k from the change (c loses s, gains a)."""
     if k != c:
@@ -197,12 +197,12 @@ def _changed(k, c, s, a):
     return (1 if a != 0 else 0) - (1 if s != 0 else 0), a - s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _fert_new(k, st, c1, s1, a1, c2, s2, a2):
     return st[0, k] + _changed(k, c1, s1, a1)[0] + _changed(k, c2, s2, a2)[0]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _center_new(k, st, c1, s1, a1, c2, s2, a2):
     if k == 0:
         return 0
@@ -211,7 +211,7 @@ def _center_new(k, st, c1, s1, a1, c2, s2, a2):
     return (s + f - 1) // f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _prev_new(k, st, c1, s1, a1, c2, s2, a2):
     p = st[3, k]
     while p > 0 and _fert_new(p, st, c1, s1, a1, c2, s2, a2) == 0:
@@ -223,7 +223,7 @@ def _prev_new(k, st, c1, s1, a1, c2, s2, a2):
     return p
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _next_new(k, l, st, c1, s1, a1, c2, s2, a2):
     n = st[4, k]
     while n <= l and _fert_new(n, st, c1, s1, a1, c2, s2, a2) == 0:
@@ -238,7 +238,8 @@ def _next_new(k, l, st, c1, s1, a1, c2, s2, a2):
 @njit(cache=True, nogil=True)
 def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms):
     """Change of the log distortion when cept c1 loses position s1 and gains a1, and cept c2 loses
-    s2 and gains a2 (0 = none; c = 0 is NULL, which has no distortion)."""
+    s2 and gains a2 (0 = none; c = 0 is NULL, which has no distortion): the general case, for any
+    two cepts (:func:`move_change` and :func:`swap_change` are the fast paths)."""
     none = l + 1
     cand = (none, none, none, none, none, none)
     if c1 > 0:
@@ -269,3 +270,83 @@ def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms
         skip, add = (s1, a1) if k == c1 else (s2, a2)
         delta += _cept_log(st[2, k], nxtpos, skip, add, center, ecls[ep], fcls, m4, m)
     return delta
+
+
+
+# --------------------------------------------------------------------------- fast neighbour changes
+# A move changes the distortion through two independent parts when the cepts it leaves (c1) and
+# joins (c2) have another non-empty cept between them: the removal (c1's term, and the head term
+# of the cept after c1) and the insertion (c2's term, and the head term of the cept after c2), each
+# computed from the current state alone. Moves between neighbouring cepts fall back to
+# :func:`change_delta`. A swap keeps every fertility, so no cept appears or vanishes and only the
+# two cepts and the heads after them change. Both agree with :func:`change_delta` up to rounding
+# (tests/test_ibm4.py) and skip its general bookkeeping (20-25% of Model-4 neighbourhood scoring).
+
+@njit(cache=True, nogil=True, inline="always")
+def _removal_change(c, p, l, m, ecls, fcls, m4, st, nxtpos, terms):
+    """Change when cept c (> 0) loses position p, assuming the cept that gains it is not next to c."""
+    f, nxt, ep = st[0, c], st[4, c], st[3, c]
+    if f == 1:
+        d = -terms[0, c]
+        if nxt <= l:
+            d += _head_log(m4, ecls[ep], fcls[st[2, nxt] - 1], st[2, nxt] - st[5, ep], m) - terms[1, nxt]
+        return d
+    center = (st[1, c] - p + f - 2) // (f - 1)
+    d = _cept_log(st[2, c], nxtpos, p, 0, st[5, ep], ecls[ep], fcls, m4, m) - terms[0, c]
+    if nxt <= l and center != st[5, c]:
+        d += _head_log(m4, ecls[c], fcls[st[2, nxt] - 1], st[2, nxt] - center, m) - terms[1, nxt]
+    return d
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _insertion_change(c, p, l, m, ecls, fcls, m4, st, nxtpos, terms):
+    """Change when cept c (> 0, possibly empty) gains position p, assuming the cept that loses it
+    is not next to c."""
+    f, nxt, ep = st[0, c], st[4, c], st[3, c]
+    if f == 0:
+        d = _head_log(m4, ecls[ep], fcls[p - 1], p - st[5, ep], m)
+        if nxt <= l:
+            d += _head_log(m4, ecls[c], fcls[st[2, nxt] - 1], st[2, nxt] - p, m) - terms[1, nxt]
+        return d
+    center = (st[1, c] + p + f) // (f + 1)
+    d = _cept_log(st[2, c], nxtpos, 0, p, st[5, ep], ecls[ep], fcls, m4, m) - terms[0, c]
+    if nxt <= l and center != st[5, c]:
+        d += _head_log(m4, ecls[c], fcls[st[2, nxt] - 1], st[2, nxt] - center, m) - terms[1, nxt]
+    return d
+
+
+@njit(cache=True, nogil=True)
+def move_change(c1, p, c2, l, m, ecls, fcls, m4, st, nxtpos, terms):
+    """Change of the log distortion when target position p (1-based) moves from cept c1 to cept
+    c2 (0 = NULL), from the state of :func:`build_state`."""
+    if c1 > 0 and c2 > 0:
+        lo, hi = min(c1, c2), max(c1, c2)
+        if st[4, lo] >= hi:  # no cept in between: the two changes interact
+            return change_delta(c1, p, 0, c2, 0, p, l, m, ecls, fcls, m4, st, nxtpos, terms)
+    d = 0.0
+    if c1 > 0:
+        d += _removal_change(c1, p, l, m, ecls, fcls, m4, st, nxtpos, terms)
+    if c2 > 0:
+        d += _insertion_change(c2, p, l, m, ecls, fcls, m4, st, nxtpos, terms)
+    return d
+
+
+@njit(cache=True, nogil=True)
+def swap_change(c1, p1, c2, p2, l, m, ecls, fcls, m4, st, nxtpos, terms):
+    """Change of the log distortion when positions p1 (in cept c1) and p2 (in cept c2 != c1)
+    exchange their cepts, from the state of :func:`build_state`."""
+    f1, f2 = st[0, c1], st[0, c2]
+    center1 = st[5, c1] if c1 == 0 else (st[1, c1] - p1 + p2 + f1 - 1) // f1
+    center2 = st[5, c2] if c2 == 0 else (st[1, c2] - p2 + p1 + f2 - 1) // f2
+    d = 0.0
+    for side in range(2):
+        c, lose, gain, center = (c1, p1, p2, center1) if side == 0 else (c2, p2, p1, center2)
+        if c == 0:
+            continue
+        ep = st[3, c]
+        center_prev = center1 if ep == c1 else (center2 if ep == c2 else st[5, ep])
+        d += _cept_log(st[2, c], nxtpos, lose, gain, center_prev, ecls[ep], fcls, m4, m) - terms[0, c]
+        nxt = st[4, c]
+        if nxt <= l and nxt != c1 and nxt != c2 and center != st[5, c]:
+            d += _head_log(m4, ecls[c], fcls[st[2, nxt] - 1], st[2, nxt] - center, m) - terms[1, nxt]
+    return d
