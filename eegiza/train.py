@@ -122,7 +122,7 @@ def fertility_params_of(config: AlignerConfig) -> FertilityParams:
     """The Model 3/4 parameters of a configuration."""
     return FertilityParams(p0=config.p0, nsmooth=config.nsmooth, model4smoothfactor=config.model4_smooth,
                            maxfertility=config.max_fertility, prob_smooth=config.prob_smooth,
-                           pegging=config.pegging)
+                           pegging=config.pegging, warm_start=config.climb_from_previous)
 
 
 def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
@@ -309,12 +309,13 @@ class _DirectionTraining:
     def finish(self, tgt_class: Optional[np.ndarray] = None,
                fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
         """Models 3/4 of the schedule, from the Viterbi alignment of the last of Models 1, 2, H."""
+        slots = (self.slots, self.slot_off) if self.slots is not None else None   # reused by Models 3/4
         self.slots = self.slot_off = None
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
         if self.fertility_items:
             model.last_model = model.base_model
-            start, _ = align_direction(model, corpus)
+            start, _ = align_direction(model, corpus, slots)
             self.profile.mark(self._phase("Model 3/4 start alignment"))
             params = fertility_params or fertility_params_of(config)
             if tgt_class is None:
@@ -340,7 +341,7 @@ class _DirectionTraining:
                                               t_update=fertility_t_update,
                                               initial=None if initial is None or self.base_items else initial.fertility,
                                               on_iteration=fertility_iteration,
-                                              output_posterior=model.min_link_posterior)
+                                              output_posterior=model.min_link_posterior, slots=slots)
         model.last_model = parse_schedule(config.schedule)[-1][0]
         return model
 
@@ -354,12 +355,13 @@ def training_alignment(model: DirectionModel):
     return None
 
 
-def align_direction(model: DirectionModel, corpus):
+def align_direction(model: DirectionModel, corpus, slots=None):
     """Alignment under the last trained model: (links, scores). ``links`` is flat like the target
     ids: the aligned source position of each target token, 0 = NULL, else 1-based; ``scores`` the
     log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM; hill-climbing
     from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
-    ``model.min_link_posterior`` > 0)."""
+    ``model.min_link_posterior`` > 0). ``slots``: (slots, slot offsets) of the corpus in the t-table
+    (:func:`eegiza.ttable.sentence_slots`), if at hand."""
     if model.last_model in "34":
         start, _ = align_direction(replace(model, last_model=model.base_model), corpus)
         return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads(),
@@ -368,7 +370,7 @@ def align_direction(model: DirectionModel, corpus):
     if model.last_model == "2":
         return ibm2.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr,
                             tt.indices, tt.probs, model.prob_smooth, *model.atable.arrays())
-    slots, slot_off = sentence_slots(corpus, tt)
+    slots, slot_off = slots if slots is not None else sentence_slots(corpus, tt)
     s_off, t_off, probs, floor = corpus.src.offsets, corpus.tgt.offsets, tt.probs, model.prob_smooth
     if model.last_model == "1":
         return ibm1.viterbi(s_off, t_off, slots, slot_off, probs, floor)

@@ -103,7 +103,7 @@ class FertilityParams:
     countincreasecutoffal: float = 1e-5      # smallest neighbourhood count added
     peggedcutoff: float = 0.03               # relative t and probability cutoff of pegging
     uselinkcache: bool = True                # pegging skips pegs whose link a climb has found
-    warm_start: bool = False                 # climb from the previous iteration's alignment (not GIZA++)
+    warm_start: bool = False                 # Model 4 climbs from the previous iteration's alignment (not GIZA++)
 
 
 @dataclass
@@ -606,13 +606,15 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
 @njit(cache=True, nogil=True)
 def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
               floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
-              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, decoded):
+              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, decoded,
+              slots):
     """Align one pair (start, climb; with ``pegged`` also the pegged climbs) into ``out``, add its
     counts if ``collect``; returns (log P of the alignment under the from model, log of its
     neighbourhood sum, or with pegging of the union's sum). Without pegging, ``min_posterior`` > 0
     unaligns the words whose link is uncertain: in ``out`` without ``collect``
     (:func:`align_fertility`), in ``decoded`` (if not empty: the output alignment of the last
-    training iteration) with it; ``decoded`` otherwise gets ``out``."""
+    training iteration) with it; ``decoded`` otherwise gets ``out``. ``slots``: the pair's t-table
+    slots (:func:`eegiza.ttable.sentence_slots`), or empty to look them up here."""
     l, m = len(e_sent), len(f_sent)
     if m == 0:
         return 0.0, 0.0
@@ -629,7 +631,10 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     for i in range(l + 1):
         e = 0 if i == 0 else e_sent[i - 1]
         for j in range(m):
-            s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
+            if len(slots) > 0:
+                s = slots[j * (l + 1) + i]
+            else:
+                s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
             tslot[i, j] = s
             lt[i, j] = np.log(max(probs[s], floor)) if s >= 0 else np.log(floor)
     ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, floor)
@@ -698,17 +703,20 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
 def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4,
            indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1,
            deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, pegged,
-           log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik, decoded):
-    """Sentences lo..hi-1 (one block; counts into the rows of the worker that runs it)."""
+           log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik, decoded, slots,
+           slot_off):
+    """Sentences lo..hi-1 (one block; counts into the rows of the worker that runs it); ``slots``
+    and ``slot_off`` as :func:`eegiza.ttable.sentence_slots` gives them, or empty."""
     m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb)
     for k in range(lo, hi):
         t_lo, t_hi = tgt_off[k], tgt_off[k + 1]
+        block = slots[slot_off[k]:slot_off[k + 1]] if len(slot_off) > 0 else slots[0:0]
         scores[k], loglik[k] = _sentence(
             src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
             neighbours, model4, collect, collect_d4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff,
             dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, pegged,
             log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb,
-            decoded[t_lo:t_hi])  # empty when not decoding
+            decoded[t_lo:t_hi], block)  # decoded: empty when not decoding
 
 
 # --------------------------------------------------------------------------- driver
@@ -722,10 +730,12 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
 
 
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
-                from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0, decode: bool = False):
+                from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0, decode: bool = False,
+                slots=None):
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point, one
     row per worker) when ``collect``; with ``decode`` (and ``collect``) also the alignment with
-    uncertain links unaligned (``min_posterior``), else that is an empty array. ``n_chunks`` workers on a thread pool (the kernels release the
+    uncertain links unaligned (``min_posterior``), else that is an empty array. ``slots``: (slots,
+    slot offsets) of :func:`eegiza.ttable.sentence_slots` for this corpus and table, if at hand. ``n_chunks`` workers on a thread pool (the kernels release the
     GIL) take blocks of sentences in turn, so a block of long sentences does not hold up the rest."""
     prm = model.params
     p0 = min(max(model.p0, P_CLAMP), 1.0 - P_CLAMP)
@@ -748,6 +758,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     loglik = np.zeros(n_sent)
 
     log_pegcut = float(np.log(prm.peggedcutoff)) if prm.peggedcutoff > 0 else -np.inf
+    slot_arr, slot_off = slots if slots is not None else (np.zeros(0, np.int32), np.zeros(0, np.int64))
     n_blocks = min(n_sent, n_chunks * BLOCKS_PER_WORKER)
     blocks = iter(range(n_blocks))
     lock = threading.Lock()
@@ -766,7 +777,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
                    prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache),
                    float(min_posterior), tc[c], nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik,
-                   decoded)
+                   decoded, slot_arr, slot_off)
 
     with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
         list(pool.map(work, range(n_chunks)))
@@ -811,7 +822,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                     progress: Optional[Callable[[str], None]] = None,
                     t_update: Callable = normalise_t, initial: Optional[FertilityModel] = None,
                     on_iteration: Optional[Callable] = None,
-                    output_posterior: Optional[float] = None) -> FertilityModel:
+                    output_posterior: Optional[float] = None, slots=None) -> FertilityModel:
     """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
     Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
     by the new t(f | e) after every iteration (the TTable object itself is updated), by
@@ -828,7 +839,8 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     training, in ``model.output`` = (positions, scores), with the links whose neighbourhood
     posterior is below ``output_posterior`` unaligned (as :func:`align_fertility` would, but under
     the model before the last update, as GIZA++ writes its ``A3.final`` during the last iteration):
-    the training corpus then needs no second alignment pass."""
+    the training corpus then needs no second alignment pass. ``slots``: (slots, slot offsets) of
+    :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None."""
     from ..train import IterationLog, perplexity
     params = params or FertilityParams()
     if not 0 <= params.peggedcutoff <= 1:
@@ -855,7 +867,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                                np.zeros(n_b, np.int8), half)
         # transfer: n, d, p0 from the HMM Viterbi alignments, t as the HMM left it
         out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
-                          False, True, False, n_chunks)
+                          False, True, False, n_chunks, slots=slots)
         _m_step(model, ttable, lengths, *out[3:9], update_t=False, update_d4=False)
         first_from = "3"
     else:
@@ -871,7 +883,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         last = it == len(sequence) and output_posterior is not None
         positions, scores, loglik, *counts, decoded = _run_corpus(
             model, ttable, corpus, climb_start, model.n_table, src_class, tgt_class, True, True,
-            from_model == "4", True, to_model == "4", n_chunks, output_posterior or 0.0, decode=last)
+            from_model == "4", True, to_model == "4", n_chunks, output_posterior or 0.0, decode=last, slots=slots)
         if last:
             model.output = (decoded, scores)
         _m_step(model, ttable, lengths, *counts, update_t=True, update_d4=to_model == "4", t_update=t_update,
