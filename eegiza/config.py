@@ -46,6 +46,9 @@ class AlignerConfig:
         "", "Models 3/4 output: leave a word unaligned when its link holds less than this share of the "
             "hill-climbed alignment's neighbourhood probability (0 = the Viterbi alignment, as GIZA++)"))
     max_fertility: int = field(default=10, metadata=_giza("maxfertility", "Models 3/4: fertilities 0 .. this - 1"))
+    model4_neighbour_cutoff: float = field(default=4.5e-5, metadata=_giza(
+        "", "Model 4: leave out neighbours whose translation, fertility and NULL factors alone fall below this "
+            "factor (about e^-10) without scoring their distortion (0 = all, as GIZA++)"))
     climb_from_previous: bool = field(default=True, metadata=_giza(
         "", "Model 4: hill-climb from the previous iteration's alignment instead of the HMM Viterbi alignment "
             "every iteration (GIZA++); fewer climbing steps"))

@@ -122,7 +122,8 @@ def fertility_params_of(config: AlignerConfig) -> FertilityParams:
     """The Model 3/4 parameters of a configuration."""
     return FertilityParams(p0=config.p0, nsmooth=config.nsmooth, model4smoothfactor=config.model4_smooth,
                            maxfertility=config.max_fertility, prob_smooth=config.prob_smooth,
-                           pegging=config.pegging, warm_start=config.climb_from_previous)
+                           pegging=config.pegging, warm_start=config.climb_from_previous,
+                           neighbourcutoff=config.model4_neighbour_cutoff)
 
 
 def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,

@@ -163,3 +163,54 @@ def test_fast_move_and_swap_changes_match_full_rescoring():
                     assert got == pytest.approx(score(b) - base, abs=1e-9)
                     checked += 1
     assert checked > 5000
+
+
+def test_model4_neighbour_cutoff_leaves_out_exactly_the_neighbours_below_it():
+    """With neighbourcutoff c, a Model-4 neighbour is left out (-inf) exactly when its change of the
+    translation, fertility and NULL factors is below log c; every other neighbour keeps the same
+    delta as without the cut-off (GIZA++'s full neighbourhood)."""
+    from eegiza.models import fertility as fz
+    from eegiza.models import ibm3
+    corpus = small_corpus()
+    model, tt = random_model(corpus, 9, FertilityParams())
+    prm, d, floor = model.params, model.d_table, model.params.prob_smooth
+    log_cut = math.log(0.05)
+    kept = dropped = 0
+    for src, tgt in pair_lists(corpus):
+        l, m = len(src), len(tgt)
+        es = [0] + list(src)
+        lt = np.array([[math.log(tt.prob(es[i], f)) for f in tgt] for i in range(l + 1)])
+        lfert = ibm3.fertility_log_probs(np.array(src, np.int32), model.n_table, floor, False)
+        lnull = ibm3.null_log_probs(m, math.log(model.p0), math.log(1 - model.p0), 0)
+        ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs, d.ignore_l, d.ignore_m,
+                                     floor)
+        ecls = model.src_class[np.array(es)].astype(np.int64)
+        fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
+        empty = np.zeros(0, np.int64)
+        a = np.array([min(j, l) for j in range(m)], np.int64)
+        fert = np.bincount(a, minlength=l + 1).astype(np.int64)
+        deltas = {}
+        for cut in (-np.inf, log_cut):
+            m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
+                  prm.model4smoothfactor, floor, empty, empty, cut)
+            dmove, dswap = np.full((l + 1, m), -np.inf), np.full((m, m), -np.inf)
+            fz._neighbour_deltas(a, fert, l, m, prm.maxfertility, lt, lfert, lnull, ld, True, ecls, fcls, m4,
+                                 np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1)),
+                                 dmove, dswap)
+            deltas[cut] = (dmove, dswap)
+        (full_move, full_swap), (cut_move, cut_swap) = deltas[-np.inf], deltas[log_cut]
+        for j in range(m):
+            for i in range(l + 1):
+                if np.isfinite(full_move[i, j]):
+                    rest = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False)
+                    if rest < log_cut:
+                        assert cut_move[i, j] == -np.inf
+                        dropped += 1
+                    else:
+                        assert cut_move[i, j] == full_move[i, j]
+                        kept += 1
+            for j2 in range(j + 1, m):
+                if np.isfinite(full_swap[j, j2]):
+                    rest = ibm3.swap_delta(a, j, j2, lt, ld, False)
+                    assert cut_swap[j, j2] == (-np.inf if rest < log_cut else full_swap[j, j2])
+    assert kept > 0 and dropped > 0

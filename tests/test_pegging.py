@@ -80,7 +80,7 @@ def kernel_climb(model, tt, src, tgt, start, name, peg):
     fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
     empty = np.zeros(0, np.int64)
     m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
-          prm.model4smoothfactor, floor, empty, empty)
+          prm.model4smoothfactor, floor, empty, empty, -np.inf)   # no neighbour cut-off, as GIZA++
     a = np.array(start, np.int64)
     fert = np.bincount(a, minlength=l + 1).astype(np.int64)
     fz._climb(a, fert, l, m, prm.maxfertility, lt, lfert, lfert3, lnull, ld, name == "4", ecls, fcls, m4,
