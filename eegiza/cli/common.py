@@ -1,56 +1,20 @@
-"""Pieces shared by the command-line programs: options from :class:`AlignerConfig`, progress
-display and run summary, output names, and the read-train-align-write job itself."""
+"""Pieces shared by the command-line programs: options from :class:`AlignerConfig`, output names,
+and the read-train-align-write job itself (progress display: :mod:`eegiza.cli.progress`; output
+files: :mod:`eegiza.cli.outputs`; long pairs: :mod:`eegiza.longlines`)."""
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from dataclasses import MISSING, fields
-from typing import List, Optional
+from typing import Optional
 
 from ..config import AlignerConfig
+from .outputs import STDOUT, OutputPathError, OutputSet
+from .progress import Reporter, peak_rss_mb  # noqa: F401  (re-exported: the programs import them from here)
 
 SHORT_NAMES = {"intersection": "inter", "union": "union", "grow-diag": "gd", "grow-diag-final": "gdf",
                "grow-diag-final-and": "gdfa"}
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-class Reporter:
-    """Progress lines on a terminal (or always, with ``force``) and a closing summary on stderr."""
-
-    def __init__(self, quiet: bool = False, force: bool = False, stream=None):
-        self.stream = stream or sys.stderr
-        self.quiet = quiet
-        self.show_progress = not quiet and (force or self.stream.isatty())
-        self.start = time.perf_counter()
-        self.steps: List[tuple] = []
-        self.notes: List[str] = []
-
-    def progress(self, message: str) -> None:
-        if self.show_progress:
-            print(f"[{time.perf_counter() - self.start:7.1f}s] {message}", file=self.stream, flush=True)
-
-    def step(self, name: str, seconds: float) -> None:
-        self.steps.append((name, seconds))
-        self.progress(f"{name} done in {seconds:.2f} s")
-
-    def note(self, line: str) -> None:
-        """A line for the closing summary."""
-        self.notes.append(line)
-
-    def summary(self, extra: str = "") -> None:
-        if self.quiet:
-            return
-        for line in self.notes:
-            print(f"eegiza: {line}", file=self.stream, flush=True)
-        parts = ", ".join(f"{name} {sec:.1f} s" for name, sec in self.steps)
-        print(f"eegiza: total {time.perf_counter() - self.start:.1f} s ({parts}); peak memory "
-              f"{peak_rss_mb():.0f} MB{extra}", file=self.stream, flush=True)
 
 
 def prior_summary(report: dict) -> str:
@@ -65,10 +29,21 @@ def prior_summary(report: dict) -> str:
 
 
 class OutputNames:
-    """``PREFIX.fwd``, ``PREFIX.rev``, ``PREFIX.gdfa`` ... for a prefix."""
+    """``PREFIX.fwd``, ``PREFIX.rev``, ``PREFIX.gdfa`` ... for a prefix; prefix ``-``: the one
+    symmetrised alignment on standard output."""
 
     def __init__(self, prefix: str):
         self.prefix = prefix
+
+    def files(self, heuristics) -> list:
+        """[(which, path)]: what ``run_alignment`` writes, ``which`` being fwd, rev or a heuristic."""
+        if self.prefix == STDOUT:
+            if len(heuristics) != 1:
+                raise OutputPathError("-o - writes one alignment to standard output: give exactly one "
+                                      f"--heuristics method, not {len(heuristics)}")
+            return [(heuristics[0], STDOUT)]
+        return ([("fwd", self.direction("fwd")), ("rev", self.direction("rev"))]
+                + [(method, self.heuristic(method)) for method in heuristics])
 
     def direction(self, name: str) -> str:
         return f"{self.prefix}.{name}"
@@ -90,7 +65,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(option, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
             kind = int if "int" in f.type else float if "float" in f.type else str
-            parser.add_argument(option, type=kind, default=None, help=help_text)
+            parser.add_argument(option, type=kind, default=None, help=help_text, choices=f.metadata.get("choices"))
 
 
 def config_from_args(args, base: Optional[AlignerConfig] = None) -> AlignerConfig:
@@ -103,39 +78,125 @@ def config_from_args(args, base: Optional[AlignerConfig] = None) -> AlignerConfi
 
 
 def read_corpus(config: AlignerConfig, src=None, tgt=None, joint=None):
+    """The corpus of ``SRC TGT`` or ``--joint FILE`` (``-`` = standard input); sentences over the
+    cap stop the run here only under ``on_long="error"``."""
     from ..corpus import read_joint, read_parallel
     if joint:
-        return read_joint(joint, lowercase=config.lowercase, max_len=config.max_sentence_length)
-    return read_parallel(src, tgt, lowercase=config.lowercase, max_len=config.max_sentence_length)
+        return read_joint(joint, lowercase=config.lowercase, max_len=config.reader_max_len)
+    return read_parallel(src, tgt, lowercase=config.lowercase, max_len=config.reader_max_len)
+
+
+class _Patched:
+    """A :class:`eegiza.api.CorpusAlignment` whose lines of long pairs were replaced."""
+
+    def __init__(self, base, lists: dict):
+        self.base, self.lists = base, lists
+
+    def links(self, which: str):
+        return self.lists[which] if which in self.lists else self.base.links(which)
+
+    def __getattr__(self, name):
+        return getattr(self.base, name)
+
+
+def set_aside_long_pairs(config: AlignerConfig, corpus, reporter: Reporter, src=None, tgt=None, joint=None):
+    """Apply ``config.on_long``: (training corpus, indices of the long pairs). Under ``error`` a long
+    pair stops the run (:class:`eegiza.corpus.CorpusError` naming file and line); otherwise the long
+    pairs are emptied for training and counted in a warning with their line numbers."""
+    from ..longlines import blank_pairs, check_long_pairs, line_list, long_pairs, too_big_for_fallback
+    cap, ratio = config.max_sentence_length or None, config.max_length_ratio or None
+    long_idx = long_pairs(corpus, cap, ratio)
+    if len(long_idx) == 0:
+        return corpus, long_idx
+    if config.on_long == "error":
+        check_long_pairs(corpus, long_idx, joint or src or "<source>", joint or tgt or "<target>", cap, ratio)
+    what = ((f"over {cap} tokens a side" if cap else "") + (" or " if cap and ratio else "")
+            + (f"with a length ratio over {ratio:g}" if ratio else ""))
+    if config.on_long == "skip":
+        fate = "their output lines are empty"
+    else:
+        fate = "they are aligned by Model 1's rule under the trained t-tables"
+        too_big = too_big_for_fallback(corpus, long_idx)
+        if len(too_big):
+            fate += f" (lines {line_list(too_big)} are too long even for that and stay empty)"
+    reporter.warn(f"{len(long_idx)} sentence pair(s) {what} left out of training (lines {line_list(long_idx)}); "
+                  f"{fate}. --max-sentence-length N (0 = no cap) and --on-long error|skip|fallback change this.")
+    return blank_pairs(corpus, long_idx), long_idx
+
+
+def report_empty_pairs(corpus, reporter: Reporter) -> None:
+    """A warning counting the pairs with an empty side (their output lines are empty)."""
+    import numpy as np
+    from ..longlines import line_list
+    empty = np.flatnonzero((corpus.src.lengths == 0) | (corpus.tgt.lengths == 0))
+    if len(empty):
+        reporter.warn(f"{len(empty)} sentence pair(s) with an empty side (lines {line_list(empty)}): "
+                      "nothing to align, their output lines are empty")
+
+
+def _write_links(path: str, links) -> None:
+    from ..formats.pharaoh import format_links, write_pharaoh
+    if path == STDOUT:
+        out = sys.stdout
+        for line in links:
+            out.write(format_links(line))
+            out.write("\n")
+        out.flush()
+    else:
+        write_pharaoh(path, links)
 
 
 def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, reporter: Reporter, src=None, tgt=None,
                   joint=None, save_model: Optional[str] = None, corpus=None):
-    """Read (unless ``corpus`` is given), train both directions, align, write every output file.
+    """Check every output path, read (unless ``corpus`` is given), set long pairs aside, train both
+    directions, align, and write every output file together (:class:`OutputSet`: all or none).
     Returns (model, alignment)."""
     from ..api import Aligner
-    from ..formats.pharaoh import write_pharaoh
+    from ..longlines import fallback_alignment
+    from ..schedule import parse_schedule
 
-    t0 = time.perf_counter()
-    if corpus is None:
-        corpus = read_corpus(config, src, tgt, joint)
-    reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    model = Aligner(config).train_corpus(corpus, progress=reporter.progress)
-    reporter.step("training", time.perf_counter() - t0)
-    if config.cognate_lambda > 0:
-        reporter.note(f"cognate prior: lambda {config.cognate_lambda:g} (--cognate-lambda 0 turns it off)")
-    if model.prior_report is not None:
-        reporter.note(prior_summary(model.prior_report))
-    t0 = time.perf_counter()
-    alignment = model.align_corpus(corpus, heuristics)
-    reporter.step("aligning", time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    write_pharaoh(outputs.direction("fwd"), alignment.links("fwd"))
-    write_pharaoh(outputs.direction("rev"), alignment.links("rev"))
-    for method in heuristics:
-        write_pharaoh(outputs.heuristic(method), alignment.links(method))
-    if save_model:
-        model.save(save_model)
-    reporter.step("writing", time.perf_counter() - t0)
+    files = outputs.files(heuristics)
+    paths = [path for _, path in files] + ([save_model] if save_model else [])
+    with OutputSet(paths) as output_set:            # checked before any work
+        t0 = time.perf_counter()
+        if corpus is None:
+            corpus = read_corpus(config, src, tgt, joint)
+        reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
+        training, long_idx = set_aside_long_pairs(config, corpus, reporter, src, tgt, joint)
+        report_empty_pairs(training if len(long_idx) == 0 else corpus, reporter)
+        reporter.compiling_notice(config)
+        t0 = time.perf_counter()
+        reporter.expect_iterations(2 * sum(n for _, n in parse_schedule(config.schedule)))
+        try:
+            model = Aligner(config).train_corpus(training, progress=reporter.progress)
+        finally:
+            reporter.training_done()
+        reporter.step("training", time.perf_counter() - t0)
+        if config.cognate_lambda > 0:
+            reporter.note(f"cognate prior: lambda {config.cognate_lambda:g} (--cognate-lambda 0 turns it off)")
+        if model.prior_report is not None:
+            reporter.note(prior_summary(model.prior_report))
+        t0 = time.perf_counter()
+        alignment = model.align_corpus(training, heuristics)
+        if len(long_idx) and config.on_long == "fallback":
+            lists = {which: alignment.links(which) for which in ["fwd", "rev"] + list(heuristics)}
+            for which, links in fallback_alignment(model, corpus, long_idx, heuristics).items():
+                for k, line in zip(long_idx.tolist(), links):
+                    lists[which][k] = line
+            alignment = _Patched(alignment, lists)
+        reporter.step("aligning", time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for which, path in files:
+            if path == STDOUT:
+                continue
+            with output_set.writing(path) as tmp:
+                _write_links(tmp, alignment.links(which))
+        if save_model:
+            with output_set.writing(save_model) as tmp:
+                model.save(tmp)
+        output_set.commit()
+        for which, path in files:
+            if path == STDOUT:
+                _write_links(STDOUT, alignment.links(which))
+        reporter.step("writing", time.perf_counter() - t0)
     return model, alignment
