@@ -403,3 +403,17 @@ def test_giza_refuses_model5_and_cleans_up_its_config(corpus, tmp_path):
                cwd=tmp_path)
     assert run.returncode == 1 and "none.cooc" in run.stderr
     assert files_in(tmp_path / "out") == []                              # no .gizacfg left behind
+
+
+# ----------------------------------------------------------------------------- small items
+def test_embed_memory_follows_the_vocabulary(tmp_path):
+    pytest.importorskip("gensim")
+    from eegiza.embeddings.vectors import MIN_BUCKETS, ngram_buckets
+    make_corpus(tmp_path, n=2000, vocab=500)
+    assert ngram_buckets([["a", "b", "a"]] * 3, 3) == MIN_BUCKETS
+    assert ngram_buckets([[f"w{i}" for i in range(1000)]] * 3, 3) == 40_000
+    run = eegiza("embed", tmp_path / "c.src", "-o", tmp_path / "v.vec", "--epochs", "1", "--threads", "1")
+    assert run.returncode == 0, run.stderr
+    peak = float(run.stderr.split("peak memory ")[1].split(" MB")[0])
+    assert peak < 1000                       # gensim's fixed 2M-row n-gram table alone took 2.4 GB
+    assert (tmp_path / "v.vec").read_text().split("\n")[0].split()[1] == "300"
