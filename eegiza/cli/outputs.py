@@ -42,6 +42,12 @@ def check_output_path(path: str) -> None:
     if os.path.isdir(path):
         raise OutputPathError(f"cannot write {path}: it is a folder")
     folder = os.path.dirname(os.path.abspath(path))
+    existing = folder
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        shown = os.path.relpath(existing) if not os.path.isabs(path) else existing
+        raise OutputPathError(f"cannot write {path}: {shown} is a file, not a folder")
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as err:
