@@ -60,11 +60,6 @@ def read_gold(path) -> List[GoldSentence]:
     return [_parse_gold_line(line, path, n) for n, line in enumerate(read_lines(path), start=1)]
 
 
-def count_lines_of(path) -> int:
-    """Number of lines of a gold or Pharaoh file (a final newline does not start a line)."""
-    return len(read_lines(path))
-
-
 def _ratio(num: int, den: int) -> float:
     return num / den if den else float("nan")
 

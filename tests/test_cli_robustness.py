@@ -417,3 +417,12 @@ def test_embed_memory_follows_the_vocabulary(tmp_path):
     peak = float(run.stderr.split("peak memory ")[1].split(" MB")[0])
     assert peak < 1000                       # gensim's fixed 2M-row n-gram table alone took 2.4 GB
     assert (tmp_path / "v.vec").read_text().split("\n")[0].split()[1] == "300"
+
+
+def test_eval_reads_the_hypothesis_from_standard_input(warm, tmp_path):
+    hyp = (warm / "x.gdfa").read_text()
+    (tmp_path / "gold").write_text("\n".join(hyp.split("\n")[:-1][-20:]) + "\n")
+    run = eegiza("eval", tmp_path / "gold", "-", "--tail", stdin=hyp)
+    assert run.returncode == 0 and "AER       0.00" in run.stdout and "lines 181-200 of -" in run.stdout
+    run = eegiza("eval", tmp_path / "gold", "-", stdin=hyp)
+    assert run.returncode == 2 and "has 20 lines but - has 200" in run.stderr

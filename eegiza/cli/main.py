@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="GOLD lines: 'i-j' sure and 'i?j' possible links; HYP: Pharaoh lines. "
                         "GOLD and HYP must have the same number of lines, unless --tail is given.")
     ev.add_argument("gold")
-    ev.add_argument("hyp")
+    ev.add_argument("hyp", help="hypothesis alignments ('-' = standard input)")
     ev.add_argument("--tail", action="store_true", help="HYP may be longer: score its last len(GOLD) lines "
                     "(the benchmark protocol, test sentences appended at the end of the training text)")
 
@@ -98,14 +98,20 @@ def cmd_align(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from ..evaluate import aer, count_lines_of
-    n_gold, n_hyp = count_lines_of(args.gold), count_lines_of(args.hyp)
+    from ..evaluate import aer, read_gold
+    from ..formats.pharaoh import parse_links, read_pharaoh
+    gold = read_gold(args.gold)
+    if args.hyp == "-":                # `eegiza align ... -o - | eegiza eval GOLD -`
+        hyp = [parse_links(line.rstrip("\n"), "<stdin>", n) for n, line in enumerate(sys.stdin, start=1)]
+    else:
+        hyp = read_pharaoh(args.hyp)
+    n_gold, n_hyp = len(gold), len(hyp)
     if n_gold != n_hyp and not (args.tail and n_hyp > n_gold):
         hint = (f"; --tail scores the last {n_gold} lines of {args.hyp} (only for a test set appended at the end "
                 "of the training text)" if n_hyp > n_gold else "")
         raise ValueError(f"{args.gold} has {n_gold} lines but {args.hyp} has {n_hyp}: the lines do not "
                          f"correspond{hint}")
-    scores = aer(args.gold, args.hyp, test_at_end=args.tail)
+    scores = aer(gold, hyp, test_at_end=args.tail)
     print(f"AER       {100 * scores.aer:.2f}")
     print(f"precision {100 * scores.precision:.2f}")
     print(f"recall    {100 * scores.recall:.2f}")
@@ -118,6 +124,8 @@ def cmd_eval(args) -> int:
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
+    from .preflight import check_threads
+    check_threads(args.threads, Reporter(quiet=args.quiet))
     return run_demo(schedule=args.schedule, threads=args.threads, quiet=args.quiet)
 
 
