@@ -69,8 +69,12 @@ def check_long_pairs(corpus: ParallelCorpus, indices: np.ndarray, src_name, tgt_
     if len(indices) == 0:
         return
     k = int(indices[0])
-    name = src_name if max_len and corpus.src.lengths[k] > max_len else tgt_name
-    if not (max_len and max(corpus.src.lengths[k], corpus.tgt.lengths[k]) > max_len):
+    l, m = int(corpus.src.lengths[k]), int(corpus.tgt.lengths[k])
+    if max_len and l > max_len:
+        name = src_name
+    elif max_len and m > max_len:
+        name = tgt_name
+    else:                                   # the length ratio: both files are concerned
         name = src_name if src_name == tgt_name else f"{src_name} / {tgt_name}"
     raise CorpusError(name, k + 1, f"sentence pair has {why_long(corpus, k, max_len, max_ratio)} "
                                    f"({len(indices)} such pairs in all; --on-long skip or fallback "
