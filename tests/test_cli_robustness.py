@@ -240,14 +240,14 @@ WRAPPER = """
     from eegiza.cli.main import main
     when = sys.argv[1]
     if when == "writing":            # the interrupt lands after the first file of the set is written
-        original = common._write_links
+        original = common.write_links
         count = [0]
         def write(path, links):
             original(path, links)
             count[0] += 1
             if count[0] == 1:
                 os.kill(os.getpid(), signal.SIGINT)
-        common._write_links = write
+        common.write_links = write
     else:                            # ... or between two renames of the set
         import eegiza.cli.outputs as outputs
         original = os.replace

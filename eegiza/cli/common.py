@@ -1,16 +1,15 @@
 """Pieces shared by the command-line programs: options from :class:`AlignerConfig`, output names,
 and the read-train-align-write job itself (progress display: :mod:`eegiza.cli.progress`; output
-files: :mod:`eegiza.cli.outputs`; long pairs: :mod:`eegiza.longlines`)."""
+files: :mod:`eegiza.cli.outputs`; long and empty pairs: :mod:`eegiza.cli.longpairs`)."""
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import MISSING, fields
 from typing import Optional
 
 from ..config import AlignerConfig
-from .outputs import STDOUT, OutputPathError, OutputSet
+from .outputs import STDOUT, OutputPathError, OutputSet, write_links
 from .progress import Reporter, peak_rss_mb  # noqa: F401  (re-exported: the programs import them from here)
 
 SHORT_NAMES = {"intersection": "inter", "union": "union", "grow-diag": "gd", "grow-diag-final": "gdf",
@@ -86,74 +85,14 @@ def read_corpus(config: AlignerConfig, src=None, tgt=None, joint=None):
     return read_parallel(src, tgt, lowercase=config.lowercase, max_len=config.reader_max_len)
 
 
-class _Patched:
-    """A :class:`eegiza.api.CorpusAlignment` whose lines of long pairs were replaced."""
-
-    def __init__(self, base, lists: dict):
-        self.base, self.lists = base, lists
-
-    def links(self, which: str):
-        return self.lists[which] if which in self.lists else self.base.links(which)
-
-    def __getattr__(self, name):
-        return getattr(self.base, name)
-
-
-def set_aside_long_pairs(config: AlignerConfig, corpus, reporter: Reporter, src=None, tgt=None, joint=None):
-    """Apply ``config.on_long``: (training corpus, indices of the long pairs). Under ``error`` a long
-    pair stops the run (:class:`eegiza.corpus.CorpusError` naming file and line); otherwise the long
-    pairs are emptied for training and counted in a warning with their line numbers."""
-    from ..longlines import blank_pairs, check_long_pairs, line_list, long_pairs, too_big_for_fallback
-    cap, ratio = config.max_sentence_length or None, config.max_length_ratio or None
-    long_idx = long_pairs(corpus, cap, ratio)
-    if len(long_idx) == 0:
-        return corpus, long_idx
-    if config.on_long == "error":
-        check_long_pairs(corpus, long_idx, joint or src or "<source>", joint or tgt or "<target>", cap, ratio)
-    what = ((f"over {cap} tokens a side" if cap else "") + (" or " if cap and ratio else "")
-            + (f"with a length ratio over {ratio:g}" if ratio else ""))
-    if config.on_long == "skip":
-        fate = "their output lines are empty"
-    else:
-        fate = "they are aligned by Model 1's rule under the trained t-tables"
-        too_big = too_big_for_fallback(corpus, long_idx)
-        if len(too_big):
-            fate += f" (lines {line_list(too_big)} are too long even for that and stay empty)"
-    reporter.warn(f"{len(long_idx)} sentence pair(s) {what} left out of training (lines {line_list(long_idx)}); "
-                  f"{fate}. --max-sentence-length N (0 = no cap) and --on-long error|skip|fallback change this.")
-    return blank_pairs(corpus, long_idx), long_idx
-
-
-def report_empty_pairs(corpus, reporter: Reporter) -> None:
-    """A warning counting the pairs with an empty side (their output lines are empty)."""
-    import numpy as np
-    from ..longlines import line_list
-    empty = np.flatnonzero((corpus.src.lengths == 0) | (corpus.tgt.lengths == 0))
-    if len(empty):
-        reporter.warn(f"{len(empty)} sentence pair(s) with an empty side (lines {line_list(empty)}): "
-                      "nothing to align, their output lines are empty")
-
-
-def _write_links(path: str, links) -> None:
-    from ..formats.pharaoh import format_links, write_pharaoh
-    if path == STDOUT:
-        out = sys.stdout
-        for line in links:
-            out.write(format_links(line))
-            out.write("\n")
-        out.flush()
-    else:
-        write_pharaoh(path, links)
-
-
 def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, reporter: Reporter, src=None, tgt=None,
                   joint=None, save_model: Optional[str] = None, corpus=None):
     """Check every output path, read (unless ``corpus`` is given), set long pairs aside, train both
     directions, align, and write every output file together (:class:`OutputSet`: all or none).
     Returns (model, alignment)."""
     from ..api import Aligner
-    from ..longlines import fallback_alignment
     from ..schedule import parse_schedule
+    from .longpairs import report_empty_pairs, set_aside_long_pairs, with_fallback
 
     files = outputs.files(heuristics)
     paths = [path for _, path in files] + ([save_model] if save_model else [])
@@ -163,7 +102,7 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
             corpus = read_corpus(config, src, tgt, joint)
         reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
         training, long_idx = set_aside_long_pairs(config, corpus, reporter, src, tgt, joint)
-        report_empty_pairs(training if len(long_idx) == 0 else corpus, reporter)
+        report_empty_pairs(corpus, reporter)
         reporter.compiling_notice(config)
         t0 = time.perf_counter()
         reporter.expect_iterations(2 * sum(n for _, n in parse_schedule(config.schedule)))
@@ -177,26 +116,21 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
         if model.prior_report is not None:
             reporter.note(prior_summary(model.prior_report))
         t0 = time.perf_counter()
-        alignment = model.align_corpus(training, heuristics)
-        if len(long_idx) and config.on_long == "fallback":
-            lists = {which: alignment.links(which) for which in ["fwd", "rev"] + list(heuristics)}
-            for which, links in fallback_alignment(model, corpus, long_idx, heuristics).items():
-                for k, line in zip(long_idx.tolist(), links):
-                    lists[which][k] = line
-            alignment = _Patched(alignment, lists)
+        alignment = with_fallback(config, model, corpus, long_idx, model.align_corpus(training, heuristics),
+                                  heuristics)
         reporter.step("aligning", time.perf_counter() - t0)
         t0 = time.perf_counter()
         for which, path in files:
             if path == STDOUT:
                 continue
             with output_set.writing(path) as tmp:
-                _write_links(tmp, alignment.links(which))
+                write_links(tmp, alignment.links(which))
         if save_model:
             with output_set.writing(save_model) as tmp:
                 model.save(tmp)
         output_set.commit()
         for which, path in files:
             if path == STDOUT:
-                _write_links(STDOUT, alignment.links(which))
+                write_links(STDOUT, alignment.links(which))
         reporter.step("writing", time.perf_counter() - t0)
     return model, alignment

@@ -16,10 +16,13 @@ renames of one set run back to back under :data:`COMMIT_LOCK`, which the signal 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 from contextlib import contextmanager
 from typing import Dict, Iterable, List
+
+from ..formats.pharaoh import format_links, write_pharaoh
 
 STDOUT = "-"
 
@@ -144,6 +147,18 @@ class OutputSet:
 
     def __exit__(self, kind, value, tb) -> None:
         self.discard()   # after commit() there is nothing left to remove
+
+
+def write_links(path: str, links) -> None:
+    """Pharaoh lines to ``path`` (atomically) or, for ``-``, to standard output."""
+    if path == STDOUT:
+        out = sys.stdout
+        for line in links:
+            out.write(format_links(line))
+            out.write("\n")
+        out.flush()
+    else:
+        write_pharaoh(path, links)
 
 
 def _remove(path: str) -> None:
