@@ -426,3 +426,15 @@ def test_eval_reads_the_hypothesis_from_standard_input(warm, tmp_path):
     assert run.returncode == 0 and "AER       0.00" in run.stdout and "lines 181-200 of -" in run.stdout
     run = eegiza("eval", tmp_path / "gold", "-", stdin=hyp)
     assert run.returncode == 2 and "has 20 lines but - has 200" in run.stderr
+
+
+def test_usage_mistakes_exit_2_with_a_message(corpus, tmp_path):
+    for args, message in ((["align", corpus[0], "-o", tmp_path / "x"], "give SRC and TGT files"),
+                          (["align", corpus[0], corpus[1], "-o", tmp_path / "x", "--heuristics", "foo"],
+                           "unknown heuristic(s) foo"),
+                          (["align", corpus[0], corpus[1], "-o", tmp_path / "x", "--on-long", "drop"],
+                           "invalid choice: 'drop'"),
+                          (["align", "-", "-", "-o", tmp_path / "x"], "only one input can be standard input")):
+        run = eegiza(*args)
+        assert run.returncode == 2 and message in run.stderr, args
+    assert files_in(tmp_path) == []

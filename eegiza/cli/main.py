@@ -80,13 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_align(args) -> int:
     if args.joint and (args.src or args.tgt):
-        raise SystemExit("eegiza align: give either SRC TGT or --joint FILE, not both")
+        raise ValueError("give either SRC TGT or --joint FILE, not both")
     if not args.joint and not (args.src and args.tgt):
-        raise SystemExit("eegiza align: give SRC and TGT files, or --joint FILE")
+        raise ValueError("give SRC and TGT files, or --joint FILE")
     heuristics = HEURISTICS if args.heuristics == "all" else [h.strip() for h in args.heuristics.split(",") if h]
     unknown = [h for h in heuristics if h not in HEURISTICS]
     if unknown:
-        raise SystemExit(f"eegiza align: unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
+        raise ValueError(f"unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
     config = config_from_args(args)
     reporter = Reporter(quiet=args.quiet, force=args.progress)
     check_align_args(args, config, heuristics, reporter)
