@@ -116,7 +116,7 @@ class AlignmentModel:
     def corpus(self, src_sentences, tgt_sentences) -> ParallelCorpus:
         """Number sentence pairs with this model's vocabularies (unknown words get new ids)."""
         return corpus_from_sentences(src_sentences, tgt_sentences, lowercase=self.config.lowercase,
-                                     max_len=self.config.max_sentence_length, src_vocab=self.src_vocab,
+                                     max_len=self.config.reader_max_len, src_vocab=self.src_vocab,
                                      tgt_vocab=self.tgt_vocab)
 
     # ------------------------------------------------------------------ persistence
@@ -209,7 +209,7 @@ class Aligner:
     def train(self, src_sentences, tgt_sentences, progress=None) -> AlignmentModel:
         """Train both directions on sentence pairs (strings or token lists)."""
         corpus = corpus_from_sentences(src_sentences, tgt_sentences, lowercase=self.config.lowercase,
-                                       max_len=self.config.max_sentence_length)
+                                       max_len=self.config.reader_max_len)
         return self.train_corpus(corpus, progress)
 
     def train_corpus(self, corpus: ParallelCorpus, progress=None, profile: PhaseProfile = NO_PROFILE

@@ -9,6 +9,10 @@ def _giza(name: str, doc: str):
     return {"giza": name, "doc": doc}
 
 
+def _choices(choices: tuple, giza: str, doc: str):
+    return {"giza": giza, "doc": doc, "choices": choices}
+
+
 @dataclass
 class AlignerConfig:
     """Options of :class:`eegiza.Aligner` and ``eegiza align``.
@@ -19,8 +23,16 @@ class AlignerConfig:
     schedule: str = field(default="1^5 H^5 3^3 4^3", metadata=_giza(
         "m1/m2/mh/m3/m4", "training schedule: model^iterations in order 1, 2, H, 3, 4"))
     lowercase: bool = field(default=False, metadata=_giza("", "lower-case both sides (str.lower)"))
-    max_sentence_length: Optional[int] = field(default=None, metadata=_giza(
-        "ml", "reject sentences longer than this many tokens (GIZA++ truncates at 100); None = no cap"))
+    max_sentence_length: Optional[int] = field(default=250, metadata=_giza(
+        "ml", "a sentence pair with a side longer than this many tokens is long: see --on-long "
+              "(0 = no cap; GIZA++ truncates at 100)"))
+    max_length_ratio: float = field(default=9.0, metadata=_giza(
+        "", "a pair whose longer side has more than this many times the tokens of the shorter is long too "
+            "(fertility models cannot align it; 0 = no limit)"))
+    on_long: str = field(default="fallback", metadata=_choices(("error", "skip", "fallback"),
+        "", "long pairs: error (stop, naming the line), skip (not trained, empty output line) or fallback "
+            "(not trained, aligned by Model 1's rule under the trained t-tables); 'eegiza align' reports them "
+            "with their line numbers. The Python API's readers apply only 'error'"))
     threads: int = field(default=0, metadata=_giza("ncpus", "worker threads; 0 = all cores"))
     prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))
     hmm_p_null: float = field(default=0.2, metadata=_giza(
@@ -98,6 +110,14 @@ class AlignerConfig:
         "", "reuse priors saved with --save-prior (PREFIX.fwd.eeprob, PREFIX.rev.eeprob)"))
     save_prior: Optional[str] = field(default=None, metadata=_giza(
         "", "write the priors as EE-GIZA++ probability files PREFIX.{fwd,rev}.eeprob"))
+
+    @property
+    def reader_max_len(self) -> Optional[int]:
+        """The cap the corpus readers enforce (an error at the first longer sentence): the maximum
+        sentence length under ``on_long="error"``, else none (long pairs are handled after reading)."""
+        if self.on_long == "error" and self.max_sentence_length:
+            return self.max_sentence_length
+        return None
 
     @property
     def uses_embeddings(self) -> bool:

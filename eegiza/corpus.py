@@ -9,17 +9,21 @@ A side of the corpus is a :class:`Side`: ``ids`` (int32, every token of every se
 ``offsets`` (int64, ``len(sentences) + 1``), so sentence ``k`` is ``ids[offsets[k]:offsets[k+1]]``.
 Vocabulary id 0 is NULL; real words start at 1.
 
-Text is read as UTF-8, one sentence per line, tokens separated by ASCII whitespace (like GIZA++'s
-``istream >>`` and Python's ``bytes.split()``). Every problem in the input is reported with the file
-and line: different line counts, invalid UTF-8, a joint-format line without ``|||``, a sentence
-longer than a cap the user set. Empty sides are allowed: such a pair gets an empty alignment.
+Text is read as UTF-8 (``.gz``, ``.xz`` and ``.bz2`` decompressed; ``-`` is standard input), one
+sentence per line, tokens separated by ASCII whitespace (like GIZA++'s ``istream >>`` and Python's
+``bytes.split()``). Every problem in the input is reported with the file
+and line: different line counts, invalid UTF-8, a joint-format line without ``|||`` or with two, a
+sentence longer than a cap the readers were given (``max_len``; the CLI's other long-pair policies
+are :mod:`eegiza.longlines`). Empty sides are allowed: such a pair gets an empty alignment.
 """
 from __future__ import annotations
 
+import bz2
 import io
 import lzma
 import gzip
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
@@ -110,17 +114,39 @@ def _slice_side(side: Side, start: int, stop: int) -> Side:
 
 # --------------------------------------------------------------------------- reading text
 
+#: leading bytes of compressed files: a misnamed one gets a clear error, not "invalid UTF-8"
+_MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"BZh": "bzip2", b"\x28\xb5\x2f\xfd": "zstd"}
+STDIN = "-"
+
+
 def read_bytes(path) -> bytes:
-    """The raw bytes of a text file; ``.xz`` and ``.gz`` files are decompressed."""
+    """The raw bytes of a text file (``-``: standard input); ``.xz``, ``.gz`` and ``.bz2`` files
+    are decompressed, and so are gzip/xz/bzip2 files under another name."""
     path = os.fspath(path)
-    if path.endswith(".xz"):
-        with lzma.open(path, "rb") as fh:
-            return fh.read()
-    if path.endswith(".gz"):
-        with gzip.open(path, "rb") as fh:
-            return fh.read()
+    if path == STDIN:
+        return sys.stdin.buffer.read()
+    openers = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
+    for suffix, opener in openers.items():
+        if path.endswith(suffix):
+            try:
+                with opener(path, "rb") as fh:
+                    return fh.read()
+            except (OSError, EOFError, lzma.LZMAError) as err:
+                if isinstance(err, FileNotFoundError):
+                    raise
+                raise CorpusError(path, None, f"cannot decompress ({err})") from None
     with open(path, "rb") as fh:
-        return fh.read()
+        data = fh.read()
+    for magic, kind in _MAGIC.items():
+        if data.startswith(magic):
+            opener = {"gzip": gzip.decompress, "xz": lzma.decompress, "bzip2": bz2.decompress}.get(kind)
+            if opener is None:
+                raise CorpusError(path, None, f"a {kind}-compressed file: decompress it first")
+            try:
+                return opener(data)
+            except (OSError, EOFError, lzma.LZMAError, ValueError) as err:
+                raise CorpusError(path, None, f"looks {kind}-compressed but cannot be decompressed ({err})") from None
+    return data
 
 
 def decode_utf8(data: bytes, path) -> str:
@@ -158,6 +184,9 @@ def split_joint(data: bytes, path) -> tuple:
         pos = line.find(sep)
         if pos < 0:
             raise CorpusError(path, lineno, f"no '{JOINT_SEPARATOR}' separator between source and target")
+        if line.find(sep, pos + len(sep)) >= 0:
+            raise CorpusError(path, lineno, f"more than one '{JOINT_SEPARATOR}' separator (one line holds "
+                                            "one source and one target sentence)")
         src_lines.append(line[:pos])
         tgt_lines.append(line[pos + len(sep):])
     return b"\n".join(src_lines) + b"\n", b"\n".join(tgt_lines) + b"\n", len(lines)
@@ -185,7 +214,8 @@ def _check_lengths(side: Side, path, max_len: Optional[int]):
     if len(too_long):
         k = int(too_long[0])
         raise CorpusError(path, k + 1, f"sentence has {int(lengths[k])} tokens, more than the maximum "
-                                       f"sentence length {max_len} ({len(too_long)} such lines in all)")
+                                       f"sentence length {max_len} ({len(too_long)} such lines in all; "
+                                       "--on-long skip or fallback leaves them out of training instead)")
 
 
 def corpus_from_bytes(src_data: bytes, tgt_data: bytes, src_name="<source>", tgt_name="<target>",

@@ -36,6 +36,8 @@ previous word's class) and the MGIZA count-dump options.
 Deliberate differences from GIZA++ (what users asked for; everything else follows GIZA):
 
 * `$USER` unset: the default prefix uses `USER` instead of crashing (GIZA++ segfaults).
+* A run that fails (bad input, Models 5/6 asked for, an interrupt) removes the `.gizacfg` it wrote
+  and exits 1; Models 5/6 (`-m5`, `-m6` > 0) are refused before any file is written.
 * Pairs with an empty side are kept, not dropped, so pair numbers stay in step with the lines of
   the other direction; an empty target has nothing to align, an empty source aligns everything to
   NULL. One warning counts them (GIZA++ prints `Forbidden zero sentence length` per pair;
@@ -672,10 +674,10 @@ class GizaRun:
             raise GizaRunError(f"ERROR: output directory {directory} does not exist")
         self.restart = restart_level(p)
         first = RESTART_MODEL.get(self.restart)
+        self.config = giza_config(p, self.mgiza, first)   # refuses Models 5/6 before any file is written
         write_gizacfg(p)
         self.written.append(self.prefix + ".gizacfg")
         check_cooc(p["coocurrencefile"])
-        self.config = giza_config(p, self.mgiza, first)
         self.iterations = dict(parse_schedule(self.config.schedule)) if self.config.schedule else {}
         src_vcb = read_vocabulary(p["s"], "source")
         tgt_vcb = read_vocabulary(p["t"], "target")
@@ -927,7 +929,15 @@ class GizaRun:
 def run_giza(params: GizaParams, mgiza: bool = False, log: Log = _stderr, out: Log = print) -> GizaRun:
     """Train and write every file (see the module docstring); returns the finished run."""
     run = GizaRun(params, mgiza, log, out)
-    run.prepare()
-    model = run.train_model()
-    run.finish(model)
+    try:
+        run.prepare()
+        model = run.train_model()
+        run.finish(model)
+    except BaseException:
+        # a failed or interrupted run leaves no configuration file claiming a run (eegiza's
+        # difference from GIZA++, which leaves PREFIX.gizacfg behind); dumps already written stay
+        cfg = run.prefix + ".gizacfg"
+        if cfg in run.written and os.path.exists(cfg):
+            os.unlink(cfg)
+        raise
     return run

@@ -1,56 +1,19 @@
-"""Pieces shared by the command-line programs: options from :class:`AlignerConfig`, progress
-display and run summary, output names, and the read-train-align-write job itself."""
+"""Pieces shared by the command-line programs: options from :class:`AlignerConfig`, output names,
+and the read-train-align-write job itself (progress display: :mod:`eegiza.cli.progress`; output
+files: :mod:`eegiza.cli.outputs`; long and empty pairs: :mod:`eegiza.cli.longpairs`)."""
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import time
 from dataclasses import MISSING, fields
-from typing import List, Optional
+from typing import Optional
 
 from ..config import AlignerConfig
+from .outputs import STDOUT, OutputPathError, OutputSet, write_links
+from .progress import Reporter, peak_rss_mb  # noqa: F401  (re-exported: the programs import them from here)
 
 SHORT_NAMES = {"intersection": "inter", "union": "union", "grow-diag": "gd", "grow-diag-final": "gdf",
                "grow-diag-final-and": "gdfa"}
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-class Reporter:
-    """Progress lines on a terminal (or always, with ``force``) and a closing summary on stderr."""
-
-    def __init__(self, quiet: bool = False, force: bool = False, stream=None):
-        self.stream = stream or sys.stderr
-        self.quiet = quiet
-        self.show_progress = not quiet and (force or self.stream.isatty())
-        self.start = time.perf_counter()
-        self.steps: List[tuple] = []
-        self.notes: List[str] = []
-
-    def progress(self, message: str) -> None:
-        if self.show_progress:
-            print(f"[{time.perf_counter() - self.start:7.1f}s] {message}", file=self.stream, flush=True)
-
-    def step(self, name: str, seconds: float) -> None:
-        self.steps.append((name, seconds))
-        self.progress(f"{name} done in {seconds:.2f} s")
-
-    def note(self, line: str) -> None:
-        """A line for the closing summary."""
-        self.notes.append(line)
-
-    def summary(self, extra: str = "") -> None:
-        if self.quiet:
-            return
-        for line in self.notes:
-            print(f"eegiza: {line}", file=self.stream, flush=True)
-        parts = ", ".join(f"{name} {sec:.1f} s" for name, sec in self.steps)
-        print(f"eegiza: total {time.perf_counter() - self.start:.1f} s ({parts}); peak memory "
-              f"{peak_rss_mb():.0f} MB{extra}", file=self.stream, flush=True)
 
 
 def prior_summary(report: dict) -> str:
@@ -65,10 +28,21 @@ def prior_summary(report: dict) -> str:
 
 
 class OutputNames:
-    """``PREFIX.fwd``, ``PREFIX.rev``, ``PREFIX.gdfa`` ... for a prefix."""
+    """``PREFIX.fwd``, ``PREFIX.rev``, ``PREFIX.gdfa`` ... for a prefix; prefix ``-``: the one
+    symmetrised alignment on standard output."""
 
     def __init__(self, prefix: str):
         self.prefix = prefix
+
+    def files(self, heuristics) -> list:
+        """[(which, path)]: what ``run_alignment`` writes, ``which`` being fwd, rev or a heuristic."""
+        if self.prefix == STDOUT:
+            if len(heuristics) != 1:
+                raise OutputPathError("-o - writes one alignment to standard output: give exactly one "
+                                      f"--heuristics method, not {len(heuristics)}")
+            return [(heuristics[0], STDOUT)]
+        return ([("fwd", self.direction("fwd")), ("rev", self.direction("rev"))]
+                + [(method, self.heuristic(method)) for method in heuristics])
 
     def direction(self, name: str) -> str:
         return f"{self.prefix}.{name}"
@@ -90,7 +64,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(option, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
             kind = int if "int" in f.type else float if "float" in f.type else str
-            parser.add_argument(option, type=kind, default=None, help=help_text)
+            parser.add_argument(option, type=kind, default=None, help=help_text, choices=f.metadata.get("choices"))
 
 
 def config_from_args(args, base: Optional[AlignerConfig] = None) -> AlignerConfig:
@@ -103,39 +77,60 @@ def config_from_args(args, base: Optional[AlignerConfig] = None) -> AlignerConfi
 
 
 def read_corpus(config: AlignerConfig, src=None, tgt=None, joint=None):
+    """The corpus of ``SRC TGT`` or ``--joint FILE`` (``-`` = standard input); sentences over the
+    cap stop the run here only under ``on_long="error"``."""
     from ..corpus import read_joint, read_parallel
     if joint:
-        return read_joint(joint, lowercase=config.lowercase, max_len=config.max_sentence_length)
-    return read_parallel(src, tgt, lowercase=config.lowercase, max_len=config.max_sentence_length)
+        return read_joint(joint, lowercase=config.lowercase, max_len=config.reader_max_len)
+    return read_parallel(src, tgt, lowercase=config.lowercase, max_len=config.reader_max_len)
 
 
 def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, reporter: Reporter, src=None, tgt=None,
                   joint=None, save_model: Optional[str] = None, corpus=None):
-    """Read (unless ``corpus`` is given), train both directions, align, write every output file.
+    """Check every output path, read (unless ``corpus`` is given), set long pairs aside, train both
+    directions, align, and write every output file together (:class:`OutputSet`: all or none).
     Returns (model, alignment)."""
     from ..api import Aligner
-    from ..formats.pharaoh import write_pharaoh
+    from ..schedule import parse_schedule
+    from .longpairs import report_empty_pairs, set_aside_long_pairs, with_fallback
 
-    t0 = time.perf_counter()
-    if corpus is None:
-        corpus = read_corpus(config, src, tgt, joint)
-    reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    model = Aligner(config).train_corpus(corpus, progress=reporter.progress)
-    reporter.step("training", time.perf_counter() - t0)
-    if config.cognate_lambda > 0:
-        reporter.note(f"cognate prior: lambda {config.cognate_lambda:g} (--cognate-lambda 0 turns it off)")
-    if model.prior_report is not None:
-        reporter.note(prior_summary(model.prior_report))
-    t0 = time.perf_counter()
-    alignment = model.align_corpus(corpus, heuristics)
-    reporter.step("aligning", time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    write_pharaoh(outputs.direction("fwd"), alignment.links("fwd"))
-    write_pharaoh(outputs.direction("rev"), alignment.links("rev"))
-    for method in heuristics:
-        write_pharaoh(outputs.heuristic(method), alignment.links(method))
-    if save_model:
-        model.save(save_model)
-    reporter.step("writing", time.perf_counter() - t0)
+    files = outputs.files(heuristics)
+    paths = [path for _, path in files] + ([save_model] if save_model else [])
+    with OutputSet(paths) as output_set:            # checked before any work
+        t0 = time.perf_counter()
+        if corpus is None:
+            corpus = read_corpus(config, src, tgt, joint)
+        reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
+        training, long_idx = set_aside_long_pairs(config, corpus, reporter, src, tgt, joint)
+        report_empty_pairs(corpus, reporter)
+        reporter.compiling_notice(config)
+        t0 = time.perf_counter()
+        reporter.expect_iterations(2 * sum(n for _, n in parse_schedule(config.schedule)))
+        try:
+            model = Aligner(config).train_corpus(training, progress=reporter.progress)
+        finally:
+            reporter.training_done()
+        reporter.step("training", time.perf_counter() - t0)
+        if config.cognate_lambda > 0:
+            reporter.note(f"cognate prior: lambda {config.cognate_lambda:g} (--cognate-lambda 0 turns it off)")
+        if model.prior_report is not None:
+            reporter.note(prior_summary(model.prior_report))
+        t0 = time.perf_counter()
+        alignment = with_fallback(config, model, corpus, long_idx, model.align_corpus(training, heuristics),
+                                  heuristics)
+        reporter.step("aligning", time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for which, path in files:
+            if path == STDOUT:
+                continue
+            with output_set.writing(path) as tmp:
+                write_links(tmp, alignment.links(which))
+        if save_model:
+            with output_set.writing(save_model) as tmp:
+                model.save(tmp)
+        output_set.commit()
+        for which, path in files:
+            if path == STDOUT:
+                write_links(STDOUT, alignment.links(which))
+        reporter.step("writing", time.perf_counter() - t0)
     return model, alignment

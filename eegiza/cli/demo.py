@@ -33,7 +33,7 @@ def run_demo(schedule: Optional[str] = None, threads: int = 0, quiet: bool = Fal
     from ..evaluate import aer, read_gold
     out = out or sys.stdout
     config = AlignerConfig(lowercase=True, threads=threads, **({"schedule": schedule} if schedule else {}))
-    reporter = Reporter(quiet=quiet, force=not quiet)
+    reporter = Reporter(quiet=quiet)
     corpus = demo_corpus()
     gold = read_gold(demo_files()["test.gold"])
     print(f"eegiza demo: English-French Hansards, {len(corpus) - len(gold)} training + {len(gold)} test "

@@ -34,7 +34,12 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_embed(args) -> int:
     from ..embeddings.vectors import save_word2vec, train_vectors
+    from .outputs import OutputSet
+    from .preflight import check_input, check_threads
     reporter = Reporter(quiet=args.quiet)
+    check_input(args.text)
+    check_threads(args.threads, reporter)
+    outputs = OutputSet([args.output])       # checked (folders created) before training
     t0 = time.perf_counter()
     vectors = train_vectors(args.text, kind=args.kind, dim=args.dim, epochs=args.epochs, window=args.window,
                             min_count=args.min_count, threads=args.threads, lowercase=args.lowercase,
@@ -43,7 +48,10 @@ def run_embed(args) -> int:
     reporter.step("training", time.perf_counter() - t0)
     if not args.gensim:
         t0 = time.perf_counter()
-        save_word2vec(args.output, vectors, binary=args.binary)
+        with outputs:
+            with outputs.writing(args.output) as tmp:
+                save_word2vec(tmp, vectors, binary=args.binary)
+            outputs.commit()
         reporter.step("writing", time.perf_counter() - t0)
     reporter.summary(f"; {len(vectors)} words, {vectors.dim} dimensions -> {args.output}")
     return 0

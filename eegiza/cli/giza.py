@@ -7,7 +7,9 @@ training programs (spec: shared/GIZA_FORMATS.md §1.5, §3).
 Arguments are parsed exactly like GIZA (:func:`eegiza.giza_params.parse_giza_args`: config file
 first, `-name value` pairs, unique prefixes, aliases, `--flag`, unknown names warned); the run
 itself is :func:`eegiza.giza_run.run_giza`, whose docstring lists the deliberate differences from
-GIZA. Without arguments the usage and the parameter list are printed and the exit code is 1.
+GIZA. Without arguments the usage and the parameter list are printed and the exit code is 1;
+with `--help` (`-h`) they are printed with exit code 0, `--version` prints the version. A run that
+fails removes the `.gizacfg` it wrote (:func:`eegiza.giza_run.run_giza`).
 """
 from __future__ import annotations
 
@@ -35,6 +37,12 @@ def giza_main(argv: Sequence[str], prog: str = "GIZA++") -> int:
 
     mgiza = _is_mgiza(prog)
     argv = list(argv)
+    if "--version" in argv:
+        from .giza_tools import version_text
+        sys.stdout.write(version_text(prog))
+        return 0
+    if argv and argv[0] in ("-h", "-help"):
+        argv[0] = "--help"
     if not argv:
         sys.stdout.write(_usage(prog, mgiza))
         sys.stdout.flush()
@@ -64,10 +72,13 @@ def giza_main(argv: Sequence[str], prog: str = "GIZA++") -> int:
 
 def giza_entry(argv: Optional[Sequence[str]] = None) -> None:
     """Console script `GIZA++`."""
-    sys.exit(giza_main(sys.argv[1:] if argv is None else argv, "GIZA++"))
+    from .signals import run_interruptible
+    sys.exit(run_interruptible("GIZA++", giza_main, sys.argv[1:] if argv is None else argv, "GIZA++"))
 
 
 def mgiza_entry(argv: Optional[Sequence[str]] = None) -> None:
     """Console scripts `mgiza` and `mgizapp`."""
     prog = os.path.basename(sys.argv[0]) if argv is None else "mgiza"
-    sys.exit(giza_main(sys.argv[1:] if argv is None else argv, prog if _is_mgiza(prog) else "mgiza"))
+    from .signals import run_interruptible
+    prog = prog if _is_mgiza(prog) else "mgiza"
+    sys.exit(run_interruptible(prog, giza_main, sys.argv[1:] if argv is None else argv, prog))

@@ -1,7 +1,10 @@
 """GIZA++/MGIZA corpus-preparation commands: plain2snt, snt2cooc, snt2plain, merge_alignment.py.
 
 Drop-in replacements for the programs of the same name (spec: shared/GIZA_FORMATS.md §1, §6):
-same arguments, same output files byte for byte, same messages. Each `*_main(argv)` takes the
+same arguments, same output files byte for byte, same messages. Deliberate differences: an input
+that cannot be read is an error (GIZA-style `ERROR: ...` on stderr, exit 1, no output file; the
+originals warn, exit 0 and write empty files); `-h`/`--help` print a truthful usage on stdout and
+`--version` the version, both with exit 0. Each `*_main(argv)` takes the
 arguments without the program name and returns the exit code; each `*_entry()` wraps it for a
 console script. Text is processed as bytes (tokens split on ASCII whitespace like `istream >>`,
 lines on `\\n` like `getline`), so any encoding passes through unchanged.
@@ -25,6 +28,8 @@ from numba import njit
 from eegiza.formats.giza import GizaFormatError, atomic_open, cpp_float, iter_lines, read_snt_arrays
 from eegiza.giza_params import convert_value
 
+from .signals import run_interruptible
+
 #: snt2cooc -counts flushes its table once it holds more than this many distinct pairs.
 COUNTS_FLUSH_LIMIT = 10_000_000
 #: Approximate number of (e, f) pairs materialised at once by `cooc_tables`.
@@ -34,6 +39,37 @@ PAIRS_PER_CHUNK = 1 << 24
 def _err(msg: str) -> None:
     sys.stderr.write(msg)
     sys.stderr.flush()
+
+
+def version_text(prog: str) -> str:
+    from eegiza import __version__
+    return f"{prog} (eegiza {__version__}, GIZA++/MGIZA compatible)\n"
+
+
+def help_or_version(argv: Sequence[str], usage: str, prog: str):
+    """Exit status 0 after printing ``usage`` (``-h``/``--help``) or the version (``--version``) on
+    stdout when asked for; None otherwise."""
+    if any(a in ("-h", "--help") for a in argv):
+        sys.stdout.write(usage)
+        sys.stdout.flush()
+        return 0
+    if "--version" in argv:
+        sys.stdout.write(version_text(prog))
+        sys.stdout.flush()
+        return 0
+    return None
+
+
+def _unreadable(paths: Sequence[str]) -> list:
+    """The paths among ``paths`` that cannot be opened for reading."""
+    bad = []
+    for path in paths:
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError:
+            bad.append(path)
+    return bad
 
 
 # ----------------------------------------------------------------------------- plain2snt
@@ -74,12 +110,22 @@ class _Vocabulary:
         return b"".join(b"%d %s %d\n" % (k + 2, w, self.counts[w]) for k, w in enumerate(self.words))
 
 
+def _plain2snt_usage(prog: str) -> str:
+    return (f"{prog} txt1 txt2 [txt3 txt4 -weight w -vcb1 output1.vcb -vcb2 output2.vcb "
+            "-snt1 output1_output2.snt -snt2 output2_output1.snt]\n"
+            " Converts plain text into GIZA++ snt-format.\n")
+
+
 def plain2snt_main(argv: Sequence[str], prog: str = "plain2snt") -> int:
     """`plain2snt[.out] txt1 txt2 [txt3 txt4 ...] [-weight w]... [-vcb1 F -vcb2 F -snt1 F -snt2 F]`.
 
     Writes `w1.vcb`, `w2.vcb`, `w1_<base w2>.snt`, `w2_<base w1>.snt` (w = file name without a
     common `.tok`/`.txt` suffix) unless -vcb1/-vcb2/-snt1/-snt2 name them; ids from 2 in order of
-    first appearance; pairs with an empty side are dropped with GIZA's warning."""
+    first appearance; pairs with an empty side are dropped with GIZA's warning. An input that
+    cannot be read is an error (exit 1, nothing written; plain2snt warns and writes empty files)."""
+    asked = help_or_version(argv, _plain2snt_usage(prog), prog)
+    if asked is not None:
+        return asked
     weights: list[float] = []
     names: dict[str, str] = {"-snt1": "", "-snt2": "", "-vcb1": "", "-vcb2": ""}
     files: list[str] = []
@@ -100,9 +146,11 @@ def plain2snt_main(argv: Sequence[str], prog: str = "plain2snt") -> int:
             files.append(a)
             k += 1
     if not files or len(files) % 2:
-        _err(f"{prog} txt1 txt2 [txt3 txt4 -weight w -vcb1 output1.vcb -vcb2 output2.vcb "
-             "-snt1 output1_output2.snt -snt2 output2_output1.snt]\n"
-             " Converts plain text into GIZA++ snt-format.\n")
+        _err(_plain2snt_usage(prog))
+        return 1
+    missing = _unreadable(files)
+    if missing:
+        _err("".join(f"ERROR: {f} cannot be read.\n" for f in missing))
         return 1
     w1, w2, stripped = _strip_suffix(files[0], files[1])
     if stripped:
@@ -156,7 +204,7 @@ def plain2snt_main(argv: Sequence[str], prog: str = "plain2snt") -> int:
 
 def plain2snt_entry() -> None:
     """Console script `plain2snt` / `plain2snt.out`."""
-    sys.exit(plain2snt_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+    sys.exit(run_interruptible(os.path.basename(sys.argv[0]), plain2snt_main, sys.argv[1:], os.path.basename(sys.argv[0])))
 
 
 # ----------------------------------------------------------------------------- snt2cooc
@@ -306,16 +354,31 @@ def format_cooc_table(e, f, counts=None, rows_per_chunk: int = 1 << 20):
         yield text.encode()
 
 
-def _read_voc_for_size(path: str) -> None:
-    if not os.path.exists(path):
-        _err("Vocabulary does not exist.\n")
+def _snt2cooc_usage(prog: str, output_first: bool) -> str:
+    args = "output vcb1 vcb2 snt12" if output_first else "vcb1 vcb2 snt12"
+    where = "to the file output" if output_first else "to standard output"
+    return (f"Usage: {prog} {args} [-counts]\n"
+            f"Writes the co-occurrence file of a GIZA++ snt corpus {where}: one 'source_id target_id' line per\n"
+            "pair of words that occur in one sentence pair (source id 0 = NULL), sorted; with -counts\n"
+            "'count source_id target_id' lines. GIZA++ reads it with -CoocurrenceFile.\n")
+
+
+def _check_snt2cooc_inputs(vcb1: str, vcb2: str, snt_path: str) -> bool:
+    """Every input readable; otherwise GIZA-like errors on stderr and False."""
+    ok = True
+    for path in (vcb1, vcb2):
+        if _unreadable([path]):
+            _err(f"ERROR: Vocabulary {path} does not exist.\n")
+            ok = False
+    if _unreadable([snt_path]):
+        _err(f"ERROR: file {snt_path} cannot be read.\n")
+        ok = False
+    return ok
 
 
 def _snt2cooc(out: BinaryIO, vcb1: str, vcb2: str, snt_path: str, with_counts: bool) -> int:
-    _read_voc_for_size(vcb1)
-    _read_voc_for_size(vcb2)
     try:
-        snt = read_snt_arrays(snt_path if os.path.exists(snt_path) else os.devnull)
+        snt = read_snt_arrays(snt_path)
     except GizaFormatError as exc:
         _err(f"ERROR: {exc}\n")
         return 1
@@ -325,6 +388,14 @@ def _snt2cooc(out: BinaryIO, vcb1: str, vcb2: str, snt_path: str, with_counts: b
         for data in format_cooc_table(e, f, c):
             out.write(data)
     return 0
+
+
+class _Failed(Exception):
+    """Unwinds an atomic output whose content failed (so the file is not created)."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
 
 
 def _counts_flag(args: list[str], n_fixed: int) -> bool:
@@ -338,10 +409,15 @@ def _counts_flag(args: list[str], n_fixed: int) -> bool:
 def snt2cooc_out_main(argv: Sequence[str], prog: str = "snt2cooc.out") -> int:
     """GIZA++ `snt2cooc.out vcb1 vcb2 snt12 [-counts] > out.cooc` (output on stdout)."""
     args = list(argv)
+    asked = help_or_version(args, _snt2cooc_usage(prog, False), prog)
+    if asked is not None:
+        return asked
     if len(args) not in (3, 4):
-        _err(f"Usage: {prog} vcb1 vcb2 snt12 \nConverts GIZA++ snt-format into plain text.\n")
+        _err(_snt2cooc_usage(prog, False))
         return 1
     counts = _counts_flag(args, 3)
+    if not _check_snt2cooc_inputs(args[0], args[1], args[2]):
+        return 1
     sys.stdout.flush()
     rc = _snt2cooc(sys.stdout.buffer, args[0], args[1], args[2], counts)
     sys.stdout.buffer.flush()
@@ -351,22 +427,33 @@ def snt2cooc_out_main(argv: Sequence[str], prog: str = "snt2cooc.out") -> int:
 def snt2cooc_main(argv: Sequence[str], prog: str = "snt2cooc") -> int:
     """MGIZA `snt2cooc out.cooc vcb1 vcb2 snt12 [-counts]` (output file first)."""
     args = list(argv)
+    asked = help_or_version(args, _snt2cooc_usage(prog, True), prog)
+    if asked is not None:
+        return asked
     if len(args) not in (4, 5):
-        _err(f"Usage: {prog} output vcb1 vcb2 snt12 \nConverts GIZA++ snt-format into plain text.\n")
+        _err(_snt2cooc_usage(prog, True))
         return 1
     counts = _counts_flag(args, 4)
-    with atomic_open(args[0], "wb") as out:
-        return _snt2cooc(out, args[1], args[2], args[3], counts)
+    if not _check_snt2cooc_inputs(args[1], args[2], args[3]):
+        return 1
+    try:
+        with atomic_open(args[0], "wb") as out:
+            rc = _snt2cooc(out, args[1], args[2], args[3], counts)
+            if rc:
+                raise _Failed(rc)     # leaves no output file behind
+    except _Failed as failed:
+        return failed.status
+    return rc
 
 
 def snt2cooc_out_entry() -> None:
     """Console script `snt2cooc.out`."""
-    sys.exit(snt2cooc_out_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+    sys.exit(run_interruptible(os.path.basename(sys.argv[0]), snt2cooc_out_main, sys.argv[1:], os.path.basename(sys.argv[0])))
 
 
 def snt2cooc_entry() -> None:
     """Console script `snt2cooc`."""
-    sys.exit(snt2cooc_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+    sys.exit(run_interruptible(os.path.basename(sys.argv[0]), snt2cooc_main, sys.argv[1:], os.path.basename(sys.argv[0])))
 
 
 # ----------------------------------------------------------------------------- snt2plain
@@ -398,11 +485,17 @@ def snt2plain_main(argv: Sequence[str], prog: str = "snt2plain") -> int:
     `output_prefix2.txt` (each token followed by a space). Reproduces the original exactly,
     including its bug of printing an unknown target id followed by an empty word."""
     args = list(argv)
-    if len(args) not in (4, 5):
-        _err(f"Usage: {prog} vcb1 vcb2 snt12 output_prefix [ -counts ]\n"
+    usage = (f"Usage: {prog} vcb1 vcb2 snt12 output_prefix [ -counts ]\n"
              "Converts GIZA++ snt-format into plain text.\n")
+    asked = help_or_version(args, usage, prog)
+    if asked is not None:
+        return asked
+    if len(args) not in (4, 5):
+        _err(usage)
         return 1
     counts = _counts_flag(args, 4)
+    if not _check_snt2cooc_inputs(args[0], args[1], args[2]):
+        return 1
     voc1 = _read_voc_strings(args[0])
     voc2 = _read_voc_strings(args[1])
     printed = 0
@@ -444,7 +537,7 @@ def snt2plain_main(argv: Sequence[str], prog: str = "snt2plain") -> int:
 
 def snt2plain_entry() -> None:
     """Console script `snt2plain` / `snt2plain.out`."""
-    sys.exit(snt2plain_main(sys.argv[1:], os.path.basename(sys.argv[0])))
+    sys.exit(run_interruptible(os.path.basename(sys.argv[0]), snt2plain_main, sys.argv[1:], os.path.basename(sys.argv[0])))
 
 
 # ----------------------------------------------------------------------------- merge_alignment.py
@@ -467,8 +560,18 @@ def merge_alignment_main(argv: Sequence[str], out: BinaryIO | None = None) -> in
     a repeated number `ERROR! DUPLICATED ENTRY n` (exit 1; the original exits 0); ends with
     `Combined K files, totally M sents` on stderr."""
     paths = list(argv)
+    usage = ("Usage: merge_alignment.py part1 part2 ... > merged\n"
+             "Merges MGIZA's per-thread alignment files (PREFIX.A3.final.partNNN) into one, in sentence\n"
+             "order, on standard output.\n")
+    asked = help_or_version(paths, usage, "merge_alignment.py")
+    if asked is not None:
+        return asked
     if not paths:
         _err("Provide me the file names (at least 2)\n")
+        return 1
+    missing = _unreadable(paths)
+    if missing:
+        _err("".join(f"ERROR: {p} cannot be read.\n" for p in missing))
         return 1
     if out is None:
         sys.stdout.flush()
@@ -516,4 +619,4 @@ def merge_alignment_main(argv: Sequence[str], out: BinaryIO | None = None) -> in
 
 def merge_alignment_entry() -> None:
     """Console script `merge_alignment.py`."""
-    sys.exit(merge_alignment_main(sys.argv[1:]))
+    sys.exit(run_interruptible("merge_alignment.py", merge_alignment_main, sys.argv[1:]))

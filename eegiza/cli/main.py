@@ -1,23 +1,31 @@
 """The ``eegiza`` command: ``align``, ``eval``, ``demo``.
 
     eegiza align SRC TGT -o PREFIX [--schedule "1^5 H^5"] [--lowercase] [--threads N]
-    eegiza align --joint FILE -o PREFIX ...
-    eegiza eval GOLD HYP
+    eegiza align --joint FILE -o PREFIX ...        (FILE "-": standard input; -o -: one alignment to stdout)
+    eegiza eval GOLD HYP [--tail]
     eegiza demo
+    eegiza --version
+
+Errors exit with status 2 and a message naming the file (and line); SIGINT/SIGTERM with 130/143
+(:mod:`eegiza.cli.signals`), leaving no partial output set (:mod:`eegiza.cli.outputs`).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import fields
 from typing import List, Optional
 
+from .. import __version__
 from ..config import AlignerConfig
 from ..corpus import CorpusError
 from ..schedule import ScheduleError
 from .common import OutputNames, Reporter, add_config_arguments, config_from_args, run_alignment
 from .embed import add_embed_arguments, run_embed
+from .preflight import check_align_args, describe_os_error
+from .signals import run_interruptible
 
 HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and"]
 
@@ -25,29 +33,38 @@ HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-dia
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eegiza", description="Statistical word alignment (IBM models, HMM) "
                                      "with an optional embedding prior; GIZA++ compatible.")
+    parser.add_argument("--version", action="version", version=f"eegiza {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     align = sub.add_parser("align", help="train both directions on a parallel corpus and write alignments",
                            description="Train P(tgt|src) and P(src|tgt) on the corpus and write Pharaoh "
                            "alignments (i-j, 0-based, source first, one line per input line): PREFIX.fwd, "
                            "PREFIX.rev and one file per symmetrisation heuristic.")
-    align.add_argument("src", nargs="?", help="source text, one tokenized sentence per line (.gz/.xz ok)")
+    align.add_argument("src", nargs="?", help="source text, one tokenized sentence per line (.gz/.xz/.bz2 ok; "
+                       "'-' = standard input)")
     align.add_argument("tgt", nargs="?", help="target text, line-aligned with SRC")
-    align.add_argument("--joint", metavar="FILE", help="one 'src ||| tgt' file instead of SRC and TGT")
-    align.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output file prefix")
+    align.add_argument("--joint", metavar="FILE", help="one 'src ||| tgt' file instead of SRC and TGT ('-' = stdin)")
+    align.add_argument("-o", "--output", required=True, metavar="PREFIX",
+                       help="output file prefix (missing folders are created); '-' writes the one --heuristics "
+                       "alignment to standard output")
     align.add_argument("--heuristics", default="grow-diag-final-and", metavar="LIST",
                        help="comma-separated symmetrisation heuristics to write, of: "
                        + ", ".join(HEURISTICS) + " (or 'all'); default: grow-diag-final-and")
     align.add_argument("--save-model", metavar="PATH", help="also save the trained model (.npz) for later use")
-    align.add_argument("--quiet", action="store_true", help="no progress display and no summary")
+    shown = align.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true", help="no progress lines and no summary (warnings and "
+                       "errors still show)")
+    shown.add_argument("--progress", action="store_true", help="a live status bar with the time left even when "
+                       "stderr is not a terminal (progress lines are always printed, unless --quiet)")
     add_config_arguments(align)
 
     ev = sub.add_parser("eval", help="score alignments against gold: AER, precision, recall, F",
                         description="GOLD lines: 'i-j' sure and 'i?j' possible links; HYP: Pharaoh lines. "
-                        "If HYP has more lines than GOLD, its last len(GOLD) lines are scored (the test set "
-                        "appended at the end of the training corpus).")
+                        "GOLD and HYP must have the same number of lines, unless --tail is given.")
     ev.add_argument("gold")
-    ev.add_argument("hyp")
+    ev.add_argument("hyp", help="hypothesis alignments ('-' = standard input)")
+    ev.add_argument("--tail", action="store_true", help="HYP may be longer: score its last len(GOLD) lines "
+                    "(the benchmark protocol, test sentences appended at the end of the training text)")
 
     embed = sub.add_parser("embed", help="train monolingual word vectors (gensim) for the embedding prior",
                            description="Train Word2Vec or FastText vectors on one language's text; use them "
@@ -63,15 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_align(args) -> int:
     if args.joint and (args.src or args.tgt):
-        raise SystemExit("eegiza align: give either SRC TGT or --joint FILE, not both")
+        raise ValueError("give either SRC TGT or --joint FILE, not both")
     if not args.joint and not (args.src and args.tgt):
-        raise SystemExit("eegiza align: give SRC and TGT files, or --joint FILE")
+        raise ValueError("give SRC and TGT files, or --joint FILE")
     heuristics = HEURISTICS if args.heuristics == "all" else [h.strip() for h in args.heuristics.split(",") if h]
     unknown = [h for h in heuristics if h not in HEURISTICS]
     if unknown:
-        raise SystemExit(f"eegiza align: unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
+        raise ValueError(f"unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
     config = config_from_args(args)
-    reporter = Reporter(quiet=args.quiet)
+    reporter = Reporter(quiet=args.quiet, force=args.progress)
+    check_align_args(args, config, heuristics, reporter)
     outputs = OutputNames(args.output)
     run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt, joint=args.joint,
                   save_model=args.save_model)
@@ -80,27 +98,52 @@ def cmd_align(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from ..evaluate import aer
-    scores = aer(args.gold, args.hyp)
+    from ..evaluate import aer, read_gold
+    from ..formats.pharaoh import parse_links, read_pharaoh
+    gold = read_gold(args.gold)
+    if args.hyp == "-":                # `eegiza align ... -o - | eegiza eval GOLD -`
+        hyp = [parse_links(line.rstrip("\n"), "<stdin>", n) for n, line in enumerate(sys.stdin, start=1)]
+    else:
+        hyp = read_pharaoh(args.hyp)
+    n_gold, n_hyp = len(gold), len(hyp)
+    if n_gold != n_hyp and not (args.tail and n_hyp > n_gold):
+        hint = (f"; --tail scores the last {n_gold} lines of {args.hyp} (only for a test set appended at the end "
+                "of the training text)" if n_hyp > n_gold else "")
+        raise ValueError(f"{args.gold} has {n_gold} lines but {args.hyp} has {n_hyp}: the lines do not "
+                         f"correspond{hint}")
+    scores = aer(gold, hyp, test_at_end=args.tail)
     print(f"AER       {100 * scores.aer:.2f}")
     print(f"precision {100 * scores.precision:.2f}")
     print(f"recall    {100 * scores.recall:.2f}")
     print(f"F1        {100 * scores.f1:.2f}")
     print(f"sentences {scores.n_sentences}  links {scores.n_hyp}  sure {scores.n_sure}  possible {scores.n_possible}")
+    print(f"scored    {n_gold} lines" + (f": lines {n_hyp - n_gold + 1}-{n_hyp} of {args.hyp} (--tail)"
+                                         if n_hyp > n_gold else ""))
     return 0
 
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
+    from .preflight import check_threads
+    check_threads(args.threads, Reporter(quiet=args.quiet))
     return run_demo(schedule=args.schedule, threads=args.threads, quiet=args.quiet)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    command = {"align": cmd_align, "eval": cmd_eval, "demo": cmd_demo, "embed": run_embed}[args.command]
+    return run_interruptible(f"eegiza {args.command}", _run, command, args)
+
+
+def _run(command, args) -> int:
     try:
-        return {"align": cmd_align, "eval": cmd_eval, "demo": cmd_demo, "embed": run_embed}[args.command](args)
+        return command(args)
+    except BrokenPipeError:            # `eegiza align ... -o - | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CorpusError, ScheduleError, ValueError, OSError) as err:
-        print(f"eegiza {args.command}: error: {err}", file=sys.stderr)
+        message = describe_os_error(err) if isinstance(err, OSError) else str(err)
+        print(f"eegiza {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

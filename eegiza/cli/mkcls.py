@@ -11,7 +11,7 @@ Differences from mkcls: the optimiser is the exchange algorithm, not threshold a
 than ``-m`` are each put into their best class instead of all into class 1. mkcls options that select
 its optimiser or criterion (``-a -e -h -i -k -l -M -N -o -O -s -w -y``) and the mode word are
 accepted and ignored with a warning; ``-P`` (bigram-count input) is refused. Bad usage exits with
-code 1, like mkcls.
+code 1, like mkcls; ``-h``/``--help`` print the usage and ``--version`` the version (exit 0).
 """
 from __future__ import annotations
 
@@ -100,6 +100,12 @@ def read_corpus(path):
 
 
 def mkcls_main(argv) -> int:
+    from .giza_tools import help_or_version
+    asked = help_or_version(list(argv), USAGE.replace("usage:", "Usage:", 1)
+                            + "Clusters the words of CORPUS into N classes (eegiza's exchange algorithm).\n",
+                            "mkcls")
+    if asked is not None:
+        return asked
     try:
         opts, warnings = parse_args(argv)
     except UsageError as err:
@@ -132,4 +138,5 @@ def mkcls_main(argv) -> int:
 
 
 def mkcls_entry():
-    sys.exit(mkcls_main(sys.argv[1:]))
+    from .signals import run_interruptible
+    sys.exit(run_interruptible("mkcls", mkcls_main, sys.argv[1:]))

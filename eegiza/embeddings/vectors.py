@@ -82,11 +82,14 @@ def _progress_callback(progress, epochs: int):
 def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5, window: int = 5,
                   min_count: int = 3, negative: int = 5, sample: float = 1e-4, threads: int = 0,
                   lowercase: bool = False, seed: int = 1, progress: Optional[Callable[[str], None]] = None,
-                  save_path=None) -> WordVectors:
+                  save_path=None, buckets: Optional[int] = None) -> WordVectors:
     """Skip-gram vectors of a tokenized text file (one sentence per line; .gz/.xz ok).
 
     ``kind`` is ``"fasttext"`` (subword n-grams 3-6, vectors for unseen words) or ``"word2vec"``.
-    ``save_path``: also save the gensim model there (reload with :func:`load_vectors`)."""
+    ``save_path``: also save the gensim model there (reload with :func:`load_vectors`).
+    ``buckets``: FastText's hashed n-gram table (rows of ``dim`` floats); None sizes it to the
+    vocabulary (:func:`ngram_buckets`) instead of gensim's fixed 2,000,000 rows, which alone take
+    2.4 GB at 300 dimensions whatever the text."""
     from gensim.models import FastText, Word2Vec
     from ..corpus import decode_utf8, read_bytes
 
@@ -104,14 +107,36 @@ def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5,
     callbacks = [_progress_callback(progress, epochs)] if progress is not None else []
     if progress is not None:
         progress(f"training {kind} vectors ({dim}-d, {epochs} epochs) on {len(sentences)} sentences of {path}")
+    extra = {}
+    if kind == "fasttext":
+        extra["bucket"] = buckets if buckets else ngram_buckets(sentences, min_count)
     model = cls(sentences=sentences, vector_size=dim, sg=1, window=window, min_count=min_count,
-                negative=negative, sample=sample, epochs=epochs, workers=workers, seed=seed, callbacks=callbacks)
+                negative=negative, sample=sample, epochs=epochs, workers=workers, seed=seed, callbacks=callbacks,
+                **extra)
     if len(model.wv) == 0:
         raise VectorFileError(path, None, f"no word occurs min_count={min_count} times")
     if save_path is not None:
         model.callbacks = ()          # the progress callback is not picklable
         model.save(os.fspath(save_path))
     return from_keyed_vectors(model.wv)
+
+
+#: FastText n-gram rows per vocabulary word (a word has about 20 distinct n-grams of 3-6
+#: characters, many shared), and the bounds of the table (gensim's default is the upper one)
+BUCKETS_PER_WORD = 100
+MIN_BUCKETS, MAX_BUCKETS = 20_000, 2_000_000
+
+
+def ngram_buckets(sentences, min_count: int) -> int:
+    """Rows of FastText's n-gram table for this text: :data:`BUCKETS_PER_WORD` per word kept
+    (``min_count`` occurrences or more), between :data:`MIN_BUCKETS` and :data:`MAX_BUCKETS`; memory
+    then grows with the vocabulary (2,000 Hansards lines: 158,000 rows, 190 MB at 300-d, instead
+    of 2.4 GB). Large corpora keep the 2M rows: the en-fr protocol's monolingual halves have 27,335
+    and 34,789 such words."""
+    from collections import Counter
+    counts = Counter(word for sentence in sentences for word in sentence)
+    kept = sum(1 for c in counts.values() if c >= min_count)
+    return int(min(MAX_BUCKETS, max(MIN_BUCKETS, BUCKETS_PER_WORD * kept)))
 
 
 def from_keyed_vectors(kv) -> WordVectors:

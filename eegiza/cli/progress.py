@@ -1,0 +1,227 @@
+"""What the command-line programs tell the user while they work, on stderr.
+
+* One line per step and per EM iteration (model, direction, iteration, perplexity, seconds, and the
+  schedule's progress with an estimate of the time left), whatever stderr is: a terminal, a file
+  under nohup or cron, a CI log, a notebook. ``--quiet`` turns them off.
+* On a terminal (or with ``--progress``), also a status bar at the bottom, redrawn every second:
+  iterations done, time in training, time left.
+* Warnings (long or empty sentence pairs, ...) are printed even with ``--quiet``.
+* ``compiling kernels (one time, about N s)`` when the compiled Numba kernels are not cached yet
+  (:func:`cold_kernel_modules`), so the first run's silent minute is explained.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import resource
+import sys
+import threading
+import time
+from typing import List, Optional
+
+#: "[fwd] Model1 iteration 3: ..." -- the per-iteration messages of eegiza.train
+ITERATION = re.compile(r"^\[(fwd|rev)\] .*\biteration \d+")
+#: seconds to compile each kernel module (measured on one core: Model 1 + HMM with agreement,
+#: clustering and the cognate prior about 26 s, Models 3/4 about 26 s more)
+COMPILE_SECONDS = {"hmm": 10, "agreement": 5, "ttable": 3, "clustering": 4, "ibm1": 2, "cognates": 2,
+                   "symmetrize": 2, "ibm2": 5, "ibm3": 9, "ibm4": 10, "fertility": 7, "pegging": 5}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def kernel_modules() -> List[str]:
+    """Source files of eegiza's cached Numba kernels (those with ``cache=True``)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = []
+    for path in sorted(glob.glob(os.path.join(package, "*.py")) + glob.glob(os.path.join(package, "models", "*.py"))):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                if "cache=True" in fh.read():
+                    found.append(path)
+        except OSError:
+            pass
+    return found
+
+
+def cold_kernel_modules(modules: Optional[List[str]] = None) -> List[str]:
+    """Kernel modules whose Numba cache is missing or older than the source (they will compile on
+    first use). Empty when the cache lives elsewhere (``NUMBA_CACHE_DIR``) and cannot be judged."""
+    if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NUMBA_DISABLE_JIT"):
+        return []
+    cold = []
+    for path in kernel_modules() if modules is None else modules:
+        folder, name = os.path.split(path)
+        stem = os.path.splitext(name)[0]
+        index = glob.glob(os.path.join(folder, "__pycache__", f"{stem}.*.nbi"))
+        try:
+            if not index or max(os.path.getmtime(p) for p in index) < os.path.getmtime(path):
+                cold.append(path)
+        except OSError:
+            cold.append(path)
+    return cold
+
+
+def modules_for(config) -> set:
+    """Names of the kernel modules a run with this :class:`eegiza.config.AlignerConfig` compiles."""
+    from ..schedule import parse_schedule
+    models = {name for name, _ in parse_schedule(config.schedule)}
+    names = {"ttable", "symmetrize", "ibm1"}
+    if "2" in models:
+        names.add("ibm2")
+    if "H" in models:
+        names.add("hmm")
+    if models & {"3", "4"}:
+        names |= {"fertility", "ibm3", "ibm4"} | ({"pegging"} if config.pegging else set())
+    if config.agreement and models & {"1", "H"}:
+        names.add("agreement")
+    if config.word_classes > 0 and not (config.src_classes and config.tgt_classes):
+        names.add("clustering")
+    if config.cognate_lambda > 0:
+        names.add("cognates")
+    return names
+
+
+class Reporter:
+    """Progress lines, warnings, a live status bar and the closing summary, all on ``stream``
+    (stderr). ``quiet``: warnings and errors only; ``force``: the status bar even off a terminal."""
+
+    def __init__(self, quiet: bool = False, force: bool = False, stream=None, prog: str = "eegiza"):
+        self.stream = stream or sys.stderr
+        self.prog = prog
+        self.quiet = quiet
+        self.show_progress = not quiet
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = not quiet and (force or bool(isatty and isatty()))
+        self.start = time.perf_counter()
+        self.steps: List[tuple] = []
+        self.notes: List[str] = []
+        self._lock = threading.RLock()
+        self._bar_shown = False
+        self._total = 0
+        self._done = 0
+        self._train_start = None
+        self._ticker = None
+        self._stop = threading.Event()
+
+    # -- output
+    def _write(self, text: str) -> None:
+        with self._lock:
+            if self._bar_shown:
+                self.stream.write("\r\033[K")
+                self._bar_shown = False
+            self.stream.write(text + "\n")
+            self._draw_bar()
+            self.stream.flush()
+
+    def progress(self, message: str) -> None:
+        """A progress line (and, for an EM iteration, the schedule's progress and time left)."""
+        if not self.show_progress:
+            return
+        with self._lock:
+            if self._total and ITERATION.match(message):
+                self._done += 1
+                message += f"  [{min(self._done, self._total)}/{self._total}{self._time_left(', about ', ' left')}]"
+            self._write(f"[{time.perf_counter() - self.start:7.1f}s] {message}")
+
+    def warn(self, message: str) -> None:
+        """A warning: printed even with ``quiet``."""
+        self._write(f"{self.prog}: warning: {message}")
+
+    def step(self, name: str, seconds: float) -> None:
+        self.steps.append((name, seconds))
+        self.progress(f"{name} done in {seconds:.2f} s")
+
+    def note(self, line: str) -> None:
+        """A line for the closing summary."""
+        self.notes.append(line)
+
+    def compiling_notice(self, config=None) -> None:
+        """``compiling kernels (one time, about N s)`` if the kernels ``config``'s run uses are not
+        cached yet (all of eegiza's kernels without a config)."""
+        if self.quiet:
+            return
+        every = kernel_modules()
+        needed = every if config is None else [p for p in every if os.path.splitext(os.path.basename(p))[0]
+                                               in modules_for(config)]
+        cold = cold_kernel_modules(needed)
+        if cold:
+            seconds = sum(COMPILE_SECONDS.get(os.path.splitext(os.path.basename(p))[0], 3) for p in cold)
+            seconds = max(5, int(round(seconds / 5.0)) * 5)
+            self._write(f"{self.prog}: compiling kernels (one time, about {seconds} s)")
+
+    # -- the schedule's progress
+    def expect_iterations(self, total: int) -> None:
+        """Training starts: ``total`` EM iterations (both directions) are expected."""
+        with self._lock:
+            self._total, self._done = total, 0
+            self._train_start = time.perf_counter()
+        if self.live and total and self._ticker is None:
+            self._stop.clear()
+            self._ticker = threading.Thread(target=self._tick, name="eegiza-progress", daemon=True)
+            self._ticker.start()
+
+    def training_done(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
+            self._ticker = None
+        with self._lock:
+            self._total = 0
+            if self._bar_shown:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+                self._bar_shown = False
+
+    close = training_done
+
+    def _time_left(self, before: str, after: str) -> str:
+        if not (self._train_start and 0 < self._done < self._total):
+            return ""
+        spent = time.perf_counter() - self._train_start
+        return f"{before}{_duration(spent / self._done * (self._total - self._done))}{after}"
+
+    def _draw_bar(self) -> None:
+        if not (self.live and self._total and self._train_start is not None and not self._stop.is_set()):
+            return
+        width = 24
+        filled = int(width * min(self._done, self._total) / self._total)
+        spent = time.perf_counter() - self._train_start
+        self.stream.write(f"[{'#' * filled}{'.' * (width - filled)}] {min(self._done, self._total)}/{self._total} "
+                          f"EM iterations, {_duration(spent)}{self._time_left(', about ', ' left')}")
+        self._bar_shown = True
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            with self._lock:
+                try:
+                    if self._bar_shown:
+                        self.stream.write("\r\033[K")
+                        self._bar_shown = False
+                    self._draw_bar()
+                    self.stream.flush()
+                except (OSError, ValueError):
+                    return
+
+    # -- the end
+    def summary(self, extra: str = "") -> None:
+        self.close()
+        if self.quiet:
+            return
+        for line in self.notes:
+            self._write(f"{self.prog}: {line}")
+        parts = ", ".join(f"{name} {sec:.1f} s" for name, sec in self.steps)
+        self._write(f"{self.prog}: total {time.perf_counter() - self.start:.1f} s ({parts}); peak memory "
+                    f"{peak_rss_mb():.0f} MB{extra}")
