@@ -88,8 +88,10 @@ class AlignmentModel:
 
         The corpus this model was trained on (the same object) is not aligned again when the last
         model is Model 3 or 4: its alignment is the one the last EM iteration found, as GIZA++ writes
-        ``A3.final`` (``realign`` aligns it again under the final tables instead). ``profile`` gets
+        ``A3.final`` (``realign``, or the configuration's ``final_alignment_pass``, aligns it again
+        under the final tables instead). ``profile`` gets
         the phases "final alignment" and "symmetrisation"."""
+        realign = realign or self.config.final_alignment_pass
         trained = None if realign or corpus is not self.trained_on else (
             training_alignment(self.fwd), training_alignment(self.rev))
         if trained is not None and None not in trained:
@@ -149,7 +151,7 @@ class AlignmentModel:
         def direction_meta(d: DirectionModel):
             return {"last_model": d.last_model, "base_model": d.base_model, "hmm_p_null": d.hmm_p_null,
                     "hmm_jump_smooth": d.hmm_jump_smooth, "prob_smooth": d.prob_smooth,
-                    "min_link_posterior": d.min_link_posterior,
+                    "min_link_posterior": d.min_link_posterior, "hmm_link_posterior": d.hmm_link_posterior,
                     "log": [asdict(x) for x in d.log]}
         return {"format": "eegiza-model", "version": FORMAT_VERSION, "config": asdict(self.config),
                 "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
@@ -186,7 +188,8 @@ def _direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
     return DirectionModel(ttable, meta["last_model"], get("src_class"), get("jump"), get("start"),
                           meta["hmm_p_null"], meta["hmm_jump_smooth"], meta["prob_smooth"],
                           [IterationLog(**x) for x in meta.get("log", [])], atable, fertility, meta["base_model"],
-                          min_link_posterior=meta.get("min_link_posterior", 0.0))
+                          min_link_posterior=meta.get("min_link_posterior", 0.0),
+                          hmm_link_posterior=meta.get("hmm_link_posterior", 0.0))
 
 
 def _extended(d: DirectionModel, n_src: int) -> DirectionModel:

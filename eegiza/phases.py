@@ -63,6 +63,12 @@ class PhaseProfile:
         """(phase, seconds, peak MB) in order of first appearance."""
         return [(name, row[0], row[1]) for name, row in self.phases.items()]
 
+    def peak_mb(self) -> float:
+        """The run's peak resident memory: the largest phase peak, or the process's peak if larger
+        (the per-phase resets lower what the kernel reports as the process's peak afterwards)."""
+        return max([peak for _, _, peak in self.rows()] + [_read_peak_mb(),
+                   resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0])
+
     def table(self) -> str:
         """The profile as an aligned text table with a total line."""
         rows = self.rows()

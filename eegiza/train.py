@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, List, Optional
 
@@ -58,6 +59,7 @@ class DirectionModel:
     found: Optional[tuple] = None
     a_counts: Optional[np.ndarray] = None  # the last Model-2 iteration's a counts (GIZA's `.a2.N`)
     min_link_posterior: float = 0.0   # Models 3/4 output: unalign uncertain links (align_fertility)
+    hmm_link_posterior: float = 0.0   # HMM output: posterior decoding at this threshold (0 = Viterbi)
 
 
 ProgressFn = Callable[[str], None]
@@ -170,33 +172,53 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
     # (without agreement, each direction's tables are built within its first model's phase)
     rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
     profile.mark("co-occurrence tables")
-    for name, n_iter in fwd.base_items:
-        fwd.begin(name)
-        rev.begin(name)
-        for it in range(1, n_iter + 1):
-            t0 = time.perf_counter()
-            if name == "2":
-                fwd.end_iteration(name, it, *fwd.estep(name), t0)
-                rev.end_iteration(name, it, *rev.estep(name), t0)
-                continue
-            # (the iteration's profile mark, under the model's name, comes from rev.end_iteration)
-            is_hmm = name == "H"
-            f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
-                is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
-                corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
-                numba.get_num_threads(),
-                *fwd.estep_arrays(), *rev.estep_arrays())
-            if is_hmm:
-                fwd.set_jumps(f_jumps, f_starts)
-                rev.set_jumps(r_jumps, r_starts)
-            # reduce one direction's per-chunk counts, and free them, before the other's (peak memory)
-            f_counts = reduce_counts(f_counts)
-            r_counts = reduce_counts(r_counts)
-            fwd.end_iteration(name, it, f_counts, f_loglik, t0)
-            del f_counts
-            rev.end_iteration(name, it, r_counts, r_loglik, t0)
-            del r_counts
+    with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
+        for name, n_iter in fwd.base_items:
+            fwd.begin(name)
+            rev.begin(name)
+            for it in range(1, n_iter + 1):
+                t0 = time.perf_counter()
+                if name == "2":
+                    fwd.end_iteration(name, it, *fwd.estep(name), t0)
+                    rev.end_iteration(name, it, *rev.estep(name), t0)
+                    continue
+                # (the iteration's profile mark, under the model's name, comes from rev.close_iteration)
+                is_hmm = name == "H"
+                f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
+                    is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
+                    corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
+                    numba.get_num_threads(),
+                    *fwd.estep_arrays(), *rev.estep_arrays())
+                if is_hmm:
+                    fwd.set_jumps(f_jumps, f_starts)
+                    rev.set_jumps(r_jumps, r_starts)
+                # reduce one direction's per-chunk counts, and free them, before the other's (peak memory);
+                # then both M-steps at once (mostly NumPy/SciPy, one core each; the directions share nothing)
+                f_counts = reduce_counts(f_counts)
+                r_counts = reduce_counts(r_counts)
+                if _concurrent_kernels_ok():
+                    rev_update = m_steps.submit(rev.update_t, name, r_counts)
+                    fwd.update_t(name, f_counts)
+                    rev_update.result()
+                else:
+                    fwd.update_t(name, f_counts)
+                    rev.update_t(name, r_counts)
+                del f_counts, r_counts
+                fwd.close_iteration(name, it, f_loglik, t0)
+                rev.close_iteration(name, it, r_loglik, t0)
+    # Models 3/4 one direction after the other (both cores are busy within each); the reverse
+    # direction's slots are rebuilt when it gets there rather than held through the forward one
+    rev.slots = rev.slot_off = None
     return fwd.finish(tgt_class), rev.finish(src_class)
+
+
+def _concurrent_kernels_ok() -> bool:
+    """Parallel Numba kernels (the priors' M-step kernels) may run from two threads at once: not
+    with Numba's 'workqueue' threading layer (used when neither OpenMP nor TBB is installed)."""
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:   # no parallel kernel has run yet
+        return False
 
 
 class _DirectionTraining:
@@ -225,7 +247,8 @@ class _DirectionTraining:
         self.prior = prior_factory(ttable) if prior_factory is not None else None
         self.model = DirectionModel(ttable, schedule[-1][0], src_class, hmm_p_null=config.hmm_p_null,
                                     hmm_jump_smooth=config.hmm_jump_smooth, prob_smooth=config.prob_smooth,
-                                    min_link_posterior=config.min_link_posterior)
+                                    min_link_posterior=config.min_link_posterior,
+                                    hmm_link_posterior=config.hmm_link_posterior)
         if initial is not None and not self.base_items:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
         self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items else (None, None)
@@ -295,11 +318,20 @@ class _DirectionTraining:
     def end_iteration(self, name: str, it: int, chunk_counts, loglik, t0: float) -> None:
         """M-step of t(f|e) (with the prior, if any), the iteration's log line and callback.
         ``chunk_counts``: fixed-point counts per chunk (2-d), or already reduced (1-d)."""
+        self.update_t(name, chunk_counts)
+        del chunk_counts
+        self.close_iteration(name, it, loglik, t0)
+
+    def update_t(self, name: str, chunk_counts) -> None:
+        """The M-step of t(f|e) (with the prior, if any) from per-chunk or reduced counts."""
         counts = reduce_counts(chunk_counts) if chunk_counts.ndim == 2 else chunk_counts
         del chunk_counts
         if self.prior is not None:
             self.prior.current_model = name
         m_step(self.model.ttable, counts, self.config, self.prior)
+
+    def close_iteration(self, name: str, it: int, loglik, t0: float) -> None:
+        """The iteration's log line, callback and profile mark (after :meth:`update_t`)."""
         _log_iteration(self.model, name, it, float(np.sum(loglik)), len(self.corpus.tgt.ids), t0, self.progress)
         if self.on_iteration is not None:
             self.model.last_model = name
@@ -310,6 +342,8 @@ class _DirectionTraining:
     def finish(self, tgt_class: Optional[np.ndarray] = None,
                fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
         """Models 3/4 of the schedule, from the Viterbi alignment of the last of Models 1, 2, H."""
+        if self.slots is None and self.fertility_items and self.base_items:
+            self.slots, self.slot_off = sentence_slots(self.corpus, self.model.ttable)
         slots = (self.slots, self.slot_off) if self.slots is not None else None   # reused by Models 3/4
         self.slots = self.slot_off = None
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
@@ -359,7 +393,8 @@ def training_alignment(model: DirectionModel):
 def align_direction(model: DirectionModel, corpus, slots=None):
     """Alignment under the last trained model: (links, scores). ``links`` is flat like the target
     ids: the aligned source position of each target token, 0 = NULL, else 1-based; ``scores`` the
-    log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM; hill-climbing
+    log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM (posterior
+    decoding with ``model.hmm_link_posterior`` > 0: then the score is the pair's likelihood); hill-climbing
     from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
     ``model.min_link_posterior`` > 0). ``slots``: (slots, slot offsets) of the corpus in the t-table
     (:func:`eegiza.ttable.sentence_slots`), if at hand."""
@@ -375,5 +410,9 @@ def align_direction(model: DirectionModel, corpus, slots=None):
     s_off, t_off, probs, floor = corpus.src.offsets, corpus.tgt.offsets, tt.probs, model.prob_smooth
     if model.last_model == "1":
         return ibm1.viterbi(s_off, t_off, slots, slot_off, probs, floor)
+    if model.hmm_link_posterior > 0:
+        return hmm.posterior_decode(corpus.src.ids, s_off, t_off, slots, slot_off, probs, floor, model.src_class,
+                                    model.jump, model.start, model.hmm_p_null, model.hmm_jump_smooth,
+                                    model.hmm_link_posterior, numba.get_num_threads())
     return hmm.viterbi(corpus.src.ids, s_off, t_off, slots, slot_off, probs, floor, model.src_class, model.jump,
                        model.start, model.hmm_p_null, model.hmm_jump_smooth)

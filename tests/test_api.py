@@ -1,11 +1,13 @@
 """The Python API: train, align new sentences, probabilities, save and load."""
 import lzma
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from eegiza import Aligner, AlignerConfig, AlignmentModel, aer, read_gold
 from eegiza.cli.demo import demo_files
+from eegiza.corpus import corpus_from_sentences
 
 
 def demo_sentences(n_train):
@@ -84,3 +86,25 @@ def test_word_classes_condition_the_hmm_jumps(tmp_path):
     model = Aligner(AlignerConfig(schedule="1^1 H^1", lowercase=True, src_classes=str(path))).train(src, tgt)
     cls = model.fwd.src_class
     assert cls[model.src_vocab.index["house"]] == cls[model.src_vocab.index["a"]] != cls[model.src_vocab.index["the"]]
+
+
+def test_training_corpus_alignment_comes_from_the_last_iteration_unless_realigned():
+    """align_corpus on the training corpus reuses the alignment the last Model-3/4 iteration found
+    (no second pass); realign=True (or final_alignment_pass) aligns it again under the final tables.
+    Both are alignments of the same model family, so they mostly agree; a copy of the corpus (not
+    the object trained on) is always aligned again."""
+    src, tgt = demo_sentences(300)
+    aligner = Aligner(AlignerConfig(lowercase=True, schedule="1^2 H^2 3^1 4^2", word_classes=5))
+    corpus = corpus_from_sentences(src, tgt, lowercase=True)
+    model = aligner.train_corpus(corpus)
+    reused = model.align_corpus(corpus)
+    assert np.array_equal(reused.fwd_scores, model.fwd.fertility.output[1])
+    realigned = model.align_corpus(corpus, realign=True)
+    copy = corpus_from_sentences(src, tgt, lowercase=True, src_vocab=corpus.src_vocab, tgt_vocab=corpus.tgt_vocab)
+    assert model.align_corpus(copy).links("fwd") == realigned.links("fwd")
+    model.config = replace(model.config, final_alignment_pass=True)
+    assert model.align_corpus(corpus).links("fwd") == realigned.links("fwd")
+    a, b = reused.links("grow-diag-final-and"), realigned.links("grow-diag-final-and")
+    same = sum(len(set(x) & set(y)) for x, y in zip(a, b))
+    total = sum(len(set(x) | set(y)) for x, y in zip(a, b))
+    assert 0.8 < same / total < 1.0

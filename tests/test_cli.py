@@ -100,3 +100,21 @@ def test_align_with_an_embedding_prior_reports_it(small_corpus, capsys):
     err = capsys.readouterr().err
     assert "embedding prior: lambda fwd 5, rev 5" in err
     assert len(read_pharaoh(f"{prefix}.gdfa")) == n
+
+
+def test_fast_preset_trains_model1_and_hmm_only_with_posterior_decoding(small_corpus, capsys, tmp_path):
+    """--fast: the HMM-only schedule with posterior-decoded output, the profile at the end; an option
+    given explicitly (here --hmm-link-posterior) still wins over the preset."""
+    tmp, n, src, tgt = small_corpus
+    assert main(["align", str(tmp / "c.en"), str(tmp / "c.fr"), "-o", str(tmp_path / "fast"), "--lowercase",
+                 "--fast"]) == 0
+    err = capsys.readouterr().err
+    assert "HMM iteration 5" in err and "Model3" not in err and "Model4" not in err
+    assert "per-phase profile" in err and "HMM (fwd+rev, agreement)" in err
+    fast = read_pharaoh(f"{tmp_path}/fast.fwd")
+    assert main(["align", str(tmp / "c.en"), str(tmp / "c.fr"), "-o", str(tmp_path / "viterbi"), "--lowercase",
+                 "--fast", "--hmm-link-posterior", "0"]) == 0
+    viterbi = read_pharaoh(f"{tmp_path}/viterbi.fwd")
+    assert len(fast) == len(viterbi) == n
+    assert fast != viterbi
+    assert all(len(links) <= len(tgt[k].split()) for k, links in enumerate(fast))   # one link a target word

@@ -178,14 +178,16 @@ def symmetrised(ext: str):
 def eegiza_align_links(schedule_command: str):
     """`eegiza align` on the same text with the schedule and options giza_config derives from the
     GIZA command line (and the same mkcls classes; directions trained independently and Viterbi
-    alignments, as GIZA++ does), grow-diag-final-and links."""
+    alignments, Model 4 climbing from the HMM's alignment every iteration over the whole
+    neighbourhood, and a final alignment pass under the final tables, as the drop-in does),
+    grow-diag-final-and links."""
     args = schedule_command.format(f=F, e=E).split()[1:]
     config = giza_config(parse_giza_args(args)[0])
     rc = eegiza_main(["align", f"corpus/train.{F}", f"corpus/train.{E}", "-o", "ee", "--lowercase", "--quiet",
                       "--schedule", config.schedule, "--hmm-p-null", repr(config.hmm_p_null),
                       "--hmm-jump-smooth", repr(config.hmm_jump_smooth), "--prob-smooth", repr(config.prob_smooth),
                       "--vb-alpha", repr(config.vb_alpha), "--no-agreement", "--min-link-posterior", "0",
-                      "--cognate-lambda", "0",
+                      "--cognate-lambda", "0", "--no-climb-from-previous", "--model4-neighbour-cutoff", "0", "--final-alignment-pass",
                       "--p0", repr(config.p0),
                       "--nsmooth", repr(config.nsmooth),
                       "--model4-smooth", repr(config.model4_smooth), "--max-fertility", str(config.max_fertility),

@@ -103,11 +103,12 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
         reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
         training, long_idx = set_aside_long_pairs(config, corpus, reporter, src, tgt, joint)
         report_empty_pairs(corpus, reporter)
+        reporter.profile.mark("reading")
         reporter.compiling_notice(config)
         t0 = time.perf_counter()
         reporter.expect_iterations(2 * sum(n for _, n in parse_schedule(config.schedule)))
         try:
-            model = Aligner(config).train_corpus(training, progress=reporter.progress)
+            model = Aligner(config).train_corpus(training, progress=reporter.progress, profile=reporter.profile)
         finally:
             reporter.training_done()
         reporter.step("training", time.perf_counter() - t0)
@@ -116,8 +117,10 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
         if model.prior_report is not None:
             reporter.note(prior_summary(model.prior_report))
         t0 = time.perf_counter()
-        alignment = with_fallback(config, model, corpus, long_idx, model.align_corpus(training, heuristics),
-                                  heuristics)
+        alignment = with_fallback(config, model, corpus, long_idx,
+                                  model.align_corpus(training, heuristics, profile=reporter.profile), heuristics)
+        if len(long_idx):
+            reporter.profile.mark("long pairs (fallback)")
         reporter.step("aligning", time.perf_counter() - t0)
         t0 = time.perf_counter()
         for which, path in files:
@@ -133,4 +136,5 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
             if path == STDOUT:
                 write_links(STDOUT, alignment.links(which))
         reporter.step("writing", time.perf_counter() - t0)
+        reporter.profile.mark("writing")
     return model, alignment

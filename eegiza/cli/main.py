@@ -27,6 +27,11 @@ from .embed import add_embed_arguments, run_embed
 from .preflight import check_align_args, describe_os_error
 from .signals import run_interruptible
 
+#: ``eegiza align --fast``: Model 1 and the HMM (by agreement) only, output by posterior decoding of the
+#: HMM; options given explicitly still win (benchmarks/README.md: faster than eflomal, lower AER)
+FAST_PRESET = AlignerConfig(schedule="1^5 H^5", agreement_power=0.5, hmm_link_posterior=0.5)
+FAST_HELP = ("the schedule '1^5 H^5' (no Models 3/4), --agreement-power 0.5 and posterior decoding of the "
+             "HMM (--hmm-link-posterior 0.5); options given explicitly still apply")
 HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and"]
 
 
@@ -51,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated symmetrisation heuristics to write, of: "
                        + ", ".join(HEURISTICS) + " (or 'all'); default: grow-diag-final-and")
     align.add_argument("--save-model", metavar="PATH", help="also save the trained model (.npz) for later use")
+    align.add_argument("--fast", action="store_true", help="speed first: " + FAST_HELP)
     shown = align.add_mutually_exclusive_group()
     shown.add_argument("--quiet", action="store_true", help="no progress lines and no summary (warnings and "
                        "errors still show)")
@@ -87,7 +93,7 @@ def cmd_align(args) -> int:
     unknown = [h for h in heuristics if h not in HEURISTICS]
     if unknown:
         raise ValueError(f"unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
-    config = config_from_args(args)
+    config = config_from_args(args, FAST_PRESET if args.fast else None)
     reporter = Reporter(quiet=args.quiet, force=args.progress)
     check_align_args(args, config, heuristics, reporter)
     outputs = OutputNames(args.output)

@@ -6,6 +6,7 @@
 * On a terminal (or with ``--progress``), also a status bar at the bottom, redrawn every second:
   iterations done, time in training, time left.
 * Warnings (long or empty sentence pairs, ...) are printed even with ``--quiet``.
+* At the end, the run's per-phase profile (:mod:`eegiza.phases`) and its total time and peak memory.
 * ``compiling kernels (one time, about N s)`` when the compiled Numba kernels are not cached yet
   (:func:`cold_kernel_modules`), so the first run's silent minute is explained.
 """
@@ -19,6 +20,8 @@ import sys
 import threading
 import time
 from typing import List, Optional
+
+from ..phases import PhaseProfile
 
 #: "[fwd] Model1 iteration 3: ..." -- the per-iteration messages of eegiza.train
 ITERATION = re.compile(r"^\[(fwd|rev)\] .*\biteration \d+")
@@ -108,6 +111,7 @@ class Reporter:
         self.start = time.perf_counter()
         self.steps: List[tuple] = []
         self.notes: List[str] = []
+        self.profile = PhaseProfile()   # seconds and peak memory per phase, printed by summary()
         self._lock = threading.RLock()
         self._bar_shown = False
         self._total = 0
@@ -222,6 +226,10 @@ class Reporter:
             return
         for line in self.notes:
             self._write(f"{self.prog}: {line}")
+        if self.profile.rows():
+            self._write(f"{self.prog}: per-phase profile (wall seconds, peak resident memory within the phase):")
+            for line in self.profile.table().splitlines():
+                self._write(f"{self.prog}:   {line}")
         parts = ", ".join(f"{name} {sec:.1f} s" for name, sec in self.steps)
         self._write(f"{self.prog}: total {time.perf_counter() - self.start:.1f} s ({parts}); peak memory "
-                    f"{peak_rss_mb():.0f} MB{extra}")
+                    f"{max(peak_rss_mb(), self.profile.peak_mb()):.0f} MB{extra}")
