@@ -6,6 +6,7 @@ exactly what ``eegiza align`` does) and, unless ``--no-eflomal``, eflomal (bench
 Prints AER (fwd, rev, gdfa), gdfa precision/recall, wall and CPU seconds and peak RSS.
 
     python benchmarks/bench_align.py ro-en de-en en-fr:100000 [--schedule "1^5 H^5"] [--set vb_alpha=0.1]
+    python benchmarks/bench_align.py ro-en --profile --no-eflomal    # eegiza's per-phase profile
 
 The Numba cache is warmed by a tiny run first (``--cold`` skips that), so wall times exclude
 JIT compilation, as for a user's second run.
@@ -41,17 +42,20 @@ def parse_settings(items):
     return out
 
 
-def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict) -> dict:
+def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict, profiled: bool = False) -> dict:
     from eegiza import Aligner, AlignerConfig, aer, read_gold
     from eegiza.corpus import corpus_from_sentences
+    from eegiza.phases import NO_PROFILE, PhaseProfile
 
     pair, _, n = spec.partition(":")
     protocol = load_protocol(pair, int(n) if n else None, data_dir)
     start, start_cpu = time.perf_counter(), cpu_seconds()
+    profile = PhaseProfile() if profiled else NO_PROFILE
     config = AlignerConfig(schedule=schedule, **settings)
     corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
-    model = Aligner(config).train_corpus(corpus)
-    alignment = model.align_corpus(corpus, ["grow-diag-final-and"])
+    profile.mark("reading")
+    model = Aligner(config).train_corpus(corpus, profile=profile)
+    alignment = model.align_corpus(corpus, ["grow-diag-final-and"], profile=profile)
     links = {name: alignment.links(name) for name in ("fwd", "rev", "grow-diag-final-and")}
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - start_cpu
     gold = read_gold(protocol.gold_path)
@@ -60,7 +64,10 @@ def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict) -> dict
     return {"aligner": f"eegiza {schedule}", "pair": pair, "lines": len(protocol.src_lines),
             "aer_fwd": 100 * scores["fwd"].aer, "aer_rev": 100 * scores["rev"].aer, "aer_gdfa": 100 * gdfa.aer,
             "p_gdfa": 100 * gdfa.precision, "r_gdfa": 100 * gdfa.recall, "seconds": seconds,
-            "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb(include_children=False)}
+            "cpu_seconds": cpu,
+            # the profile resets the kernel's peak counter per phase: the run's peak is the largest phase's
+            "peak_rss_mb": max(peak_rss_mb(include_children=False), profile.peak_mb() if profiled else 0.0),
+            **({"profile": profile.table()} if profiled else {})}
 
 
 def child(command) -> dict:
@@ -78,6 +85,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="the shared/data folder")
     parser.add_argument("--no-eflomal", action="store_true", help="skip the eflomal runs")
     parser.add_argument("--cold", action="store_true", help="do not warm the Numba cache first")
+    parser.add_argument("--profile", action="store_true",
+                        help="print eegiza's per-phase profile (seconds, peak memory) of each corpus")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.schedule is None:
@@ -85,7 +94,7 @@ def main(argv=None) -> None:
         args.schedule = AlignerConfig().schedule
     settings = parse_settings(args.set)
     if args.child:
-        print(json.dumps(run_eegiza(args.specs[0], args.data, args.schedule, settings)))
+        print(json.dumps(run_eegiza(args.specs[0], args.data, args.schedule, settings, args.profile)))
         return
     if not args.cold:
         from eegiza import Aligner, AlignerConfig
@@ -95,8 +104,10 @@ def main(argv=None) -> None:
         command = [sys.executable, __file__, "--child", spec, "--data", str(args.data), "--schedule", args.schedule]
         for item in args.set:
             command += ["--set", item]
-        rows.append(child(command))
+        rows.append(child(command + (["--profile"] if args.profile else [])))
         print_table(rows[-1:], COLUMNS, "{:.2f}")
+        if "profile" in rows[-1]:
+            print(f"\neegiza per-phase profile, {spec}:\n{rows[-1].pop('profile')}\n")
         if not args.no_eflomal:
             row = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", spec,
                          "--data", str(args.data)])

@@ -755,8 +755,9 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point, one
     row per worker) when ``collect``; with ``decode`` (and ``collect``) also the alignment with
     uncertain links unaligned (``min_posterior``), else that is an empty array. ``slots``: (slots,
-    slot offsets) of :func:`eegiza.ttable.sentence_slots` for this corpus and table, if at hand. ``n_chunks`` workers on a thread pool (the kernels release the
-    GIL) take blocks of sentences in turn, so a block of long sentences does not hold up the rest."""
+    slot offsets) of :func:`eegiza.ttable.sentence_slots` for this corpus and table, if at hand.
+    ``n_chunks`` workers on a thread pool (the kernels release the GIL) take blocks of sentences in
+    turn, so a block of long sentences does not hold up the rest."""
     prm = model.params
     p0 = min(max(model.p0, P_CLAMP), 1.0 - P_CLAMP)
     d = model.d_table
@@ -900,7 +901,8 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     for it, to_model in enumerate(sequence, 1):
         t0 = time.perf_counter()
         from_model = first_from if it == 1 else sequence[it - 2]
-        climb_start = positions if params.warm_start and positions is not None and from_model == "4" else start_positions
+        warm = params.warm_start and positions is not None and from_model == "4"
+        climb_start = positions if warm else start_positions
         last = it == len(sequence) and output_posterior is not None
         positions, scores, loglik, *counts, decoded = _run_corpus(
             model, ttable, corpus, climb_start, model.n_table, src_class, tgt_class, True, True,
