@@ -9,7 +9,6 @@ from .config import AlignerConfig
 from .corpus import CorpusError, ParallelCorpus, Vocab, read_joint, read_parallel
 from .evaluate import aer, read_gold
 from .symmetrize import symmetrize
-
-__version__ = "0.1.0"
+from .version import __version__
 __all__ = ["Aligner", "AlignerConfig", "AlignmentModel", "CorpusAlignment", "CorpusError", "ParallelCorpus",
            "Vocab", "read_joint", "read_parallel", "aer", "read_gold", "symmetrize", "__version__"]
