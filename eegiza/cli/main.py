@@ -1,7 +1,9 @@
 """The ``eegiza`` command: ``align``, ``eval``, ``demo``.
 
     eegiza align SRC TGT -o PREFIX [--schedule "1^5 H^5"] [--lowercase] [--threads N]
-    eegiza align --joint FILE -o PREFIX ...
+    eegiza align --joint FILE -o PREFIX ... [--save-model M.npz] [--scores F] [--posteriors F]
+    eegiza align-with M.npz SRC TGT -o PREFIX      (or --joint FILE|-, -o -)
+    eegiza lexicon M.npz -o FILE [--min-prob P] [--giza-t PREFIX]
     eegiza eval GOLD HYP
     eegiza demo
 """
@@ -16,7 +18,9 @@ from typing import List, Optional
 from ..config import AlignerConfig
 from ..corpus import CorpusError
 from ..schedule import ScheduleError
-from .common import OutputNames, Reporter, add_config_arguments, config_from_args, run_alignment
+from .align_with import (add_align_with_parser, add_extra_output_arguments, cmd_align_with, wants_extra_outputs,
+                         write_extra_outputs)
+from .common import OutputNames, Reporter, add_config_arguments, config_from_args, read_corpus, run_alignment
 from .embed import add_embed_arguments, run_embed
 
 HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and"]
@@ -40,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                        + ", ".join(HEURISTICS) + " (or 'all'); default: grow-diag-final-and")
     align.add_argument("--save-model", metavar="PATH", help="also save the trained model (.npz) for later use")
     align.add_argument("--quiet", action="store_true", help="no progress display and no summary")
+    add_extra_output_arguments(align)
     add_config_arguments(align)
+    add_align_with_parser(sub, HEURISTICS)
 
     ev = sub.add_parser("eval", help="score alignments against gold: AER, precision, recall, F",
                         description="GOLD lines: 'i-j' sure and 'i?j' possible links; HYP: Pharaoh lines. "
@@ -61,22 +67,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_heuristics(text: str, command: str) -> List[str]:
+    heuristics = HEURISTICS if text == "all" else [h.strip() for h in text.split(",") if h.strip()]
+    unknown = [h for h in heuristics if h not in HEURISTICS]
+    if unknown or not heuristics:
+        raise SystemExit(f"eegiza {command}: unknown heuristic(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(HEURISTICS)}")
+    return heuristics
+
+
 def cmd_align(args) -> int:
     if args.joint and (args.src or args.tgt):
         raise SystemExit("eegiza align: give either SRC TGT or --joint FILE, not both")
     if not args.joint and not (args.src and args.tgt):
         raise SystemExit("eegiza align: give SRC and TGT files, or --joint FILE")
-    heuristics = HEURISTICS if args.heuristics == "all" else [h.strip() for h in args.heuristics.split(",") if h]
-    unknown = [h for h in heuristics if h not in HEURISTICS]
-    if unknown:
-        raise SystemExit(f"eegiza align: unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
+    heuristics = parse_heuristics(args.heuristics, "align")
     config = config_from_args(args)
     reporter = Reporter(quiet=args.quiet)
     outputs = OutputNames(args.output)
-    run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt, joint=args.joint,
-                  save_model=args.save_model)
+    extras = wants_extra_outputs(args)
+    corpus = read_corpus(config, args.src, args.tgt, args.joint) if extras else None
+    model, alignment = run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt,
+                                     joint=args.joint, save_model=args.save_model, corpus=corpus)
+    if extras:
+        write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
     reporter.summary()
     return 0
+
+
+def cmd_align_with_args(args) -> int:
+    return cmd_align_with(args, parse_heuristics(args.heuristics, "align-with"))
 
 
 def cmd_eval(args) -> int:
@@ -98,7 +118,8 @@ def cmd_demo(args) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"align": cmd_align, "eval": cmd_eval, "demo": cmd_demo, "embed": run_embed}[args.command](args)
+        return {"align": cmd_align, "align-with": cmd_align_with_args, "eval": cmd_eval, "demo": cmd_demo,
+                "embed": run_embed}[args.command](args)
     except (CorpusError, ScheduleError, ValueError, OSError) as err:
         print(f"eegiza {args.command}: error: {err}", file=sys.stderr)
         return 2
