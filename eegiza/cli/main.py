@@ -22,6 +22,7 @@ from .align_with import (add_align_with_parser, add_extra_output_arguments, cmd_
                          write_extra_outputs)
 from .common import OutputNames, Reporter, add_config_arguments, config_from_args, read_corpus, run_alignment
 from .embed import add_embed_arguments, run_embed
+from .lexicon import add_lexicon_parser, cmd_lexicon
 
 HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and"]
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_extra_output_arguments(align)
     add_config_arguments(align)
     add_align_with_parser(sub, HEURISTICS)
+    add_lexicon_parser(sub)
 
     ev = sub.add_parser("eval", help="score alignments against gold: AER, precision, recall, F",
                         description="GOLD lines: 'i-j' sure and 'i?j' possible links; HYP: Pharaoh lines. "
@@ -119,7 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"align": cmd_align, "align-with": cmd_align_with_args, "eval": cmd_eval, "demo": cmd_demo,
-                "embed": run_embed}[args.command](args)
+                "embed": run_embed, "lexicon": cmd_lexicon}[args.command](args)
     except (CorpusError, ScheduleError, ValueError, OSError) as err:
         print(f"eegiza {args.command}: error: {err}", file=sys.stderr)
         return 2
