@@ -34,6 +34,7 @@ from .links import directional_links, to_lists
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
+from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
 from .train import DirectionModel, IterationLog, align_direction, train_pair
 from .ttable import TTable
@@ -98,10 +99,15 @@ class AlignmentModel:
 
     # ------------------------------------------------------------------ alignment
     def align_corpus(self, corpus: ParallelCorpus, methods: Sequence[str] = ()) -> CorpusAlignment:
-        """Align a corpus numbered with this model's vocabularies (new words may extend them)."""
-        fwd_pos, fwd_scores = align_direction(_extended(self.fwd, len(corpus.src_vocab)), corpus)
+        """Align a corpus numbered with this model's vocabularies (new words may extend them).
+        Up to ``SMALL_BATCH`` pairs take the serial path of :mod:`eegiza.small_batch` (same links)."""
+        align = align_direction
+        if len(corpus) <= SMALL_BATCH:
+            def align(model, c):
+                return align_direction_small(model, c, align_direction)
+        fwd_pos, fwd_scores = align(_extended(self.fwd, len(corpus.src_vocab)), corpus)
         rev_corpus = corpus.reversed()
-        rev_pos, rev_scores = align_direction(_extended(self.rev, len(corpus.tgt_vocab)), rev_corpus)
+        rev_pos, rev_scores = align(_extended(self.rev, len(corpus.tgt_vocab)), rev_corpus)
         fwd = directional_links(fwd_pos, corpus.tgt.offsets, reverse=False)
         rev = directional_links(rev_pos, corpus.src.offsets, reverse=True)
         methods = list(methods) or [self.config.symmetrization]
@@ -123,6 +129,8 @@ class AlignmentModel:
         list of pairs (see :meth:`align`). No length limit: every pair is aligned."""
         if tgt_sentences is None:
             src_sentences, tgt_sentences = _split_pairs(src_sentences)
+        if len(src_sentences) <= SMALL_BATCH and len(tgt_sentences) <= SMALL_BATCH:
+            return small_corpus(self, list(src_sentences), list(tgt_sentences))
         return corpus_from_sentences(src_sentences, tgt_sentences, lowercase=self.config.lowercase,
                                      max_len=None, src_vocab=self.src_vocab, tgt_vocab=self.tgt_vocab)
 

@@ -131,3 +131,26 @@ def test_fertility_model_posteriors_sum_to_one_and_scores_are_the_alignment_scor
     for k in range(len(corpus)):
         np.testing.assert_allclose(post.fwd_matrix(k).sum(axis=1), 1.0, rtol=1e-12)
         np.testing.assert_allclose(post.rev_matrix(k).sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_small_batches_align_exactly_like_the_corpus_path(fertility_model):
+    from eegiza.corpus import corpus_from_sentences
+    from eegiza.small_batch import SMALL_BATCH, small_corpus
+    model, src, tgt = fertility_model
+    src = src[:2 * SMALL_BATCH] + ["The QQQ House .", ""]
+    tgt = tgt[:2 * SMALL_BATCH] + ["la ZZZ maison .", "rien"]
+    assert len(src) > SMALL_BATCH                     # the whole list takes the corpus path
+    whole = model.align(src, tgt)
+    pieces = [x for k in range(0, len(src), 8) for x in model.align(src[k:k + 8], tgt[k:k + 8])]
+    singles = [model.align([s], [t])[0] for s, t in zip(src[-6:], tgt[-6:])]
+    assert pieces == whole and singles == whole[-6:]
+    for method in ("fwd", "rev"):
+        assert [x for k in range(0, len(src), 8) for x in model.align(src[k:k + 8], tgt[k:k + 8], method=method)] \
+            == model.align(src, tgt, method=method)
+    small = small_corpus(model, src[-4:], tgt[-4:])
+    big = corpus_from_sentences(src[-4:], tgt[-4:], lowercase=True, src_vocab=model.src_vocab,
+                                tgt_vocab=model.tgt_vocab)
+    for a, b in ((small.src, big.src), (small.tgt, big.tgt)):
+        np.testing.assert_array_equal(a.ids, b.ids)
+        np.testing.assert_array_equal(a.offsets, b.offsets)
+    assert small.src_vocab.words == big.src_vocab.words
