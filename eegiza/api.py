@@ -36,7 +36,7 @@ from .models.ibm2 import ATable
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, IterationLog, align_direction, train_pair
+from .train import DirectionModel, IterationLog, align_direction, train_direction, train_pair
 from .ttable import TTable
 from .version import __version__
 
@@ -166,6 +166,26 @@ class AlignmentModel:
 
     def _directions(self, corpus: ParallelCorpus):
         return _extended(self.fwd, len(corpus.src_vocab)), _extended(self.rev, len(corpus.tgt_vocab))
+
+    # ------------------------------------------------------------------ continued training
+    def continue_training(self, corpus: ParallelCorpus, config: Optional[AlignerConfig] = None,
+                          progress=None) -> "AlignmentModel":
+        """More EM iterations (``config.schedule``, default this model's configuration) on ``corpus``
+        (numbered with :meth:`corpus` or read with this model's vocabularies), starting from this
+        model's t-tables and HMM jump tables. New words get rows and columns at the floor
+        probability before the first M-step (rows renormalised), word class 0. The directions are
+        trained independently (no agreement E-step) and without the cognate or embedding prior.
+        Returns a new model; this one is unchanged."""
+        config = replace(config or self.config, agreement=False, cognate_lambda=0.0)
+        fwd0, rev0 = self._directions(corpus)
+        src_class, tgt_class = fwd0.src_class, rev0.src_class
+
+        def tagged(tag):
+            return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
+        fwd = train_direction(corpus, config, src_class, None, tagged("fwd"), initial=fwd0, tgt_class=tgt_class)
+        rev = train_direction(corpus.reversed(), config, tgt_class, None, tagged("rev"), initial=rev0,
+                              tgt_class=src_class)
+        return AlignmentModel(config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:

@@ -89,3 +89,20 @@ def test_align_with_unseen_words_and_bad_model_file(trained, capsys):
                  str(tmp / "v")]) == 2
     assert f"{tmp / 'bad.npz'}: not an eegiza model" in capsys.readouterr().err
     assert not (tmp / "v.gdfa").exists()
+
+
+def test_align_continue_from_a_saved_model(trained):
+    tmp, src, tgt = trained
+    (tmp / "more.en").write_text("\n".join(src + ["the qqqnew house ."]) + "\n")
+    (tmp / "more.fr").write_text("\n".join(tgt + ["la zzznouvelle chambre ."]) + "\n")
+    assert main(["align", str(tmp / "more.en"), str(tmp / "more.fr"), "-o", str(tmp / "cont"), "--quiet",
+                 "--continue", str(tmp / "m.npz"), "--schedule", "H^2", "--save-model", str(tmp / "c.npz"),
+                 "--scores", str(tmp / "cont.scores")]) == 0
+    links = read_pharaoh(tmp / "cont.gdfa")
+    assert len(links) == len(src) + 1 and len((tmp / "cont.scores").read_text().splitlines()) == len(src) + 2
+    model = AlignmentModel.load(tmp / "c.npz")
+    assert model.config.schedule == "H^2" and model.config.lowercase          # the saved model's options kept
+    assert "qqqnew" in model.src_vocab.index and "zzznouvelle" in model.tgt_vocab.index
+    assert [x.model for x in model.fwd.log] == [model.fwd.log[0].model] * 2     # two more HMM iterations only
+    old = AlignmentModel.load(tmp / "m.npz")
+    assert model.fwd.log[-1].perplexity < old.fwd.log[-1].perplexity * 1.05

@@ -2,7 +2,7 @@
 words, version checks, sentence scores and link posteriors against the pure-Python references."""
 import json
 import math
-import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -154,3 +154,23 @@ def test_small_batches_align_exactly_like_the_corpus_path(fertility_model):
         np.testing.assert_array_equal(a.ids, b.ids)
         np.testing.assert_array_equal(a.offsets, b.offsets)
     assert small.src_vocab.words == big.src_vocab.words
+
+
+def test_continued_training_starts_from_the_saved_model_and_grows_the_vocabulary(tmp_path):
+    src, tgt = demo_sentences(800)
+    first = Aligner(AlignerConfig(schedule="1^3 H^3", lowercase=True, agreement=False)).train(src[:400], tgt[:400])
+    first.save(tmp_path / "m.npz")
+    loaded = AlignmentModel.load(tmp_path / "m.npz")
+    corpus = loaded.corpus(src, tgt)                               # 800 lines: new words on both sides
+    assert len(corpus.src_vocab) > len(loaded.src_vocab) and len(corpus.tgt_vocab) > len(loaded.tgt_vocab)
+    config = replace(loaded.config, schedule="H^2")
+    continued = loaded.continue_training(corpus, config)
+    fresh = Aligner(config).train_corpus(loaded.corpus(src, tgt))    # the same iterations from uniform tables
+    assert continued.fwd.log[0].perplexity < 0.8 * fresh.fwd.log[0].perplexity
+    assert continued.rev.log[0].perplexity < 0.8 * fresh.rev.log[0].perplexity
+    assert len(continued.src_vocab) == len(corpus.src_vocab) and len(loaded.src_vocab) < len(corpus.src_vocab)
+    new_word = corpus.src_vocab.words[-1]
+    assert continued.translations(new_word, top=1)[0][1] > 0.05     # the new word has learnt a translation
+    continued.save(tmp_path / "c.npz")
+    again = AlignmentModel.load(tmp_path / "c.npz")
+    assert again.align(src[-10:], tgt[-10:]) == continued.align(src[-10:], tgt[-10:])

@@ -59,6 +59,44 @@ def write_extra_outputs(args, model, corpus, alignment, method: str, reporter: R
     reporter.step("scores and posteriors", time.perf_counter() - t0)
 
 
+def run_continued(args, heuristics, reporter: Reporter) -> None:
+    """``eegiza align --continue MODEL``: read the corpus with the model's vocabularies, continue
+    training (options not given on the command line are the model's), align, write every output."""
+    from ..api import AlignmentModel
+    from .common import config_from_args
+    t0 = time.perf_counter()
+    model = AlignmentModel.load(args.continue_from)
+    config = config_from_args(args, base=model.config)
+    corpus = _read_corpus(model, args, config.lowercase)
+    reporter.step(f"loading the model, reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    model = model.continue_training(corpus, config, progress=reporter.progress)
+    reporter.step("continued training", time.perf_counter() - t0)
+    reporter.note("continued training: directions trained independently, without agreement or priors")
+    _align_and_write(args, model, corpus, heuristics, reporter)
+    if args.save_model:
+        model.save(args.save_model)
+
+
+def _align_and_write(args, model, corpus, heuristics, reporter: Reporter) -> None:
+    from ..outputs import write_links
+    t0 = time.perf_counter()
+    alignment = model.align_corpus(corpus, heuristics)
+    reporter.step("aligning", time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    if args.output == "-":
+        write_links("-", alignment.links(heuristics[0]))
+    else:
+        outputs = OutputNames(args.output)
+        write_links(outputs.direction("fwd"), alignment.links("fwd"))
+        write_links(outputs.direction("rev"), alignment.links("rev"))
+        for method in heuristics:
+            write_links(outputs.heuristic(method), alignment.links(method))
+    reporter.step("writing", time.perf_counter() - t0)
+    if wants_extra_outputs(args):
+        write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
+
+
 def add_align_with_parser(sub, heuristics) -> None:
     p = sub.add_parser("align-with", help="align new text with a saved model (--save-model), without training",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -78,9 +116,9 @@ def add_align_with_parser(sub, heuristics) -> None:
     add_extra_output_arguments(p)
 
 
-def _read_corpus(model, args):
+def _read_corpus(model, args, lowercase=None):
     from ..corpus import corpus_from_bytes, read_bytes, split_joint
-    lowercase = model.config.lowercase
+    lowercase = model.config.lowercase if lowercase is None else lowercase
     if args.joint:
         name = "<stdin>" if args.joint == "-" else args.joint
         data = sys.stdin.buffer.read() if args.joint == "-" else read_bytes(args.joint)
@@ -104,7 +142,6 @@ def _stream(model, method: str) -> None:
 
 def cmd_align_with(args, heuristics) -> int:
     from ..api import AlignmentModel
-    from ..outputs import write_links
     from ..train import set_threads
     if args.joint and (args.src or args.tgt):
         raise SystemExit("eegiza align-with: give either SRC TGT or --joint FILE, not both")
@@ -124,20 +161,6 @@ def cmd_align_with(args, heuristics) -> int:
     t0 = time.perf_counter()
     corpus = _read_corpus(model, args)
     reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    alignment = model.align_corpus(corpus, heuristics)
-    reporter.step("aligning", time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    if to_stdout:
-        write_links("-", alignment.links(heuristics[0]))
-    else:
-        outputs = OutputNames(args.output)
-        write_links(outputs.direction("fwd"), alignment.links("fwd"))
-        write_links(outputs.direction("rev"), alignment.links("rev"))
-        for method in heuristics:
-            write_links(outputs.heuristic(method), alignment.links(method))
-    reporter.step("writing", time.perf_counter() - t0)
-    if wants_extra_outputs(args):
-        write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
+    _align_and_write(args, model, corpus, heuristics, reporter)
     reporter.summary()
     return 0

@@ -18,8 +18,8 @@ from typing import List, Optional
 from ..config import AlignerConfig
 from ..corpus import CorpusError
 from ..schedule import ScheduleError
-from .align_with import (add_align_with_parser, add_extra_output_arguments, cmd_align_with, wants_extra_outputs,
-                         write_extra_outputs)
+from .align_with import (add_align_with_parser, add_extra_output_arguments, cmd_align_with, run_continued,
+                         wants_extra_outputs, write_extra_outputs)
 from .common import OutputNames, Reporter, add_config_arguments, config_from_args, read_corpus, run_alignment
 from .embed import add_embed_arguments, run_embed
 from .lexicon import add_lexicon_parser, cmd_lexicon
@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                        + ", ".join(HEURISTICS) + " (or 'all'); default: grow-diag-final-and")
     align.add_argument("--save-model", metavar="PATH", help="also save the trained model (.npz) for later use")
     align.add_argument("--quiet", action="store_true", help="no progress display and no summary")
+    align.add_argument("--continue", dest="continue_from", metavar="MODEL",
+                       help="start from a saved model: more EM iterations (--schedule, default the model's) on "
+                       "this corpus, new words added; options not given are the model's")
     add_extra_output_arguments(align)
     add_config_arguments(align)
     add_align_with_parser(sub, HEURISTICS)
@@ -86,6 +89,10 @@ def cmd_align(args) -> int:
     heuristics = parse_heuristics(args.heuristics, "align")
     config = config_from_args(args)
     reporter = Reporter(quiet=args.quiet)
+    if args.continue_from:
+        run_continued(args, heuristics, reporter)
+        reporter.summary()
+        return 0
     outputs = OutputNames(args.output)
     extras = wants_extra_outputs(args)
     corpus = read_corpus(config, args.src, args.tgt, args.joint) if extras else None
