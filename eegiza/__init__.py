@@ -10,6 +10,7 @@ from .corpus import CorpusError, ParallelCorpus, Vocab, read_joint, read_paralle
 from .evaluate import aer, read_gold
 from .symmetrize import symmetrize
 from .version import __version__
+
 __all__ = ["Aligner", "AlignerConfig", "AlignmentModel", "CorpusAlignment", "CorpusError", "ModelFileError",
            "ParallelCorpus",
            "Vocab", "read_joint", "read_parallel", "aer", "read_gold", "symmetrize", "__version__"]
