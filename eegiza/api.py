@@ -152,16 +152,17 @@ class AlignmentModel:
         for a pair with an empty side."""
         return self.corpus_scores(self.corpus(src_sentences, tgt_sentences)).rows()
 
-    def corpus_posteriors(self, corpus: ParallelCorpus) -> LinkPosteriors:
-        """Link posteriors of both directions (:mod:`eegiza.models.posteriors`)."""
+    def corpus_posteriors(self, corpus: ParallelCorpus, fertility: bool = False) -> LinkPosteriors:
+        """Link posteriors of both directions (:mod:`eegiza.models.posteriors`: Model 1 or the HMM;
+        with ``fertility``, Models 3/4 neighbourhood posteriors, :mod:`eegiza.models.neighbourhood`)."""
         fwd, rev = self._directions(corpus)
-        return link_posteriors(fwd, rev, corpus)
+        return link_posteriors(fwd, rev, corpus, fertility)
 
-    def posteriors(self, src_sentences, tgt_sentences=None) -> List[tuple]:
+    def posteriors(self, src_sentences, tgt_sentences=None, fertility: bool = False) -> List[tuple]:
         """Per pair (forward (m, l+1), reverse (l, m+1)) posterior matrices: row j of the forward
         matrix is P(a_j = NULL, 1..l) of target word j; each row sums to one."""
         corpus = self.corpus(src_sentences, tgt_sentences)
-        post = self.corpus_posteriors(corpus)
+        post = self.corpus_posteriors(corpus, fertility)
         return [(post.fwd_matrix(k), post.rev_matrix(k)) for k in range(len(corpus))]
 
     def _directions(self, corpus: ParallelCorpus):

@@ -14,7 +14,8 @@ A pair with an empty side has no score (``defined`` is False; writers leave the 
 Words the model never saw get the probability floor (1e-7) in every table.
 
 Posteriors: P(a_j = i | e, f) of every target word under each direction
-(:mod:`eegiza.models.posteriors`). The posterior of a symmetrised link (i, j) is the mean of the
+(:mod:`eegiza.models.posteriors`: Model 1 or HMM; on request, Models 3/4 neighbourhood posteriors,
+:mod:`eegiza.models.neighbourhood`). The posterior of a symmetrised link (i, j) is the mean of the
 forward posterior of f_j aligned to e_i and the reverse posterior of e_i aligned to f_j.
 """
 from __future__ import annotations
@@ -24,7 +25,9 @@ from typing import List
 
 import numpy as np
 
+from .models.neighbourhood import fertility_posteriors
 from .models.posteriors import direction_posteriors
+from .train import align_direction
 
 
 @dataclass
@@ -102,8 +105,18 @@ class LinkPosteriors:
         return {"fwd": pf, "rev": pr, "sym": 0.5 * (pf + pr)}[which]
 
 
-def link_posteriors(fwd_model, rev_model, corpus) -> LinkPosteriors:
-    """Posteriors of both directions on ``corpus`` (models extended to its vocabularies)."""
-    fwd, fwd_off, _, fwd_name = direction_posteriors(fwd_model, corpus)
-    rev, rev_off, _, rev_name = direction_posteriors(rev_model, corpus.reversed())
+def link_posteriors(fwd_model, rev_model, corpus, fertility: bool = False) -> LinkPosteriors:
+    """Posteriors of both directions on ``corpus`` (models extended to its vocabularies). With
+    ``fertility``, a direction whose last model is 3 or 4 gives its neighbourhood posteriors around
+    its hill-climbed alignment (:mod:`eegiza.models.neighbourhood`; slow on large corpora)."""
+    out = []
+    for model, c in ((fwd_model, corpus), (rev_model, corpus.reversed())):
+        if fertility and model.last_model in ("3", "4"):
+            positions, _ = align_direction(model, c)
+            post, off = fertility_posteriors(model, c, positions)
+            out.append((post, off, model.last_model))
+        else:
+            post, off, _, name = direction_posteriors(model, c)
+            out.append((post, off, name))
+    (fwd, fwd_off, fwd_name), (rev, rev_off, rev_name) = out
     return LinkPosteriors(fwd, fwd_off, rev, rev_off, corpus.src.lengths, corpus.tgt.lengths, fwd_name, rev_name)

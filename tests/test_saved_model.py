@@ -174,3 +174,18 @@ def test_continued_training_starts_from_the_saved_model_and_grows_the_vocabulary
     continued.save(tmp_path / "c.npz")
     again = AlignmentModel.load(tmp_path / "c.npz")
     assert again.align(src[-10:], tgt[-10:]) == continued.align(src[-10:], tgt[-10:])
+
+
+def test_fertility_neighbourhood_posteriors_through_the_api(fertility_model):
+    model, src, tgt = fertility_model
+    corpus = model.corpus(src[-4:], tgt[-4:])
+    post = model.corpus_posteriors(corpus, fertility=True)
+    hmm_post = model.corpus_posteriors(corpus)
+    assert (post.fwd_model, post.rev_model, hmm_post.fwd_model) == ("4", "4", "H")
+    for k in range(len(corpus)):
+        np.testing.assert_allclose(post.fwd_matrix(k).sum(axis=1), 1.0, rtol=1e-12)
+        np.testing.assert_allclose(post.rev_matrix(k).sum(axis=1), 1.0, rtol=1e-12)
+    fwd_links = model.align_corpus(corpus, ()).links("fwd")
+    for k, links in enumerate(fwd_links):                     # the climbed alignment's links are its hood's modes here
+        for i, j in links:
+            assert post.fwd_matrix(k)[j].argmax() == i + 1

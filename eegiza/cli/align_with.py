@@ -31,6 +31,9 @@ def add_extra_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--posteriors", metavar="FILE",
                         help="per input line: the links of the first heuristic as i-j:p, p the mean of both "
                         "directions' link posteriors (HMM forward-backward; Model 1 if no HMM was trained)")
+    parser.add_argument("--fertility-posteriors", action="store_true",
+                        help="for models ending in Model 3/4: their neighbourhood posteriors around the "
+                        "hill-climbed alignment instead of the HMM's (slower: about l*m + m*m/2 alignments per pair)")
     parser.add_argument("--posteriors-dir", choices=POSTERIOR_DIRS, default="sym",
                         help="sym (default): symmetrised links, mean posterior; fwd / rev: that direction's "
                         "links and posteriors; both: FILE as sym plus FILE.fwd and FILE.rev")
@@ -47,7 +50,7 @@ def write_extra_outputs(args, model, corpus, alignment, method: str, reporter: R
     if args.scores:
         write_scores(args.scores, model.corpus_scores(corpus, alignment))
     if args.posteriors:
-        post = model.corpus_posteriors(corpus)
+        post = model.corpus_posteriors(corpus, fertility=args.fertility_posteriors)
         which = args.posteriors_dir
         if which in ("sym", "both"):
             write_posteriors(args.posteriors, alignment.links(method), post, "sym")
