@@ -4,15 +4,15 @@ Both write one line per input line, in input order, so line k of every output fi
 k of the input (an empty pair gives empty fields, never a missing line). Files are written
 atomically (:func:`eegiza.formats.atomic.atomic_open`); the path ``-`` writes to standard output.
 
-Scores (``--scores FILE``): a header comment, then per pair, tab-separated::
+Scores (``--scores FILE``): a header comment, then per pair, tab-separated (line 2 of the demo data)::
 
     # log P(tgt|src)  log P(src|tgt)  log P(tgt|src)/|tgt|  log P(src|tgt)/|src|  (natural log; ...)
-    -21.402761	-19.957930	-3.057537	-2.851133
+    -13.182647	-10.153721	-2.636529	-1.692287
 
 Posteriors (``--posteriors FILE``): per pair, the links of one alignment each with its posterior,
 ``i-j:p`` (0-based, source first, p with 4 decimals)::
 
-    0-0:0.9987 1-1:0.9412 2-3:0.5021
+    0-1:1.0000 2-3:1.0000 3-2:0.4952 4-3:0.4836 5-4:0.5448
 """
 from __future__ import annotations
 
