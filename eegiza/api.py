@@ -6,6 +6,14 @@
     [[(0, 0), (1, 1)]]
     >>> model.translation_probability("haus", "house")    # t(house | haus) of the forward model
     >>> model.save("de-en.eegiza"); model = AlignmentModel.load("de-en.eegiza")
+    >>> model.align([("das haus", "the house")])         # or a list of (src, tgt) pairs
+    >>> model.scores(["das haus"], ["the house"])         # log P(tgt|src), log P(src|tgt), per word
+
+A saved model is one ``.npz`` file: both directions' tables, the vocabularies, the word classes,
+the configuration it was trained with and the eegiza version that wrote it (see :data:`FORMAT_VERSION`).
+Words the model never saw are aligned with the probability floor (``prob_smooth``, 1e-7) for every
+t(f|e) they take part in, and class 0 for the HMM and Model 4: usually NULL or a neighbour's position
+wins, never an error or a NaN.
 
 Sentences are strings (split on whitespace) or lists of tokens. Links are ``(i, j)`` pairs, 0-based,
 source first. The forward model is P(target | source), the reverse model P(source | target).
@@ -26,11 +34,21 @@ from .links import directional_links, to_lists
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
 from .phases import NO_PROFILE, PhaseProfile
+from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
+from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, IterationLog, align_direction, train_pair, training_alignment
+from .train import DirectionModel, IterationLog, align_direction, train_direction, train_pair, training_alignment
 from .ttable import TTable
+from .version import __version__
 
-FORMAT_VERSION = 1
+#: Version of the model file layout. 2 adds the eegiza version to the metadata; files of
+#: version 1 (the same arrays) are still read. A newer version is refused, naming who wrote it.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read: missing, not an eegiza model, or from another version."""
 
 
 @dataclass
@@ -89,16 +107,21 @@ class AlignmentModel:
         The corpus this model was trained on (the same object) is not aligned again when the last
         model is Model 3 or 4: its alignment is the one the last EM iteration found, as GIZA++ writes
         ``A3.final`` (``realign``, or the configuration's ``final_alignment_pass``, aligns it again
-        under the final tables instead). ``profile`` gets
-        the phases "final alignment" and "symmetrisation"."""
+        under the final tables instead). Up to ``SMALL_BATCH`` pairs take the serial path of
+        :mod:`eegiza.small_batch` (same links). ``profile`` gets the phases "final alignment" and
+        "symmetrisation"."""
         realign = realign or self.config.final_alignment_pass
         trained = None if realign or corpus is not self.trained_on else (
             training_alignment(self.fwd), training_alignment(self.rev))
         if trained is not None and None not in trained:
             (fwd_pos, fwd_scores), (rev_pos, rev_scores) = trained
         else:
-            fwd_pos, fwd_scores = align_direction(_extended(self.fwd, len(corpus.src_vocab)), corpus)
-            rev_pos, rev_scores = align_direction(_extended(self.rev, len(corpus.tgt_vocab)), corpus.reversed())
+            align = align_direction
+            if len(corpus) <= SMALL_BATCH:
+                def align(model, c):
+                    return align_direction_small(model, c, align_direction)
+            fwd_pos, fwd_scores = align(_extended(self.fwd, len(corpus.src_vocab)), corpus)
+            rev_pos, rev_scores = align(_extended(self.rev, len(corpus.tgt_vocab)), corpus.reversed())
         fwd = directional_links(fwd_pos, corpus.tgt.offsets, reverse=False)
         rev = directional_links(rev_pos, corpus.src.offsets, reverse=True)
         profile.mark("final alignment")
@@ -107,19 +130,79 @@ class AlignmentModel:
         profile.mark("symmetrisation")
         return CorpusAlignment(fwd, rev, sym, fwd_scores, rev_scores)
 
-    def align(self, src_sentences, tgt_sentences, method: Optional[str] = None) -> List[List[tuple]]:
+    def align(self, src_sentences, tgt_sentences=None, method: Optional[str] = None) -> List[List[tuple]]:
         """Symmetrised links of new sentence pairs (``method`` defaults to the configured heuristic;
-        ``"fwd"`` or ``"rev"`` give one direction)."""
+        ``"fwd"`` or ``"rev"`` give one direction). Give the two sides, or one list of pairs:
+        ``(src, tgt)`` tuples or ``"src ||| tgt"`` strings."""
         corpus = self.corpus(src_sentences, tgt_sentences)
         method = method or self.config.symmetrization
         sym = [] if method in ("fwd", "rev") else [method]
         return self.align_corpus(corpus, sym).links(method)
 
-    def corpus(self, src_sentences, tgt_sentences) -> ParallelCorpus:
-        """Number sentence pairs with this model's vocabularies (unknown words get new ids)."""
+    def corpus(self, src_sentences, tgt_sentences=None) -> ParallelCorpus:
+        """Number sentence pairs with this model's vocabularies (unknown words get new ids; the
+        model's vocabularies are not changed). Without ``tgt_sentences``, ``src_sentences`` is a
+        list of pairs (see :meth:`align`). No length limit: every pair is aligned."""
+        if tgt_sentences is None:
+            src_sentences, tgt_sentences = _split_pairs(src_sentences)
+        if len(src_sentences) <= SMALL_BATCH and len(tgt_sentences) <= SMALL_BATCH:
+            return small_corpus(self, list(src_sentences), list(tgt_sentences))
         return corpus_from_sentences(src_sentences, tgt_sentences, lowercase=self.config.lowercase,
-                                     max_len=self.config.reader_max_len, src_vocab=self.src_vocab,
-                                     tgt_vocab=self.tgt_vocab)
+                                     max_len=None, src_vocab=self.src_vocab, tgt_vocab=self.tgt_vocab)
+
+    # ------------------------------------------------------------------ scores and posteriors
+    def corpus_scores(self, corpus: ParallelCorpus, alignment: Optional[CorpusAlignment] = None) -> SentenceScores:
+        """Per-pair log P(tgt|src) and log P(src|tgt) (:mod:`eegiza.scoring` says which quantity);
+        ``alignment``: this corpus' :meth:`align_corpus` result, if already computed (Models 2-4
+        score their alignment)."""
+        fwd, rev = self._directions(corpus)
+        if alignment is None and (fwd.last_model not in "1H" or rev.last_model not in "1H"):
+            alignment = self.align_corpus(corpus, ())
+        fwd_v = alignment.fwd_scores if alignment is not None else None
+        rev_v = alignment.rev_scores if alignment is not None else None
+        return SentenceScores(direction_scores(fwd, corpus, fwd_v), direction_scores(rev, corpus.reversed(), rev_v),
+                              corpus.tgt.lengths, corpus.src.lengths, KIND[fwd.last_model], KIND[rev.last_model])
+
+    def scores(self, src_sentences, tgt_sentences=None) -> List[Optional[tuple]]:
+        """(log P(tgt|src), log P(src|tgt), per target word, per source word) of each pair, None
+        for a pair with an empty side."""
+        return self.corpus_scores(self.corpus(src_sentences, tgt_sentences)).rows()
+
+    def corpus_posteriors(self, corpus: ParallelCorpus, fertility: bool = False) -> LinkPosteriors:
+        """Link posteriors of both directions (:mod:`eegiza.models.posteriors`: Model 1 or the HMM;
+        with ``fertility``, Models 3/4 neighbourhood posteriors, :mod:`eegiza.models.neighbourhood`)."""
+        fwd, rev = self._directions(corpus)
+        return link_posteriors(fwd, rev, corpus, fertility)
+
+    def posteriors(self, src_sentences, tgt_sentences=None, fertility: bool = False) -> List[tuple]:
+        """Per pair (forward (m, l+1), reverse (l, m+1)) posterior matrices: row j of the forward
+        matrix is P(a_j = NULL, 1..l) of target word j; each row sums to one."""
+        corpus = self.corpus(src_sentences, tgt_sentences)
+        post = self.corpus_posteriors(corpus, fertility)
+        return [(post.fwd_matrix(k), post.rev_matrix(k)) for k in range(len(corpus))]
+
+    def _directions(self, corpus: ParallelCorpus):
+        return _extended(self.fwd, len(corpus.src_vocab)), _extended(self.rev, len(corpus.tgt_vocab))
+
+    # ------------------------------------------------------------------ continued training
+    def continue_training(self, corpus: ParallelCorpus, config: Optional[AlignerConfig] = None,
+                          progress=None) -> "AlignmentModel":
+        """More EM iterations (``config.schedule``, default this model's configuration) on ``corpus``
+        (numbered with :meth:`corpus` or read with this model's vocabularies), starting from this
+        model's t-tables and HMM jump tables. New words get rows and columns at the floor
+        probability before the first M-step (rows renormalised), word class 0. The directions are
+        trained independently (no agreement E-step) and without the cognate or embedding prior.
+        Returns a new model; this one is unchanged."""
+        config = replace(config or self.config, agreement=False, cognate_lambda=0.0)
+        fwd0, rev0 = self._directions(corpus)
+        src_class, tgt_class = fwd0.src_class, rev0.src_class
+
+        def tagged(tag):
+            return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
+        fwd = train_direction(corpus, config, src_class, None, tagged("fwd"), initial=fwd0, tgt_class=tgt_class)
+        rev = train_direction(corpus.reversed(), config, tgt_class, None, tagged("rev"), initial=rev0,
+                              tgt_class=src_class)
+        return AlignmentModel(config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:
@@ -135,10 +218,17 @@ class AlignmentModel:
 
     @classmethod
     def load(cls, path) -> "AlignmentModel":
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(bytes(data["meta"]).decode())
-            if meta.get("format") != "eegiza-model" or meta.get("version") != FORMAT_VERSION:
-                raise ValueError(f"{path}: not an eegiza model file (version {FORMAT_VERSION})")
+        """Read a model written by :meth:`save`. Raises :class:`ModelFileError` naming the file if
+        it is missing, not an eegiza model, or of a format this version cannot read (the message
+        names the eegiza version that wrote it)."""
+        try:
+            data = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise ModelFileError(f"{path}: no such model file") from None
+        except (OSError, ValueError) as err:
+            raise ModelFileError(f"{path}: not an eegiza model file ({err})") from None
+        with data:
+            meta = _read_meta(data, path)
             config = AlignerConfig(**{k: v for k, v in meta["config"].items()
                                       if k in {f.name for f in fields(AlignerConfig)}})
             src_vocab = Vocab(_unpack_words(data["src_words"]), data["src_counts"])
@@ -153,8 +243,41 @@ class AlignmentModel:
                     "hmm_jump_smooth": d.hmm_jump_smooth, "prob_smooth": d.prob_smooth,
                     "min_link_posterior": d.min_link_posterior, "hmm_link_posterior": d.hmm_link_posterior,
                     "log": [asdict(x) for x in d.log]}
-        return {"format": "eegiza-model", "version": FORMAT_VERSION, "config": asdict(self.config),
+        return {"format": "eegiza-model", "version": FORMAT_VERSION, "eegiza_version": __version__,
+                "config": asdict(self.config),
                 "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
+
+
+def _read_meta(data, path) -> dict:
+    if not hasattr(data, "files") or "meta" not in data.files:
+        raise ModelFileError(f"{path}: not an eegiza model file (no model metadata)")
+    try:
+        meta = json.loads(bytes(data["meta"]).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise ModelFileError(f"{path}: not an eegiza model file (unreadable metadata)") from None
+    if not isinstance(meta, dict) or meta.get("format") != "eegiza-model":
+        raise ModelFileError(f"{path}: not an eegiza model file")
+    version = meta.get("version")
+    if version not in READABLE_VERSIONS:
+        writer = meta.get("eegiza_version", "an unknown version")
+        raise ModelFileError(f"{path}: model written by eegiza {writer} (model format {version}); this is eegiza "
+                             f"{__version__}, which reads model formats {', '.join(map(str, READABLE_VERSIONS))}: "
+                             "retrain, or align with the eegiza version that wrote it")
+    return meta
+
+
+def _split_pairs(pairs):
+    """(sources, targets) of ``(src, tgt)`` tuples or ``"src ||| tgt"`` strings."""
+    src, tgt = [], []
+    for k, pair in enumerate(pairs, 1):
+        if isinstance(pair, str):
+            if "|||" not in pair:
+                raise ValueError(f"pair {k}: no '|||' between source and target: {pair[:60]!r}")
+            pair = pair.split("|||", 1)
+        s, t = pair
+        src.append(s)
+        tgt.append(t)
+    return src, tgt
 
 
 def _pack_words(words: List[str]) -> np.ndarray:

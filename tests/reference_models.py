@@ -165,3 +165,24 @@ def agreement_counts(pairs, fwd_posteriors, rev_posteriors, power):
             for j in range(m):
                 rev[(tgt[j], src[i])] += q[j][i] * own / joint
     return fwd, rev
+
+
+def model1_loglik(src, tgt, t):
+    """log P(f | e) of one pair under Model 1: sum_j log( sum_{i=0..l} t(f_j|e_i) / (l + 1) )."""
+    es = [0] + list(src)
+    return sum(math.log(sum(t_prob(t, e, f) for e in es) / len(es)) for f in tgt)
+
+
+def hmm_loglik(src, tgt, t, src_class, jump, start, p_null, smooth):
+    """log P(f | e) of one pair under the HMM: the log of the sum over every state sequence."""
+    return math.log(sum(p for _, p in hmm_paths(src, tgt, t, src_class, jump, start, p_null, smooth)))
+
+
+def t_dict(ttable):
+    """A t-table (CSR) as the {(e, f): p} dictionary the references take."""
+    out = {}
+    for e in range(ttable.n_src):
+        ids, probs = ttable.row(e)
+        for f, p in zip(ids.tolist(), probs.tolist()):
+            out[(e, f)] = p
+    return out

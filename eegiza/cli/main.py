@@ -2,6 +2,9 @@
 
     eegiza align SRC TGT -o PREFIX [--schedule "1^5 H^5"] [--lowercase] [--threads N]
     eegiza align --joint FILE -o PREFIX ...        (FILE "-": standard input; -o -: one alignment to stdout)
+    eegiza align ... [--fast] [--save-model M.npz] [--scores F] [--posteriors F] [--continue M.npz]
+    eegiza align-with M.npz SRC TGT -o PREFIX      (or --joint FILE|-, -o -)
+    eegiza lexicon M.npz -o FILE [--min-prob P] [--giza-t PREFIX]
     eegiza eval GOLD HYP [--tail]
     eegiza demo
     eegiza --version
@@ -22,8 +25,11 @@ from .. import __version__
 from ..config import AlignerConfig
 from ..corpus import CorpusError
 from ..schedule import ScheduleError
-from .common import OutputNames, Reporter, add_config_arguments, config_from_args, run_alignment
+from .align_with import (add_align_with_parser, add_extra_output_arguments, cmd_align_with, run_continued,
+                         wants_extra_outputs, write_extra_outputs)
+from .common import OutputNames, Reporter, add_config_arguments, config_from_args, read_corpus, run_alignment
 from .embed import add_embed_arguments, run_embed
+from .lexicon import add_lexicon_parser, cmd_lexicon
 from .preflight import check_align_args, describe_os_error
 from .signals import run_interruptible
 
@@ -57,12 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
                        + ", ".join(HEURISTICS) + " (or 'all'); default: grow-diag-final-and")
     align.add_argument("--save-model", metavar="PATH", help="also save the trained model (.npz) for later use")
     align.add_argument("--fast", action="store_true", help="speed first: " + FAST_HELP)
+    align.add_argument("--continue", dest="continue_from", metavar="MODEL",
+                       help="start from a saved model: more EM iterations (--schedule, default the model's) on "
+                       "this corpus, new words added; options not given are the model's")
+    add_extra_output_arguments(align)
     shown = align.add_mutually_exclusive_group()
     shown.add_argument("--quiet", action="store_true", help="no progress lines and no summary (warnings and "
                        "errors still show)")
     shown.add_argument("--progress", action="store_true", help="a live status bar with the time left even when "
                        "stderr is not a terminal (progress lines are always printed, unless --quiet)")
     add_config_arguments(align)
+    add_align_with_parser(sub, HEURISTICS)
+    add_lexicon_parser(sub)
 
     ev = sub.add_parser("eval", help="score alignments against gold: AER, precision, recall, F",
                         description="GOLD lines: 'i-j' sure and 'i?j' possible links; HYP: Pharaoh lines. "
@@ -84,23 +96,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_heuristics(text: str) -> List[str]:
+    """The heuristics of ``--heuristics`` (a comma-separated list, or 'all')."""
+    heuristics = HEURISTICS if text == "all" else [h.strip() for h in text.split(",") if h.strip()]
+    unknown = [h for h in heuristics if h not in HEURISTICS]
+    if unknown or not heuristics:
+        raise ValueError(f"unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
+    return heuristics
+
+
 def cmd_align(args) -> int:
     if args.joint and (args.src or args.tgt):
         raise ValueError("give either SRC TGT or --joint FILE, not both")
     if not args.joint and not (args.src and args.tgt):
         raise ValueError("give SRC and TGT files, or --joint FILE")
-    heuristics = HEURISTICS if args.heuristics == "all" else [h.strip() for h in args.heuristics.split(",") if h]
-    unknown = [h for h in heuristics if h not in HEURISTICS]
-    if unknown:
-        raise ValueError(f"unknown heuristic(s) {', '.join(unknown)}; choose from {', '.join(HEURISTICS)}")
+    heuristics = parse_heuristics(args.heuristics)
     config = config_from_args(args, FAST_PRESET if args.fast else None)
     reporter = Reporter(quiet=args.quiet, force=args.progress)
     check_align_args(args, config, heuristics, reporter)
+    if args.continue_from:
+        run_continued(args, heuristics, reporter)
+        reporter.summary()
+        return 0
     outputs = OutputNames(args.output)
-    run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt, joint=args.joint,
-                  save_model=args.save_model)
+    extras = wants_extra_outputs(args)
+    corpus = read_corpus(config, args.src, args.tgt, args.joint) if extras else None
+    model, alignment = run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt,
+                                     joint=args.joint, save_model=args.save_model, corpus=corpus)
+    if extras:
+        write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
     reporter.summary()
     return 0
+
+
+def cmd_align_with_args(args) -> int:
+    return cmd_align_with(args, parse_heuristics(args.heuristics))
 
 
 def cmd_eval(args) -> int:
@@ -137,7 +167,8 @@ def cmd_demo(args) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    command = {"align": cmd_align, "eval": cmd_eval, "demo": cmd_demo, "embed": run_embed}[args.command]
+    command = {"align": cmd_align, "align-with": cmd_align_with_args, "eval": cmd_eval, "demo": cmd_demo,
+               "embed": run_embed, "lexicon": cmd_lexicon}[args.command]
     return run_interruptible(f"eegiza {args.command}", _run, command, args)
 
 

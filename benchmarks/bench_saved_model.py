@@ -1,0 +1,97 @@
+"""A saved model on new text: load time, single-pair and 10,000-pair latency, and posterior-threshold
+decoding against Viterbi grow-diag-final-and AER, on the shared benchmark protocol.
+
+For each corpus spec (``pair[:first_N_training_lines]``): train with ``--schedule`` (or load
+``--model``), save, load, then
+
+* ``load_s``: seconds to load the saved model;
+* ``pair_ms_median`` / ``pair_ms_p90``: ``model.align([(src, tgt)])`` of single pairs (the first
+  200 test pairs, after one warm-up call);
+* ``10k_s``: ``model.align`` of 10,000 training pairs; ``final_pass_s``: ``align_corpus`` of the
+  same pairs already numbered, which is what training's final alignment pass runs;
+* ``aer_gdfa``: Viterbi grow-diag-final-and AER on the gold; ``aer_post@T``: the links whose mean
+  link posterior (forward and reverse, :mod:`eegiza.scoring`) is at least T.
+
+    python benchmarks/bench_saved_model.py en-fr:100000 ro-en de-en [--schedule "1^5 H^5 3^3 4^3"]
+
+Numba's cache is used as by a user's second run (run once before timing a cold machine).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocol import DEFAULT_DATA_DIR, load_protocol, print_table  # noqa: E402
+
+THRESHOLDS = (0.3, 0.5, 0.7)
+
+
+def posterior_links(model, corpus, threshold: float):
+    """Per pair: the links (i, j) whose mean forward/reverse posterior is at least ``threshold``."""
+    post = model.corpus_posteriors(corpus)
+    out = []
+    for k in range(len(corpus)):
+        fwd = post.fwd_matrix(k)[:, 1:]            # (m, l): P(a_j = i)
+        rev = post.rev_matrix(k)[:, 1:]            # (l, m): P(b_i = j)
+        mean = 0.5 * (fwd.T + rev) if fwd.size else np.zeros((0, 0))
+        i, j = np.nonzero(mean >= threshold)
+        out.append(sorted(zip(i.tolist(), j.tolist())))
+    return out
+
+
+def run(spec: str, schedule: str, model_path, data_dir: Path) -> dict:
+    from eegiza import Aligner, AlignerConfig, AlignmentModel, aer, read_gold
+    pair, _, n = spec.partition(":")
+    proto = load_protocol(pair, int(n) if n else None, data_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(model_path) if model_path else Path(tmp) / "m.npz"
+        if not model_path:
+            Aligner(AlignerConfig(schedule=schedule, lowercase=True)).train(proto.src_lines, proto.tgt_lines).save(path)
+        t0 = time.perf_counter()
+        model = AlignmentModel.load(path)
+        load_s = time.perf_counter() - t0
+    test = list(zip(proto.src_lines[-proto.n_test:], proto.tgt_lines[-proto.n_test:]))
+    model.align(test[:1])
+    times = []
+    for p in test[:200]:
+        t0 = time.perf_counter()
+        model.align([p])
+        times.append(time.perf_counter() - t0)
+    src10, tgt10 = proto.src_lines[:10000], proto.tgt_lines[:10000]
+    t0 = time.perf_counter()
+    model.align(src10, tgt10)
+    t10 = time.perf_counter() - t0
+    corpus10 = model.corpus(src10, tgt10)
+    t0 = time.perf_counter()
+    model.align_corpus(corpus10, [model.config.symmetrization])
+    final_pass = time.perf_counter() - t0
+    gold = read_gold(proto.gold_path)
+    corpus = model.corpus(proto.src_lines[-proto.n_test:], proto.tgt_lines[-proto.n_test:])
+    row = {"pair": spec, "load_s": load_s, "pair_ms_median": 1000 * float(np.median(times)),
+           "pair_ms_p90": 1000 * float(np.percentile(times, 90)), "10k_s": t10, "final_pass_s": final_pass,
+           "aer_gdfa": 100 * aer(gold, model.align_corpus(corpus, ["grow-diag-final-and"])
+                                 .links("grow-diag-final-and")).aer}
+    for threshold in THRESHOLDS:
+        row[f"aer_post@{threshold}"] = 100 * aer(gold, posterior_links(model, corpus, threshold)).aer
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("specs", nargs="+", help="pair[:first_N_training_lines], e.g. en-fr:100000")
+    parser.add_argument("--schedule", default="1^5 H^5 3^3 4^3")
+    parser.add_argument("--model", help="a saved model to load instead of training (one spec only)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    args = parser.parse_args()
+    rows = [run(spec, args.schedule, args.model, args.data) for spec in args.specs]
+    print_table(rows, list(rows[0]), "{:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Aligning a few sentence pairs with a loaded model quickly (the Python API's single-pair path).
+
+For a large batch, :meth:`eegiza.api.AlignmentModel.align_corpus` numbers the text with the corpus
+reader and runs the parallel kernels, as training's final pass does. For a handful of pairs their
+fixed costs dominate: the reader checks the whole vocabulary on every call, and each parallel
+kernel launch wakes the worker threads (milliseconds on a busy machine). Here the pairs are
+numbered by dictionary lookups and aligned by serial loops over the *same* per-sentence kernels
+(:func:`eegiza.models.hmm._sentence_viterbi`, :func:`eegiza.ttable.find_slot`; Models 3/4 climb
+with one worker), so the links are identical to the large-batch path (a test checks this).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .corpus import CorpusError, ParallelCorpus, Side, Vocab
+from .models import hmm
+from .models.fertility import align_fertility
+from .ttable import find_slot
+
+#: At most this many pairs take the small-batch path.
+SMALL_BATCH = 32
+
+
+def _tokens(sentence, lowercase: bool, name: str, k: int):
+    line = sentence if isinstance(sentence, str) else " ".join(sentence)
+    if "\n" in line:
+        raise CorpusError(name, k, "a sentence contains a newline")
+    if lowercase:
+        line = line.lower()
+    return [t.decode("utf-8") for t in line.encode("utf-8").split()]   # ASCII whitespace, as the reader
+
+
+def _number(sentences, vocab: Vocab, lowercase: bool, name: str):
+    new = {}
+    ids, offsets = [], [0]
+    n = len(vocab)
+    for k, sent in enumerate(sentences, 1):
+        for tok in _tokens(sent, lowercase, name, k):
+            i = vocab.index.get(tok)
+            if i is None:
+                i = new.setdefault(tok, n + len(new))
+            ids.append(i)
+        offsets.append(len(ids))
+    words = vocab.words + list(new) if new else vocab.words
+    counts = np.concatenate([vocab.counts, np.zeros(len(new), np.int64)]) if new else vocab.counts
+    index = {**vocab.index, **new} if new else vocab.index
+    return Side(np.array(ids, np.int32), np.array(offsets, np.int64)), Vocab(words, counts, index)
+
+
+def small_corpus(model, src_sentences, tgt_sentences) -> ParallelCorpus:
+    """The pairs numbered with the model's vocabularies (new words get ids after them), as
+    :meth:`eegiza.api.AlignmentModel.corpus` numbers them."""
+    if len(src_sentences) != len(tgt_sentences):
+        raise ValueError(f"{len(src_sentences)} source sentences but {len(tgt_sentences)} target sentences")
+    lower = model.config.lowercase
+    src, src_vocab = _number(src_sentences, model.src_vocab, lower, "<source sentences>")
+    tgt, tgt_vocab = _number(tgt_sentences, model.tgt_vocab, lower, "<target sentences>")
+    return ParallelCorpus(src, tgt, src_vocab, tgt_vocab)
+
+
+@njit(cache=True, nogil=True)
+def _slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices):
+    n = len(src_off) - 1
+    slot_off = np.zeros(n + 1, np.int64)
+    for k in range(n):
+        slot_off[k + 1] = slot_off[k] + (src_off[k + 1] - src_off[k] + 1) * (tgt_off[k + 1] - tgt_off[k])
+    slots = np.empty(slot_off[-1], np.int64)
+    for k in range(n):
+        l = src_off[k + 1] - src_off[k]
+        for j in range(tgt_off[k + 1] - tgt_off[k]):
+            f = tgt_ids[tgt_off[k] + j]
+            row = slot_off[k] + j * (l + 1)
+            slots[row] = find_slot(indptr, indices, 0, f)
+            for i in range(l):
+                slots[row + 1 + i] = find_slot(indptr, indices, src_ids[src_off[k] + i], f)
+    return slots, slot_off
+
+
+@njit(cache=True, nogil=True)
+def _hmm_viterbi_serial(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null,
+                        smooth):
+    n = len(src_off) - 1
+    links = np.zeros(tgt_off[-1], np.int32)
+    scores = np.zeros(n)
+    for k in range(n):
+        scores[k] = hmm._sentence_viterbi(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
+                                          slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump, start,
+                                          p_null, smooth, links[tgt_off[k]:tgt_off[k + 1]])
+    return links, scores
+
+
+def align_direction_small(model, corpus, fallback):
+    """:func:`eegiza.train.align_direction` for a few pairs: serial HMM Viterbi, one-worker Model 3/4
+    climbing; other models and HMM posterior decoding go to ``fallback`` (the parallel path)."""
+    base = model.base_model if model.last_model in "34" else model.last_model
+    if base != "H" or (model.last_model == "H" and model.hmm_link_posterior > 0):   # posterior decoding
+        return fallback(model, corpus)
+    tt = model.ttable
+    slots, slot_off = _slots_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
+                                    tt.indptr, tt.indices)
+    links, scores = _hmm_viterbi_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off,
+                                        tt.probs, model.prob_smooth, model.src_class, model.jump, model.start,
+                                        model.hmm_p_null, model.hmm_jump_smooth)
+    if model.last_model in "34":
+        return align_fertility(model.fertility, tt, corpus, links, 1, model.min_link_posterior)
+    return links, scores
