@@ -164,12 +164,11 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
     every iteration (:mod:`eegiza.phases`)."""
     rev_corpus = corpus.reversed()
     fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, profile=profile, tag="fwd")
-    if not config.agreement:
+    if not config.agreement:   # one direction after the other; its tables count to its first model's phase
         fwd_model = fwd.run(tgt_class)
         del fwd
         rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
         return fwd_model, rev.run(src_class)
-    # (without agreement, each direction's tables are built within its first model's phase)
     rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
