@@ -188,7 +188,7 @@ def eegiza_align_links(schedule_command: str):
                       "--hmm-jump-smooth", repr(config.hmm_jump_smooth), "--prob-smooth", repr(config.prob_smooth),
                       "--vb-alpha", repr(config.vb_alpha), "--no-agreement", "--min-link-posterior", "0",
                       "--cognate-lambda", "0", "--no-climb-from-previous", "--model4-neighbour-cutoff", "0",
-                      "--final-alignment-pass",
+                      "--final-alignment-pass",   # (the default; GIZA's drop-in aligns again too)
                       "--p0", repr(config.p0),
                       "--nsmooth", repr(config.nsmooth),
                       "--model4-smooth", repr(config.model4_smooth), "--max-fertility", str(config.max_fertility),
