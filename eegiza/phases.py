@@ -40,7 +40,7 @@ class PhaseProfile:
     """Seconds and peak memory per named phase, in the order the phases first appear."""
 
     def __init__(self):
-        self.phases: Dict[str, List[float]] = {}   # name -> [seconds, peak MB, pieces]
+        self.phases: Dict[str, List[float]] = {}   # name -> [seconds, peak MB]
         self._last = time.perf_counter()
         _reset_peak()
 
@@ -48,15 +48,10 @@ class PhaseProfile:
         """The work since the previous mark (or the start) belongs to phase ``name``."""
         now = time.perf_counter()
         peak = _read_peak_mb()
-        row = self.phases.setdefault(name, [0.0, 0.0, 0])
+        row = self.phases.setdefault(name, [0.0, 0.0])
         row[0] += now - self._last
         row[1] = max(row[1], peak)
-        row[2] += 1
         _reset_peak()
-        self._last = time.perf_counter()
-
-    def skip(self) -> None:
-        """Start the next phase now: the time since the previous mark belongs to no phase."""
         self._last = time.perf_counter()
 
     def rows(self) -> List[Tuple[str, float, float]]:
@@ -90,9 +85,6 @@ class _NoProfile(PhaseProfile):
         self.phases = {}
 
     def mark(self, name: str) -> None:
-        pass
-
-    def skip(self) -> None:
         pass
 
 

@@ -232,4 +232,4 @@ class Reporter:
                 self._write(f"{self.prog}:   {line}")
         parts = ", ".join(f"{name} {sec:.1f} s" for name, sec in self.steps)
         self._write(f"{self.prog}: total {time.perf_counter() - self.start:.1f} s ({parts}); peak memory "
-                    f"{max(peak_rss_mb(), self.profile.peak_mb()):.0f} MB{extra}")
+                    f"{self.profile.peak_mb():.0f} MB{extra}")   # >= the process's own peak
