@@ -30,6 +30,7 @@ from .clustering import cluster_words, read_classes_file
 from .config import AlignerConfig
 from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
 from .formats.atomic import atomic_open
+from .iterations import IterationLog
 from .links import directional_links, to_lists
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
@@ -37,7 +38,7 @@ from .phases import NO_PROFILE, PhaseProfile
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, IterationLog, align_direction, train_direction, train_pair, training_alignment
+from .train import DirectionModel, align_direction, train_direction, train_pair, training_alignment
 from .ttable import TTable
 from .version import __version__
 

@@ -120,7 +120,8 @@ from .models import hmm, ibm3
 from .models.fertility import FertilityModel
 from .models.ibm2 import KEY_SHIFT, ATable, block_slot, find_block, table_key
 from .schedule import format_schedule, parse_schedule
-from .train import DirectionModel, align_direction, perplexity, train_direction
+from .iterations import perplexity
+from .train import DirectionModel, align_direction, train_direction
 from .ttable import TTable, find_slot, normalise_rows, sentence_slots
 
 DEFAULT_ML = 101

@@ -10,7 +10,6 @@ and the HMM; for Models 3 and 4, hill-climbing from the Viterbi alignment of the
 """
 from __future__ import annotations
 
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -21,22 +20,12 @@ import numpy as np
 from scipy.special import digamma
 
 from .config import AlignerConfig
+from .iterations import IterationLog, perplexity
 from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
 from .ttable import TTable, reduce_counts, sentence_slots
-
-
-@dataclass
-class IterationLog:
-    """One EM iteration: model name (GIZA's .perp names), perplexity, log-likelihood, seconds."""
-
-    model: str
-    iteration: int
-    perplexity: float
-    loglik: float
-    seconds: float
 
 
 @dataclass
@@ -71,13 +60,6 @@ def set_threads(threads: int) -> None:
     """Use ``threads`` worker threads (0 = all cores) in the Numba kernels."""
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if threads <= 0 else
                           min(threads, numba.config.NUMBA_NUM_THREADS))
-
-
-def perplexity(loglik: float, n_tokens: int) -> float:
-    """GIZA-style perplexity 2^(-log2 P / N) of the target tokens."""
-    if n_tokens == 0:
-        return 1.0
-    return 2.0 ** (-loglik / math.log(2.0) / n_tokens)
 
 
 def m_step(ttable: TTable, counts: np.ndarray, config: AlignerConfig, prior=None, bayes: bool = True) -> None:

@@ -170,6 +170,7 @@ def test_model4_neighbour_cutoff_leaves_out_exactly_the_neighbours_below_it():
     translation, fertility and NULL factors is below log c; every other neighbour keeps the same
     delta as without the cut-off (GIZA++'s full neighbourhood)."""
     from eegiza.models import fertility as fz
+    from eegiza.models import fertility_search
     from eegiza.models import ibm3
     corpus = small_corpus()
     model, tt = random_model(corpus, 9, FertilityParams())
@@ -194,7 +195,7 @@ def test_model4_neighbour_cutoff_leaves_out_exactly_the_neighbours_below_it():
             m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
                   prm.model4smoothfactor, floor, empty, empty, cut)
             dmove, dswap = np.full((l + 1, m), -np.inf), np.full((m, m), -np.inf)
-            fz._neighbour_deltas(a, fert, l, m, prm.maxfertility, lt, lfert, lnull, ld, True, ecls, fcls, m4,
+            fertility_search._neighbour_deltas(a, fert, l, m, prm.maxfertility, lt, lfert, lnull, ld, True, ecls, fcls, m4,
                                  np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1)),
                                  dmove, dswap)
             deltas[cut] = (dmove, dswap)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from eegiza.models import fertility as fz
+from eegiza.models import fertility_search
 from eegiza.models import ibm3
 from eegiza.models.fertility import FertilityParams, align_fertility
 from eegiza.ttable import TTable, reduce_counts
@@ -83,7 +84,7 @@ def kernel_climb(model, tt, src, tgt, start, name, peg):
           prm.model4smoothfactor, floor, empty, empty, -np.inf)   # no neighbour cut-off, as GIZA++
     a = np.array(start, np.int64)
     fert = np.bincount(a, minlength=l + 1).astype(np.int64)
-    fz._climb(a, fert, l, m, prm.maxfertility, lt, lfert, lfert3, lnull, ld, name == "4", ecls, fcls, m4,
+    fertility_search._climb(a, fert, l, m, prm.maxfertility, lt, lfert, lfert3, lnull, ld, name == "4", ecls, fcls, m4,
               np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1)),
               np.full((l + 1, m), -np.inf), np.full((m, m), -np.inf), peg)
     assert np.array_equal(fert, np.bincount(a, minlength=l + 1))

@@ -17,6 +17,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..config import AlignerConfig
+from ..train import train_direction
 from ..ttable import TTable
 from .calibrate import choose_lambda, induction_precision, mutual_best_pairs
 from .mapping import Mapping, MappingError, identical_seed, map_embeddings, unit_rows
@@ -70,8 +72,6 @@ def _get_vectors(config, side: str, progress) -> WordVectors:
 
 def _model1_dictionary(corpus, config) -> np.ndarray:
     """Mutual-best (e, f) pairs of five Model 1 iterations in each direction (corpus ids)."""
-    from ..config import AlignerConfig
-    from ..train import train_direction
     cfg = AlignerConfig(schedule="1^5", threads=getattr(config, "threads", 0) or 0)
     fwd = train_direction(corpus, cfg).ttable
     rev = train_direction(corpus.reversed(), cfg).ttable

@@ -1,0 +1,297 @@
+"""Hill-climbing search of the fertility models (IBM Models 3 and 4): steps 1 and 2 of
+:mod:`eegiza.models.fertility`, GIZA++'s ``hillClimb_std`` and ``greedyClimb_WithIBM3Scoring``
+(``model3_viterbi_with_tricks.cpp``).
+
+From a start alignment a (repaired to the fertility limits phi_i < maxfertility, 2 phi_0 <= m), apply
+the best single move a_j := i or swap a_j1 <-> a_j2 while it multiplies P(f, a | e) by more than
+1.00001, at most 61 steps. Model 3 scores every neighbour exactly (:mod:`eegiza.models.ibm3`);
+Model 4 tries candidates in decreasing order of their Model-3 score change (a lazy heap) and takes the
+first that improves the Model-4 probability, computed incrementally (:mod:`eegiza.models.ibm4`).
+Pegging (Brown et al. 1993, sec. 6; GIZA's ``Peg``) climbs once per allowed link i-j with a_j fixed
+and keeps the good results as centres (:func:`_pegged_centres`, :mod:`eegiza.models.pegging`).
+All functions are Numba kernels over one sentence pair; the neighbour score changes they leave in
+``dmove``/``dswap`` are what :mod:`eegiza.models.fertility_estep` counts over.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import ibm3, ibm4, pegging
+
+LOG_CLIMB_GAIN = float(np.log(1.00001))
+MAX_CLIMB_STEPS = 61
+
+@njit(cache=True, nogil=True)
+def _repair(start, l, m, lt, maxfert, a, fert):
+    """Copy the start alignment into ``a``, moving words that break the fertility limits."""
+    fert[:] = 0
+    for j in range(m):
+        i = start[j]
+        if i < 0 or i > l:
+            i = 0
+        if not ibm3.move_allowed(i, fert, m, maxfert):
+            best, i = -np.inf, -1
+            for i2 in range(l + 1):
+                if ibm3.move_allowed(i2, fert, m, maxfert) and lt[i2, j] > best:
+                    best, i = lt[i2, j], i2
+        a[j] = i
+        fert[i] += 1
+
+
+@njit(cache=True, nogil=True)
+def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                      dmove, dswap):
+    """Log ratio P(neighbour) / P(a) of every move (dmove[i, j]) and swap (dswap[j1, j2], j1 < j2);
+    -inf where the neighbour does not exist or is not allowed. Model 4 adds the incremental
+    distortion change (:func:`eegiza.models.ibm4.move_change`, ``swap_change``), except for
+    neighbours whose other factors change by less than the log cut-off ``m4[10]`` (-inf there)."""
+    if model4:
+        ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+    for j in range(m):
+        aj = a[j]
+        for i in range(l + 1):
+            if i == aj or not ibm3.move_allowed(i, fert, m, maxfert):
+                dmove[i, j] = -np.inf
+                continue
+            d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, not model4)
+            if model4:
+                if d < m4[10]:
+                    d = -np.inf
+                else:
+                    d += ibm4.move_change(aj, j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
+            dmove[i, j] = d
+        for j2 in range(j + 1, m):
+            if a[j2] == aj:
+                dswap[j, j2] = -np.inf
+                continue
+            d = ibm3.swap_delta(a, j, j2, lt, ld, not model4)
+            if model4:
+                if d < m4[10]:
+                    d = -np.inf
+                else:
+                    d += ibm4.swap_change(aj, j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
+            dswap[j, j2] = d
+
+
+@njit(cache=True, nogil=True)
+def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                  dswap, peg):
+    """Model-3 steepest-ascent hill-climbing over moves and swaps (GIZA's ``hillClimb_std``); returns
+    True if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``.
+    ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned)."""
+    for _ in range(MAX_CLIMB_STEPS):
+        _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, False, ecls, fcls, m4, st, nxtpos, terms,
+                          dmove, dswap)
+        if peg >= 0:
+            dmove[:, peg] = -np.inf
+            dswap[peg, :] = -np.inf
+            dswap[:, peg] = -np.inf
+        best, kind, v1, v2 = LOG_CLIMB_GAIN, 0, 0, 0
+        for j in range(m):
+            for j2 in range(j + 1, m):
+                if dswap[j, j2] > best:
+                    best, kind, v1, v2 = dswap[j, j2], 1, j, j2
+            for i in range(l + 1):
+                if dmove[i, j] > best:
+                    best, kind, v1, v2 = dmove[i, j], 2, i, j
+        if kind == 0:
+            return peg < 0
+        if kind == 1:
+            i1 = a[v1]
+            a[v1] = a[v2]
+            a[v2] = i1
+        else:
+            fert[a[v2]] -= 1
+            fert[v1] += 1
+            a[v2] = v1
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap):
+    """Model-4 log change of candidate k (move k = i m + j, swap k = (l + 1) m + j1 m + j2), also
+    stored in ``dmove``/``dswap``."""
+    n_moves = (l + 1) * m
+    if k < n_moves:
+        i, j = k // m, k % m
+        d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False)
+        d = -np.inf if d < m4[10] else d + ibm4.move_change(a[j], j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
+        dmove[i, j] = d
+    else:
+        j, j2 = (k - n_moves) // m, (k - n_moves) % m
+        d = ibm3.swap_delta(a, j, j2, lt, ld, False)
+        d = -np.inf if d < m4[10] else d + ibm4.swap_change(a[j], j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st,
+                                                           nxtpos, terms)
+        dswap[j, j2] = d
+    return d
+
+
+@njit(cache=True, nogil=True)
+def _ranked_before(proposal, k1, k2):
+    """Candidate k1 comes before k2: larger Model-3 change, on ties the lower index."""
+    return proposal[k1] > proposal[k2] or (proposal[k1] == proposal[k2] and k1 < k2)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(heap, n, pos, proposal):
+    """Restore the max-heap (by :func:`_ranked_before`) of heap[:n] below ``pos``."""
+    k = heap[pos]
+    while True:
+        child = 2 * pos + 1
+        if child >= n:
+            break
+        if child + 1 < n and _ranked_before(proposal, heap[child + 1], heap[child]):
+            child += 1
+        if not _ranked_before(proposal, heap[child], k):
+            break
+        heap[pos] = heap[child]
+        pos = child
+    heap[pos] = k
+
+
+@njit(cache=True, nogil=True)
+def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                  dswap, peg):
+    """Model-4 hill-climbing as GIZA's ``greedyClimb_WithIBM3Scoring``: the moves and swaps are tried
+    in decreasing order of their Model-3 score change (ties: by index, moves first) and the first one
+    that multiplies the Model-4 probability by more than 1.00001 is applied. Returns True at a local
+    optimum, where every neighbour has been scored: ``dmove``/``dswap`` then hold the Model-4 deltas.
+
+    The order comes lazily from a heap; after a quarter of the candidates have been tried in vain,
+    the rest are all scored (as they must be at a local optimum) and the best-ranked improving one,
+    if any, is applied: the same choice as trying them all in order. ``peg`` >= 0: position ``peg``
+    is never moved nor swapped (and False is returned)."""
+    n_moves = (l + 1) * m
+    proposal = np.empty(n_moves + m * m)
+    heap = np.empty(n_moves + m * m, np.int64)
+    for _ in range(MAX_CLIMB_STEPS):
+        n = 0
+        for j in range(m):
+            aj = a[j]
+            for i in range(l + 1):
+                k = i * m + j
+                if i == aj or j == peg or not ibm3.move_allowed(i, fert, m, maxfert):
+                    proposal[k] = -np.inf
+                else:
+                    proposal[k] = ibm3.move_delta(a, fert, i, j, lt, lfert3, lnull, ld, True)
+                    heap[n] = k
+                    n += 1
+            for j2 in range(j + 1, m):
+                if a[j2] != aj and j != peg and j2 != peg:
+                    k = n_moves + j * m + j2
+                    proposal[k] = ibm3.swap_delta(a, j, j2, lt, ld, True)
+                    heap[n] = k
+                    n += 1
+        for pos in range(n // 2 - 1, -1, -1):
+            _sift_down(heap, n, pos, proposal)
+        dmove[:] = -np.inf
+        dswap[:] = -np.inf
+        ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+        chosen = -1
+        in_order = n // 4 + 8
+        while n > 0 and in_order > 0 and chosen < 0:
+            k = heap[0]
+            n -= 1
+            heap[0] = heap[n]
+            _sift_down(heap, n, 0, proposal)
+            in_order -= 1
+            if _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                           dswap) > LOG_CLIMB_GAIN:
+                chosen = k
+        if chosen < 0:
+            for r in range(n):
+                k = heap[r]
+                if _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                               dswap) > LOG_CLIMB_GAIN and (chosen < 0 or _ranked_before(proposal, k, chosen)):
+                    chosen = k
+        if chosen < 0:
+            return peg < 0
+        if chosen < n_moves:
+            i, j = chosen // m, chosen % m
+            fert[a[j]] -= 1
+            fert[i] += 1
+            a[j] = i
+        else:
+            j, j2 = (chosen - n_moves) // m, (chosen - n_moves) % m
+            i1 = a[j]
+            a[j] = a[j2]
+            a[j2] = i1
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _climb(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms, dmove,
+           dswap, peg):
+    """Hill-climb ``a`` under Model 3 or 4 (``peg`` >= 0: a_peg stays); True at a local optimum whose
+    neighbour deltas are in ``dmove``/``dswap``."""
+    if model4:
+        return _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
+                             dmove, dswap, peg)
+    return _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                         dswap, peg)
+
+
+@njit(cache=True, nogil=True)
+def _score(a, fert, l, lt, lfert, lnull, ld, model4, ecls, fcls, m4, scratch):
+    """log P(f, a | e) under Model 3 or 4."""
+    score = ibm3.log_prob(a, fert, lt, lfert, lnull, ld, not model4)
+    if model4:
+        score += ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],
+                                 scratch, 0.0, m4[8], m4[9], False)
+    return score
+
+
+@njit(cache=True, nogil=True)
+def _pegged_centres(a0, fert0, a_best, score_best, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls,
+                    m4, st, nxtpos, terms, dmove, dswap, scratch, log_pegcut, link_cache):
+    """The centres of pegging: a* (``a_best``) and, for every peg (i, j) in order j, i, the climb
+    from the start ``a0`` with a_j := i that never moves j, unless the peg breaks the fertility
+    limits, t(f_j | e_i) <= peggedcutoff t(f_j | e_{a0_j}), (``link_cache``) the link i-j is in the
+    start or in an earlier pegged climb's result, the result scores <= peggedcutoff times the best
+    centre so far, or it is already a centre. Returns (centres, their log-probabilities, their
+    number, the index of the best: a later centre replaces it when better by > 1.00001)."""
+    cap = 1 + (l + 1) * m
+    centres = np.empty((cap, m), np.int64)
+    cscores = np.empty(cap)
+    centres[0] = a_best
+    cscores[0] = score_best
+    n, best = 1, 0
+    b = np.empty(m, np.int64)
+    fb = np.empty(l + 1, np.int64)
+    pos = np.empty(4, np.int64)
+    linked = np.zeros((l + 1, m), np.bool_)
+    for j in range(m):
+        linked[a0[j], j] = link_cache
+    for j in range(m):
+        for i in range(l + 1):
+            if linked[i, j] or lt[i, j] <= lt[a0[j], j] + log_pegcut:
+                continue
+            b[:] = a0
+            fb[:] = fert0
+            if i != a0[j]:
+                if not ibm3.move_allowed(i, fb, m, maxfert):
+                    continue
+                fb[a0[j]] -= 1
+                fb[i] += 1
+                b[j] = i
+            _climb(b, fb, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                   dmove, dswap, j)
+            for j2 in range(m):
+                linked[b[j2], j2] = link_cache
+            s = _score(b, fb, l, lt, lfert, lnull, ld, model4, ecls, fcls, m4, scratch)
+            if s <= cscores[best] + log_pegcut:
+                continue
+            known = False
+            for k in range(n):
+                if pegging.differences(centres[k], b, pos) == 0:
+                    known = True
+                    break
+            if known:
+                continue
+            centres[n] = b
+            cscores[n] = s
+            if s > cscores[best] + LOG_CLIMB_GAIN:
+                best = n
+            n += 1
+    return centres, cscores, n, best
