@@ -1,4 +1,4 @@
-"""The `GIZA++` / `mgiza` commands (eegiza.cli.giza, eegiza.giza_run, eegiza.giza_writers) on the
+"""The `GIZA++` / `mgiza` commands (eegiza.cli.giza, eegiza.giza.run, eegiza.giza.writers) on the
 toy corpus of shared/giza-reference, compared with the files the original GIZA++ wrote there."""
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from eegiza.cli.giza_tools import merge_alignment_main
 from eegiza.corpus import ParallelCorpus, Side, Vocab
 from eegiza.formats.giza import (a3_to_pharaoh, read_a3, read_atable, read_compact, read_d4, read_ntable, read_p0,
                                  read_perp, read_ttable)
-from eegiza.giza_params import parse_giza_args
-from eegiza.giza_run import (GizaRunError, dense_ids, dictionary_counts, giza_config, giza_fertility_params,
-                             giza_schedule, model1_loglik, restart_p0)
-from eegiza.giza_writers import IdMap, class_labels, format_hhmm, part_names, write_fertility_tables
+from eegiza.giza.params import parse_giza_args
+from eegiza.giza.inputs import GizaRunError, dense_ids, dictionary_counts, restart_p0
+from eegiza.giza.run import giza_config, giza_fertility_params, giza_schedule, model1_loglik
+from eegiza.giza.writers import IdMap, class_labels, format_hhmm, part_names, write_fertility_tables
 from eegiza.ttable import TTable
 
 REF = SHARED / "giza-reference"
@@ -121,7 +121,7 @@ def test_moses_reference_command_writes_the_same_gizacfg(toy):
 
 
 def test_moses_reference_command_gives_the_reference_file_set_and_structure(toy):
-    from eegiza.giza_run import run_giza
+    from eegiza.giza.run import run_giza
     params, messages = parse_giza_args(MOSES_REF.split())
     assert messages == []
     run_giza(params)
@@ -403,7 +403,7 @@ def fake_fertility_training(monkeypatch):
     """Replace train_direction/align_direction in giza_run by a stand-in that runs the schedule's
     iteration callbacks and carries hand-made Model-3/4 arrays (the real models are not wired in
     yet); the dump rules and file names of the driver are what is tested."""
-    import eegiza.giza_run as giza_run
+    import eegiza.giza.run as giza_run
     from eegiza.schedule import MODEL_NAMES, parse_schedule
     from eegiza.train import DirectionModel, IterationLog
 
@@ -438,7 +438,7 @@ def fake_fertility_training(monkeypatch):
 
 
 def test_model34_loop_dump_rules_and_names(toy, monkeypatch):
-    from eegiza.giza_run import run_giza
+    from eegiza.giza.run import run_giza
     fake_fertility_training(monkeypatch)
     run = run_giza(parse_giza_args(f"{BASE} -o out/f -m1 1 -mh 1 -m3 2 -m4 2 -t345 2".split())[0])
     assert sorted(os.path.basename(p) for p in run.written) == sorted(os.listdir("out"))

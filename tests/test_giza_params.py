@@ -1,10 +1,10 @@
-"""Tests of eegiza.giza_params: GIZA++'s parameter names, lookup, conversion, config files, .gizacfg."""
+"""Tests of eegiza.giza.params: GIZA++'s parameter names, lookup, conversion, config files, .gizacfg."""
 import time
 from pathlib import Path
 
 import pytest
 
-from eegiza import giza_params as gp
+from eegiza.giza import params as gp
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "giza-reference"
 FULL_ARGS = ("-s toy.en.vcb -t toy.de.vcb -c toy.en_toy.de.snt -CoocurrenceFile toy.en_de.cooc -o full/en-de "

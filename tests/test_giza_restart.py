@@ -1,4 +1,4 @@
-"""MGIZA `-restart` / `-previous*` in eegiza's `mgiza` (eegiza.giza_run), and the force-alignment
+"""MGIZA `-restart` / `-previous*` in eegiza's `mgiza` (eegiza.giza.run), and the force-alignment
 recipe of GIZA_FORMATS.md §7 with the HMM: train with GIZA++ dumps on ro-en, then align the test
 sentences as new text (vocabulary extended like plain2snt-hasvcb.py) from `.thmm.5` + `.hhmm.5`."""
 from __future__ import annotations
@@ -22,10 +22,10 @@ from eegiza.cli.mkcls import mkcls_main
 from eegiza.evaluate import aer, read_gold
 from eegiza.formats.giza import a3_to_pharaoh, read_a3, read_hhmm, read_ttable
 from eegiza.formats.pharaoh import parse_links
-from eegiza.giza_params import parse_giza_args
-from eegiza.giza_run import (GizaRunError, read_previous_fertility, read_previous_jumps, read_previous_ttable,
-                             restart_level)
-from eegiza.giza_writers import IdMap, format_hhmm
+from eegiza.giza.params import parse_giza_args
+from eegiza.giza.inputs import GizaRunError
+from eegiza.giza.restart import read_previous_fertility, read_previous_jumps, read_previous_ttable, restart_level
+from eegiza.giza.writers import IdMap, format_hhmm
 from eegiza.models import hmm
 
 DATA = SHARED / "data" / "ro-en"

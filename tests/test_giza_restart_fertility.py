@@ -20,7 +20,7 @@ from eegiza.cli.mkcls import mkcls_main
 from eegiza.corpus import ParallelCorpus, Side, Vocab
 from eegiza.formats.giza import a3_to_pharaoh, read_a3, read_perp
 from eegiza.formats.pharaoh import parse_links
-from eegiza.giza_run import read_position_table
+from eegiza.giza.restart import read_position_table
 from eegiza.models import ibm3
 from eegiza.models.fertility import FertilityParams, continued_model, position_table, train_fertility
 from eegiza.models.ibm2 import ATable
@@ -296,7 +296,7 @@ def test_hmm_position_counts_are_the_hmm_posteriors():
     """`.ahmm.N` counts = the posterior of a_j = i (NULL states -> 0) summed per (i, j, l), here
     against the enumeration of every state sequence (reference_models.hmm_paths)."""
     from reference_models import alignment_of, hmm_paths
-    from eegiza.giza_run import hmm_position_counts
+    from eegiza.giza.inputs import hmm_position_counts
     from eegiza.models import hmm
     from eegiza.ttable import TTable, sentence_slots
     rng = np.random.default_rng(3)
@@ -328,8 +328,8 @@ def test_hmm_position_counts_are_the_hmm_posteriors():
 
 def test_hhmm_start_counts_round_trip(tmp_path):
     """The start counts go into the class-0 block as jumps i + 1 and come back as the start."""
-    from eegiza.giza_run import read_previous_jumps
-    from eegiza.giza_writers import format_hhmm
+    from eegiza.giza.restart import read_previous_jumps
+    from eegiza.giza.writers import format_hhmm
     from eegiza.models import hmm
     jump = np.full((2, hmm.N_JUMP_BUCKETS), 1e-6)
     jump[1, hmm.MAX_JUMP + 1] += 4.0

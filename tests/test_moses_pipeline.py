@@ -11,7 +11,7 @@ grow-diag-final-and, and scored against the gold test alignments.
 
 The HMM variant (Moses' --hmm-align: `-m3 0 -m4 0 -hmmiterations 5 -hmmdumpfrequency 5 -nodumps 0`,
 output `.Ahmm.5`) must give exactly the links, hence the AER, of `eegiza align` with the same
-schedule and the options :func:`eegiza.giza_run.giza_config` derives from the same command line.
+schedule and the options :func:`eegiza.giza.run.giza_config` derives from the same command line.
 The default Moses call (`-m3 3 -m4 3`, output `.A3.final`) is expected to fail until Models 3/4
 are integrated into train_direction.
 """
@@ -35,8 +35,8 @@ from eegiza.cli.mkcls import mkcls_main
 from eegiza.evaluate import aer, read_gold
 from eegiza.formats.giza import a3_to_pharaoh, read_a3
 from eegiza.formats.pharaoh import parse_links, read_pharaoh
-from eegiza.giza_params import parse_giza_args
-from eegiza.giza_run import giza_config, run_giza
+from eegiza.giza.params import parse_giza_args
+from eegiza.giza.run import giza_config, run_giza
 from eegiza.symmetrize import symmetrize_corpus
 
 DATA = SHARED / "data" / "ro-en"

@@ -4,12 +4,12 @@ training programs (spec: shared/GIZA_FORMATS.md §1.5, §3).
     GIZA++ [configfile] [-param value | --flag] ...
     mgiza  [configfile] [-param value | --flag] ... [-ncpus N]
 
-Arguments are parsed exactly like GIZA (:func:`eegiza.giza_params.parse_giza_args`: config file
+Arguments are parsed exactly like GIZA (:func:`eegiza.giza.params.parse_giza_args`: config file
 first, `-name value` pairs, unique prefixes, aliases, `--flag`, unknown names warned); the run
-itself is :func:`eegiza.giza_run.run_giza`, whose docstring lists the deliberate differences from
+itself is :func:`eegiza.giza.run.run_giza`, whose docstring lists the deliberate differences from
 GIZA. Without arguments the usage and the parameter list are printed and the exit code is 1;
 with `--help` (`-h`) they are printed with exit code 0, `--version` prints the version. A run that
-fails removes the `.gizacfg` it wrote (:func:`eegiza.giza_run.run_giza`).
+fails removes the `.gizacfg` it wrote (:func:`eegiza.giza.run.run_giza`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sys
 from typing import Optional, Sequence
 
 from ..formats.giza import GizaFormatError
-from ..giza_params import GizaParamError, GizaParams, format_parameter_listing, parse_giza_args
+from ..giza.params import GizaParamError, GizaParams, format_parameter_listing, parse_giza_args
 
 
 def _is_mgiza(prog: str) -> bool:
@@ -33,7 +33,7 @@ def _usage(prog: str, mgiza: bool) -> str:
 def giza_main(argv: Sequence[str], prog: str = "GIZA++") -> int:
     """Run `GIZA++` (or, if ``prog`` names mgiza, `mgiza`) with ``argv`` (without the program
     name); returns the exit code."""
-    from ..giza_run import GizaRunError, run_giza
+    from ..giza.run import GizaRunError, run_giza
 
     mgiza = _is_mgiza(prog)
     argv = list(argv)

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from eegiza.formats.giza import GizaFormatError, atomic_open, cpp_float, iter_lines, read_snt_arrays
-from eegiza.giza_params import convert_value
+from eegiza.giza.params import convert_value
 
 from .signals import run_interruptible
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eegiza.formats.giza import atomic_open, cpp_float, iter_lines
+from ..formats.giza import atomic_open, cpp_float, iter_lines
 
 __all__ = [
     "GizaParamError", "ParamSpec", "GizaParams", "PARAM_SPECS", "simple_string", "lookup_name",

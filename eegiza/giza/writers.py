@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .formats.giza import (PROBSMOOTH, atomic_open, cpp_float, format_a3_block, format_compact_block,
+from ..formats.giza import (PROBSMOOTH, atomic_open, cpp_float, format_a3_block, format_compact_block,
                            format_d4_text, write_atable, write_d3table, write_d4, write_ntable, write_p0,
                            write_text, write_ttable)
 
