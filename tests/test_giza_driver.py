@@ -14,8 +14,9 @@ from conftest import SHARED
 from eegiza.cli.giza import giza_main
 from eegiza.cli.giza_tools import merge_alignment_main
 from eegiza.corpus import ParallelCorpus, Side, Vocab
-from eegiza.formats.giza import (a3_to_pharaoh, read_a3, read_atable, read_compact, read_d4, read_ntable, read_p0,
-                                 read_perp, read_ttable)
+from eegiza.formats.giza import read_ttable
+from eegiza.giza.alignment_files import a3_to_pharaoh, read_a3, read_compact
+from eegiza.giza.table_files import read_atable, read_d4, read_ntable, read_p0, read_perp
 from eegiza.giza.params import parse_giza_args
 from eegiza.giza.inputs import GizaRunError, dense_ids, dictionary_counts, restart_p0
 from eegiza.giza.run import giza_config, giza_fertility_params, giza_schedule, model1_loglik
@@ -258,7 +259,7 @@ def giza_dictionary_rule(pairs, snt_pairs):
 
 
 def test_dictionary_constrains_model1_first_iteration(toy):
-    from eegiza.formats.giza import read_snt
+    from eegiza.giza.corpus_files import read_snt
     pairs = {(2, 2), (3, 3), (10, 11)}  # GIZA ids (e, f): the-das, house-haus, man-mann
     with open("dict", "w") as fh:
         fh.write("".join(f"{f} {e}\n" for e, f in sorted(pairs, key=lambda p: p[1])))

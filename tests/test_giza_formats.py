@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eegiza.formats import giza as g
+from eegiza.giza import files as g
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "giza-reference"
 

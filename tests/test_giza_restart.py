@@ -20,7 +20,9 @@ from eegiza.cli.giza import giza_main
 from eegiza.cli.giza_tools import merge_alignment_main, plain2snt_main, snt2cooc_main, snt2cooc_out_main
 from eegiza.cli.mkcls import mkcls_main
 from eegiza.evaluate import aer, read_gold
-from eegiza.formats.giza import a3_to_pharaoh, read_a3, read_hhmm, read_ttable
+from eegiza.formats.giza import read_ttable
+from eegiza.giza.alignment_files import a3_to_pharaoh, read_a3
+from eegiza.giza.table_files import read_hhmm
 from eegiza.formats.pharaoh import parse_links
 from eegiza.giza.params import parse_giza_args
 from eegiza.giza.inputs import GizaRunError
@@ -281,7 +283,7 @@ def test_restart_skips_the_models_before_it(toy):
 
 
 def read_perp_rows(path):
-    from eegiza.formats.giza import read_perp
+    from eegiza.giza.table_files import read_perp
     train, test, rows = read_perp(path)
     return train, test, [r.model for r in rows]
 

@@ -18,7 +18,8 @@ from eegiza.cli.giza import giza_main
 from eegiza.cli.giza_tools import plain2snt_main, snt2cooc_main
 from eegiza.cli.mkcls import mkcls_main
 from eegiza.corpus import ParallelCorpus, Side, Vocab
-from eegiza.formats.giza import a3_to_pharaoh, read_a3, read_perp
+from eegiza.giza.alignment_files import a3_to_pharaoh, read_a3
+from eegiza.giza.table_files import read_perp
 from eegiza.formats.pharaoh import parse_links
 from eegiza.giza.restart import read_position_table
 from eegiza.models import ibm3

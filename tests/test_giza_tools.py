@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eegiza.cli import giza_tools as gt
-from eegiza.formats import giza as g
+from eegiza.giza import files as g
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "giza-reference"
 

@@ -33,7 +33,7 @@ from eegiza.cli.giza_tools import merge_alignment_main, snt2cooc_main, snt2cooc_
 from eegiza.cli.main import main as eegiza_main
 from eegiza.cli.mkcls import mkcls_main
 from eegiza.evaluate import aer, read_gold
-from eegiza.formats.giza import a3_to_pharaoh, read_a3
+from eegiza.giza.alignment_files import a3_to_pharaoh, read_a3
 from eegiza.formats.pharaoh import parse_links, read_pharaoh
 from eegiza.giza.params import parse_giza_args
 from eegiza.giza.run import giza_config, run_giza

@@ -28,7 +28,7 @@ every file's line format (readers, writers)     :mod:`eegiza.formats.giza` (numb
                                                 ``fertility_search`` (hill-climbing), ``fertility_estep``
                                                 (neighbourhood counts), ``ibm3``, ``ibm4``, ``pegging``
 ``mkcls``                                       :mod:`eegiza.clustering`
-``plain2snt.out`` ``snt2cooc.out`` ...          :mod:`eegiza.cli.giza_tools`
+``plain2snt.out`` ``snt2cooc.out`` ...          :mod:`eegiza.cli.giza_tools` (``.cooc``: :mod:`eegiza.giza.cooc`)
 ==============================================  ===========================================================
 
 Flags that change training map onto :class:`eegiza.config.AlignerConfig` and

@@ -22,12 +22,15 @@ from numba import njit
 from ..api import word_classes
 from ..config import AlignerConfig
 from ..corpus import ParallelCorpus, Side, Vocab
-from ..formats.giza import GizaFormatError, SntArrays, read_classes, read_p0, read_snt_arrays, read_vcb
+from ..formats.giza import GizaFormatError, read_vcb
 from ..models import hmm
 from ..models.ibm2 import block_slot, find_block, table_key
 from ..ttable import find_slot, normalise_rows
+from .corpus_files import SntArrays, read_classes, read_snt_arrays
 from .params import GizaParams
+from .table_files import read_p0
 from .writers import IdMap, class_labels
+
 
 class GizaRunError(ValueError):
     """An input problem GIZA would stop on; the message is what the command prints."""

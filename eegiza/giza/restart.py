@@ -40,7 +40,7 @@ import numpy as np
 
 from ..config import AlignerConfig
 from ..corpus import ParallelCorpus
-from ..formats.giza import read_atable, read_d4, read_hhmm, read_ntable, read_ttable
+from ..formats.giza import read_ttable
 from ..models import hmm, ibm3
 from ..models.fertility import FertilityModel
 from ..models.ibm2 import KEY_SHIFT, ATable
@@ -48,6 +48,7 @@ from ..train import DirectionModel
 from ..ttable import TTable
 from .inputs import GizaRunError, Log, _stderr, restart_p0, to_dense
 from .params import GizaParams
+from .table_files import read_atable, read_d4, read_hhmm, read_ntable
 from .writers import IdMap
 
 # ----------------------------------------------------------------------------- MGIZA restarts

@@ -74,7 +74,7 @@ import numpy as np
 
 from ..config import AlignerConfig
 from ..corpus import ParallelCorpus
-from ..formats.giza import PerpRow, format_vcb, write_decoder_config, write_perp, write_text
+from ..formats.giza import format_vcb, write_text
 from ..iterations import perplexity
 from ..models import hmm
 from ..models.fertility import FertilityParams
@@ -87,7 +87,8 @@ from .inputs import (DictionaryConstraint, GizaRunError, Log, _stderr, build_cor
 from .params import GizaParams, write_gizacfg
 from .restart import (RESTART_MODEL, loaded_model, previous_fertility_model, read_position_table,
                       read_previous_fertility, read_previous_jumps, read_previous_ttable, restart_level)
-from .writers import (format_hhmm, write_a3, write_alignments, write_fertility_tables, write_ttable_dense)
+from .table_files import PerpRow, write_decoder_config, write_perp
+from .writers import format_hhmm, write_a3, write_alignments, write_fertility_tables, write_ttable_dense
 
 DEFAULT_ML = 101
 SHORT_NAMES = {"1": "1", "2": "2", "H": "hmm", "3": "3", "4": "3"}

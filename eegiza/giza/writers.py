@@ -3,7 +3,7 @@
 Everything here takes plain arrays indexed by eegiza's dense ids plus an :class:`IdMap` that turns
 them back into GIZA's vocabulary ids (the ids of the `.vcb` files) and class labels (the strings
 of the `.classes` files). Line formats, value thresholds (`probsmooth`) and row orders follow
-GIZA++; the low-level line writers are in :mod:`eegiza.formats.giza`.
+GIZA++; the low-level line writers are in :mod:`eegiza.giza.files`.
 
 * alignment files (`.A1.N .Ahmm.N .A3.N .A3.final`, also MGIZA's per-thread `.partNNN` split and
   `compactalignmentformat 1`): :func:`write_alignments`;
@@ -23,9 +23,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..formats.giza import (PROBSMOOTH, atomic_open, cpp_float, format_a3_block, format_compact_block,
-                           format_d4_text, write_atable, write_d3table, write_d4, write_ntable, write_p0,
-                           write_text, write_ttable)
+from ..formats.giza import PROBSMOOTH, atomic_open, cpp_float, write_text, write_ttable
+from .alignment_files import format_a3_block, format_compact_block
+from .table_files import format_d4_text, write_atable, write_d3table, write_d4, write_ntable, write_p0
 
 #: ATable keys hold l in the high 32 bits and m in the low 32 bits (see eegiza.models.ibm2).
 KEY_SHIFT = 32

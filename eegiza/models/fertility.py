@@ -72,6 +72,12 @@ iteration found instead of the HMM's (fewer steps); the HMM's sentence slots
 (:func:`eegiza.ttable.sentence_slots`) replace the per-pair t-table look-ups; and
 ``train_fertility(output_posterior=...)`` keeps the last iteration's alignment as the output, so
 the training corpus needs no second alignment pass.
+
+Where the code is: this module holds the parameters and tables (:class:`FertilityParams`,
+:class:`FertilityModel`), the corpus loop on the thread pool and the M-step (the driver);
+steps 1 and 2 (start repair, hill-climbing, pegging) are :mod:`eegiza.models.fertility_search`,
+step 3 (neighbourhood counts, one sentence and one block of sentences) is
+:mod:`eegiza.models.fertility_estep`.
 """
 from __future__ import annotations
 
