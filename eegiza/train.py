@@ -25,7 +25,7 @@ from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
-from .ttable import TTable, reduce_counts, sentence_slots
+from .ttable import TTable, fixed_to_float, sentence_slots
 
 
 @dataclass
@@ -83,9 +83,10 @@ def perplexity(loglik: float, n_tokens: int) -> float:
 def m_step(ttable: TTable, counts: np.ndarray, config: AlignerConfig, prior=None, bayes: bool = True) -> None:
     """New t(f|e) from expected counts: maximum likelihood, or (``bayes`` and ``config.vb_alpha``
     > 0) variational Bayes with a symmetric Dirichlet(vb_alpha), then the optional prior mixed in
-    (``prior.apply``)."""
+    (``prior.apply``). The new probabilities are written over the old ones (same array)."""
     if bayes and config.vb_alpha > 0:
-        ttable.probs = variational_bayes_probs(ttable.indptr, counts, config.vb_alpha)
+        out = ttable.probs if ttable.probs.shape == counts.shape else None
+        ttable.probs = variational_bayes_probs(ttable.indptr, counts, config.vb_alpha, out)
     else:
         ttable.set_from_counts(counts)
     if prior is not None:
@@ -95,16 +96,18 @@ def m_step(ttable: TTable, counts: np.ndarray, config: AlignerConfig, prior=None
 VB_BLOCK = 1 << 20   # table slots per block of the variational-Bayes M-step (bounds its temporaries)
 
 
-def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float) -> np.ndarray:
+def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float,
+                            out: Optional[np.ndarray] = None) -> np.ndarray:
     """t(f|e) = exp(psi(c(e,f) + a)) / exp(psi(c(e) + a * V_e)), V_e the row's size (Riley &
     Gildea 2012; fast_align ``-v``). Sub-normalised: rare words stop "collecting" translations.
-    Computed in blocks of :data:`VB_BLOCK` slots, so the only table-sized array is the result."""
+    Computed in blocks of :data:`VB_BLOCK` slots, so the only table-sized array is the result
+    (``out``, if given, which may not be ``counts``)."""
     sizes = np.diff(indptr)
     row_total = np.add.reduceat(counts, indptr[:-1][sizes > 0]) if len(counts) else np.zeros(0)
     totals = np.zeros(len(sizes))
     totals[sizes > 0] = row_total
     row_denom = digamma(totals + alpha * sizes)
-    out = np.empty(len(counts))
+    out = np.empty(len(counts)) if out is None else out
     for lo in range(0, len(counts), VB_BLOCK):
         hi = min(len(counts), lo + VB_BLOCK)
         rows = np.searchsorted(indptr, np.arange(lo, hi), side="right") - 1
@@ -191,10 +194,10 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                 if is_hmm:
                     fwd.set_jumps(f_jumps, f_starts)
                     rev.set_jumps(r_jumps, r_starts)
-                # reduce one direction's per-chunk counts, and free them, before the other's (peak memory);
-                # then both M-steps at once (mostly NumPy/SciPy, one core each; the directions share nothing)
-                f_counts = reduce_counts(f_counts)
-                r_counts = reduce_counts(r_counts)
+                # float counts in the fixed-point arrays' memory; then both M-steps at once (mostly
+                # NumPy/SciPy, one core each; the directions share nothing)
+                f_counts = fixed_to_float(f_counts)
+                r_counts = fixed_to_float(r_counts)
                 if _concurrent_kernels_ok():
                     rev_update = m_steps.submit(rev.update_t, name, r_counts)
                     fwd.update_t(name, f_counts)
@@ -316,14 +319,15 @@ class _DirectionTraining:
 
     def end_iteration(self, name: str, it: int, chunk_counts, loglik, t0: float) -> None:
         """M-step of t(f|e) (with the prior, if any), the iteration's log line and callback.
-        ``chunk_counts``: fixed-point counts per chunk (2-d), or already reduced (1-d)."""
+        ``chunk_counts``: fixed-point counts (int64: one shared array, or one row per chunk), or float counts."""
         self.update_t(name, chunk_counts)
         del chunk_counts
         self.close_iteration(name, it, loglik, t0)
 
     def update_t(self, name: str, chunk_counts) -> None:
-        """The M-step of t(f|e) (with the prior, if any) from per-chunk or reduced counts."""
-        counts = reduce_counts(chunk_counts) if chunk_counts.ndim == 2 else chunk_counts
+        """The M-step of t(f|e) (with the prior, if any) from fixed-point counts (consumed) or
+        float counts."""
+        counts = fixed_to_float(chunk_counts) if chunk_counts.dtype == np.int64 else chunk_counts
         del chunk_counts
         if self.prior is not None:
             self.prior.current_model = name

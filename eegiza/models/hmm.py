@@ -22,8 +22,9 @@ translation counts from the state posteriors gamma_j, expected jump counts from 
 M-step: t(f|e) by row normalisation; the jump table is the expected jump counts.
 Viterbi: max-product over the same lattice with back-pointers; NULL states map to a_j = 0.
 
-Complexity per sentence O(m l^2). Counts are fixed-point per chunk of sentences, so results do
-not depend on the number of threads (:mod:`eegiza.ttable`).
+Complexity per sentence O(m l^2). Translation counts are fixed point, added atomically to one shared array (jump and start
+counts per chunk of sentences), so results do not depend on the number of threads
+(:mod:`eegiza.ttable`).
 """
 from __future__ import annotations
 
@@ -196,12 +197,12 @@ def sentence_posteriors(e_sent, m, slots, probs, floor, src_class, jump, start, 
 @njit(cache=True, nogil=True, parallel=True)
 def estep(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null, smooth,
           n_chunks):
-    """Expected translation counts (fixed point, one row per chunk), expected jump and start
+    """Expected translation counts (fixed point, one array shared by the chunks), expected jump and start
     counts, and per-sentence log-likelihoods. ``slots``/``slot_off``: see
     :func:`eegiza.ttable.sentence_slots`."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
-    tcounts = np.zeros((n_chunks, len(probs)), np.int64)
+    tcounts = np.zeros(len(probs), np.int64)
     jcounts = np.zeros((n_chunks, jump.shape[0], jump.shape[1]), np.int64)
     scounts = np.zeros((n_chunks, len(start)), np.int64)
     loglik = np.zeros(n_sent)
@@ -211,7 +212,7 @@ def estep(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, j
             gamma, loglik[k] = sentence_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
                                                    block, probs, floor, src_class, jump, start, p_null, smooth,
                                                    jcounts[c], scounts[c])
-            add_slot_counts(gamma, block, tcounts[c])
+            add_slot_counts(gamma, block, tcounts)
     jsum = np.zeros(jump.shape)
     ssum = np.zeros(len(start))
     for c in range(n_chunks):
