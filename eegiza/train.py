@@ -172,7 +172,10 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
         del fwd
         rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
         return fwd_model, rev.run(src_class)
-    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
+    # the reverse direction's slots in the joint E-step are the forward ones, mapped (agreement.reverse_slot_map)
+    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
+                             own_slots=False)
+    rev_slot_map = agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable, len(corpus.src_vocab))
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
         for name, n_iter in fwd.base_items:
@@ -189,8 +192,7 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                 f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
                     is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
                     corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
-                    numba.get_num_threads(),
-                    *fwd.estep_arrays(), *rev.estep_arrays())
+                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[2:])
                 if is_hmm:
                     fwd.set_jumps(f_jumps, f_starts)
                     rev.set_jumps(r_jumps, r_starts)
@@ -209,8 +211,8 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                 fwd.close_iteration(name, it, f_loglik, t0)
                 rev.close_iteration(name, it, r_loglik, t0)
     # Models 3/4 one direction after the other (both cores are busy within each); the reverse
-    # direction's slots are rebuilt when it gets there rather than held through the forward one
-    rev.slots = rev.slot_off = None
+    # direction's own slots are built when it gets there
+    del rev_slot_map
     return fwd.finish(tgt_class), rev.finish(src_class)
 
 
@@ -229,7 +231,8 @@ class _DirectionTraining:
     the arguments."""
 
     def __init__(self, corpus, config: AlignerConfig, src_class, prior_factory, progress, on_iteration=None,
-                 initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = ""):
+                 initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = "",
+                 own_slots: bool = True):
         schedule = parse_schedule(config.schedule)
         self.base_items = [(n, c) for n, c in schedule if n in "12H"]
         self.fertility_items = [(n, c) for n, c in schedule if n in "34"]
@@ -253,7 +256,8 @@ class _DirectionTraining:
                                     hmm_link_posterior=config.hmm_link_posterior)
         if initial is not None and not self.base_items:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
-        self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items else (None, None)
+        # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere)
+        self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items and own_slots else (None, None)
         self.corpus, self.config, self.progress, self.on_iteration, self.initial = (
             corpus, config, progress, on_iteration, initial)
         self.profile, self.tag = profile, tag
