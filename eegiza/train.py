@@ -93,7 +93,7 @@ def m_step(ttable: TTable, counts: np.ndarray, config: AlignerConfig, prior=None
         prior.apply(ttable, counts)
 
 
-VB_BLOCK = 1 << 20   # table slots per block of the variational-Bayes M-step (bounds its temporaries)
+VB_BLOCK = 1 << 17   # table slots per block of the variational-Bayes M-step (its temporaries: about 8 MB)
 
 
 def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float,

@@ -94,9 +94,8 @@ def _row_targets(e, post_ptr, post_sent, tgt_ids, tgt_off, stamp, out, count_onl
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks):
-    """CSR (indptr, indices) of the co-occurring (e, f) pairs; row 0 (NULL) holds every f >= 1."""
-    post_ptr, post_sent = _source_postings(src_ids, src_off, n_src_vocab)
+def _row_lengths(post_ptr, post_sent, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks):
+    """The CSR row sizes: row 0 (NULL) every f >= 1, row e the distinct f co-occurring with e."""
     row_len = np.zeros(n_src_vocab, np.int64)
     row_len[0] = n_tgt_vocab - 1
     dummy = np.empty(0, np.int32)
@@ -104,6 +103,23 @@ def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_voca
         stamp = np.full(n_tgt_vocab, -1, np.int64)
         for e in range(1 + c, n_src_vocab, n_chunks):
             row_len[e] = _row_targets(e, post_ptr, post_sent, tgt_ids, tgt_off, stamp, dummy, True)
+    return row_len
+
+
+def cooccurring_pairs(corpus) -> int:
+    """The number of distinct (source word, target word) pairs that share a sentence pair: the
+    size of either direction's t-table without its NULL row, counted without building it."""
+    post_ptr, post_sent = _source_postings(corpus.src.ids, corpus.src.offsets, len(corpus.src_vocab))
+    row_len = _row_lengths(post_ptr, post_sent, corpus.tgt.ids, corpus.tgt.offsets, len(corpus.src_vocab),
+                           len(corpus.tgt_vocab), numba.get_num_threads())
+    return int(row_len[1:].sum())
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks):
+    """CSR (indptr, indices) of the co-occurring (e, f) pairs; row 0 (NULL) holds every f >= 1."""
+    post_ptr, post_sent = _source_postings(src_ids, src_off, n_src_vocab)
+    row_len = _row_lengths(post_ptr, post_sent, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks)
     indptr = np.zeros(n_src_vocab + 1, np.int64)
     indptr[1:] = np.cumsum(row_len)
     indices = np.empty(indptr[-1], np.int32)
