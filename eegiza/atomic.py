@@ -12,7 +12,7 @@ the totals after the parallel loop has joined, which orders everything).
 """
 from __future__ import annotations
 
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -36,3 +36,18 @@ def atomic_add(typingctx, array, index, value):
         return builder.atomic_rmw("add", pointer, added, "monotonic")
 
     return signature, codegen
+
+
+SENTENCE_BLOCK = 16   # sentences a thread claims at a time in the E-step kernels
+WORKERS = 256         # a kernel without a thread count runs prange(WORKERS) workers that claim blocks
+
+
+@njit(cache=True, nogil=True, inline="always")
+def claim_block(counter, n_items):
+    """The next block [lo, hi) of ``n_items`` sentences for the calling thread, from the shared
+    one-element int64 ``counter`` (lo >= n_items: nothing left). Threads take blocks as they
+    finish them, so a run of long sentences does not hold one thread up while the other idles;
+    every result the kernels collect is per sentence or an integer sum, so which thread takes which
+    block does not change them."""
+    lo = atomic_add(counter, 0, SENTENCE_BLOCK)
+    return lo, min(n_items, lo + SENTENCE_BLOCK)

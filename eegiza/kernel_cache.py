@@ -111,7 +111,8 @@ def is_cached(py_file: str) -> bool:
     try:
         stamp = EegizaCacheLocator.source_stamp(py_file)
         for name in os.listdir(folder):
-            if name.startswith(stem + ".") and name.endswith(".nbi") and _index_stamp(os.path.join(folder, name)) == stamp:
+            is_index = name.startswith(stem + ".") and name.endswith(".nbi")
+            if is_index and _index_stamp(os.path.join(folder, name)) == stamp:
                 return True
     except OSError:
         pass

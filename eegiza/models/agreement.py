@@ -22,14 +22,16 @@ agreement mass underflows to zero keeps its own posteriors.
 Cost: the E-steps of both directions, as in independent training; both directions' t-tables are
 held at once, but only the forward direction's sentence slots: the reverse direction's slots of a
 pair are the transpose of the forward ones mapped through :func:`reverse_slot_map` (one int per
-table entry instead of one per (source, target) word pair of the corpus). Counts are fixed point (translation counts in one shared array per
-direction), so results do not depend on the number of threads.
+table entry instead of one per (source, target) word pair of the corpus). Counts are fixed point
+(translation counts in one shared array per direction), so results do not depend on the number of
+threads or on which thread takes which sentences.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
+from ..atomic import claim_block
 from ..ttable import COUNT_SCALE, add_slot_counts, find_slot
 from . import hmm, ibm1
 
@@ -126,24 +128,28 @@ def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smo
     longest = 0   # the largest reverse block, (m + 1) l
     for k in range(n_sent):
         longest = max(longest, (tgt_off[k + 1] - tgt_off[k] + 1) * (src_off[k + 1] - src_off[k]))
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
         rev_buffer = np.empty(longest, fwd_slots.dtype)
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            src = src_ids[src_off[k]:src_off[k + 1]]
-            tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
-            fwd_block = fwd_slots[fwd_slot_off[k]:fwd_slot_off[k + 1]]
-            rev_block = _reverse_block(fwd_block, src, len(tgt), rev_map, rev_null, rev_buffer)
-            if use_hmm:
-                g_fwd, fwd_ll[k] = hmm.sentence_posteriors(src, len(tgt), fwd_block, fwd_probs, floor, fwd_class,
-                                                           fwd_jump, fwd_start, p_null, smooth, fwd_j[c], fwd_s[c])
-                g_rev, rev_ll[k] = hmm.sentence_posteriors(tgt, len(src), rev_block, rev_probs, floor, rev_class,
-                                                           rev_jump, rev_start, p_null, smooth, rev_j[c], rev_s[c])
-            else:
-                g_fwd, fwd_ll[k] = ibm1.sentence_posteriors(len(src), len(tgt), fwd_block, fwd_probs, floor)
-                g_rev, rev_ll[k] = ibm1.sentence_posteriors(len(tgt), len(src), rev_block, rev_probs, floor)
-            agree(g_fwd, g_rev, power)
-            add_slot_counts(g_fwd, fwd_block, fwd_t)
-            add_slot_counts(g_rev, rev_block, rev_t)
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                src = src_ids[src_off[k]:src_off[k + 1]]
+                tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+                fwd_block = fwd_slots[fwd_slot_off[k]:fwd_slot_off[k + 1]]
+                rev_block = _reverse_block(fwd_block, src, len(tgt), rev_map, rev_null, rev_buffer)
+                if use_hmm:
+                    g_fwd, fwd_ll[k] = hmm.sentence_posteriors(src, len(tgt), fwd_block, fwd_probs, floor, fwd_class,
+                                                               fwd_jump, fwd_start, p_null, smooth, fwd_j[c], fwd_s[c])
+                    g_rev, rev_ll[k] = hmm.sentence_posteriors(tgt, len(src), rev_block, rev_probs, floor, rev_class,
+                                                               rev_jump, rev_start, p_null, smooth, rev_j[c], rev_s[c])
+                else:
+                    g_fwd, fwd_ll[k] = ibm1.sentence_posteriors(len(src), len(tgt), fwd_block, fwd_probs, floor)
+                    g_rev, rev_ll[k] = ibm1.sentence_posteriors(len(tgt), len(src), rev_block, rev_probs, floor)
+                agree(g_fwd, g_rev, power)
+                add_slot_counts(g_fwd, fwd_block, fwd_t)
+                add_slot_counts(g_rev, rev_block, rev_t)
+            lo, hi = claim_block(counter, n_sent)
     fwd_jumps = np.zeros(fwd_jump.shape)
     rev_jumps = np.zeros(rev_jump.shape)
     fwd_starts = np.zeros(len(fwd_start))

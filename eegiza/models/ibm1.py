@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..atomic import claim_block
 from ..ttable import add_slot_counts
 
 
@@ -51,12 +52,16 @@ def estep(src_off, tgt_off, slots, slot_off, probs, floor, n_chunks):
     n_chunks = max(1, min(n_chunks, n_sent))
     counts = np.zeros(len(probs), np.int64)
     loglik = np.zeros(n_sent)
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            block = slots[slot_off[k]:slot_off[k + 1]]
-            gamma, loglik[k] = sentence_posteriors(src_off[k + 1] - src_off[k], tgt_off[k + 1] - tgt_off[k], block,
-                                                   probs, floor)
-            add_slot_counts(gamma, block, counts)
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                block = slots[slot_off[k]:slot_off[k + 1]]
+                gamma, loglik[k] = sentence_posteriors(src_off[k + 1] - src_off[k], tgt_off[k + 1] - tgt_off[k], block,
+                                                       probs, floor)
+                add_slot_counts(gamma, block, counts)
+            lo, hi = claim_block(counter, n_sent)
     return counts, loglik
 
 
