@@ -11,8 +11,8 @@ word) of 4 bytes (target id) + 8 (probability). Per phase:
   slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
   M-step's blocks;
 * a direction trained alone: its table, slots and counts, and the other direction's table;
-* Models 3/4 of one direction: both tables, that direction's slots, its fixed-point counts (one
-  row per thread) and the M-step's float counts and new probabilities;
+* Models 3/4 of one direction: both tables, that direction's slots and its fixed-point counts
+  (the float counts take their place; the new probabilities overwrite the old);
 * the final alignment: both tables and one direction's slots.
 
 The estimate is the largest phase plus the corpus and the baseline; measured peaks on the shared
@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict
 
-import numba
 import numpy as np
 
 from .config import AlignerConfig
@@ -58,9 +57,8 @@ class MemoryEstimate:
 
 
 def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
-    """The :class:`MemoryEstimate` of training ``corpus`` with ``config`` (see the module docstring)."""
-    available = numba.config.NUMBA_NUM_THREADS
-    threads = available if config.threads <= 0 else min(config.threads, available)
+    """The :class:`MemoryEstimate` of training ``corpus`` with ``config`` (see the module docstring);
+    the number of threads does not matter: every thread adds to the same count arrays."""
     src_len = np.diff(corpus.src.offsets).astype(np.int64)
     tgt_len = np.diff(corpus.tgt.offsets).astype(np.int64)
     slots_fwd = float(np.sum((src_len + 1) * tgt_len)) * SLOT
@@ -85,7 +83,7 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     if models & set("34"):
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
         phases["Models 3/4, one direction"] = {
-            "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY * (max(1, threads) + 2)}
+            "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY}
     phases["final alignment"] = {"t-tables": tables, "slots": max(slots_fwd, slots_rev)}
     phase, parts = max(phases.items(), key=lambda item: sum(item[1].values()))
     parts = {"corpus": corpus_bytes, **parts}

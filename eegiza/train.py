@@ -405,10 +405,12 @@ def align_direction(model: DirectionModel, corpus, slots=None):
     from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
     ``model.min_link_posterior`` > 0). ``slots``: (slots, slot offsets) of the corpus in the t-table
     (:func:`eegiza.ttable.sentence_slots`), if at hand."""
-    if model.last_model in "34":
-        start, _ = align_direction(replace(model, last_model=model.base_model), corpus)
+    if model.last_model in "34":   # the start alignment's slots serve the hill-climbing too
+        if slots is None and model.base_model in "1H":
+            slots = sentence_slots(corpus, model.ttable)
+        start, _ = align_direction(replace(model, last_model=model.base_model), corpus, slots)
         return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads(),
-                               model.min_link_posterior)
+                               model.min_link_posterior, slots)
     tt = model.ttable
     if model.last_model == "2":
         return ibm2.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr,
