@@ -893,6 +893,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
                           False, True, False, n_chunks, slots=slots)
         _m_step(model, ttable, lengths, *out[3:9], update_t=False, update_d4=False)
+        del out   # the transfer's counts, freed before the first iteration's
         first_from = "3"
     else:
         model = continued_model(initial, corpus, src_class, tgt_class, params, start_positions)
@@ -913,6 +914,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
             model.output = (decoded, scores)
         _m_step(model, ttable, lengths, *counts, update_t=True, update_d4=to_model == "4", t_update=t_update,
                 model_name=to_model)
+        del counts
         model.a_table = position_table(corpus, positions, params.compactadtable)
         model.last_model = to_model
         total = float(loglik[np.isfinite(loglik)].sum())
