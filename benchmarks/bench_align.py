@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from protocol import DEFAULT_DATA_DIR, cpu_seconds, load_protocol, peak_rss_mb, print_table  # noqa: E402
 
 COLUMNS = ["aligner", "pair", "lines", "aer_fwd", "aer_rev", "aer_gdfa", "p_gdfa", "r_gdfa", "seconds",
-           "cpu_seconds", "peak_rss_mb"]
+           "cpu_seconds", "peak_rss_mb", "estimate_mb"]
 
 
 def parse_settings(items):
@@ -45,6 +45,7 @@ def parse_settings(items):
 def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict, profiled: bool = False) -> dict:
     from eegiza import Aligner, AlignerConfig, aer, read_gold
     from eegiza.corpus import corpus_from_sentences
+    from eegiza.memory import estimate_training_memory
     from eegiza.phases import NO_PROFILE, PhaseProfile
 
     pair, _, n = spec.partition(":")
@@ -53,6 +54,7 @@ def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict, profile
     profile = PhaseProfile() if profiled else NO_PROFILE
     config = AlignerConfig(schedule=schedule, **settings)
     corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
+    estimate = estimate_training_memory(corpus, config)   # what `eegiza align` prints before training
     profile.mark("reading")
     model = Aligner(config).train_corpus(corpus, profile=profile)
     alignment = model.align_corpus(corpus, ["grow-diag-final-and"], profile=profile)
@@ -67,6 +69,7 @@ def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict, profile
             "cpu_seconds": cpu,
             # the profile resets the kernel's peak counter per phase: the run's peak is the largest phase's
             "peak_rss_mb": max(peak_rss_mb(include_children=False), profile.peak_mb() if profiled else 0.0),
+            "estimate_mb": estimate.peak_mb,
             **({"profile": profile.table()} if profiled else {})}
 
 

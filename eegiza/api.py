@@ -32,6 +32,7 @@ from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
 from .formats.atomic import atomic_open
 from .iterations import IterationLog
 from .links import directional_links, to_lists
+from .memory import check_memory_limit, estimate_training_memory
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
 from .phases import NO_PROFILE, PhaseProfile
@@ -345,6 +346,12 @@ class Aligner:
         ``profile`` a mark per phase (word classes, priors, every model; :mod:`eegiza.phases`)."""
         def tagged(tag):
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
+        if progress is not None or self.config.max_memory > 0:
+            estimate = estimate_training_memory(corpus, self.config)
+            if progress is not None:
+                progress(f"estimated peak memory: {estimate.describe()}")
+            check_memory_limit(estimate, self.config.max_memory)
+            profile.mark("memory estimate")
         src_class = word_classes(corpus.src, corpus.src_vocab, self.config.src_classes, self.config)
         tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, self.config.tgt_classes, self.config)
         profile.mark("word classes")

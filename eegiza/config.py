@@ -34,6 +34,9 @@ class AlignerConfig:
             "(not trained, aligned by Model 1's rule under the trained t-tables); 'eegiza align' reports them "
             "with their line numbers. The Python API's readers apply only 'error'"))
     threads: int = field(default=0, metadata=_giza("ncpus", "worker threads; 0 = all cores"))
+    max_memory: float = field(default=0.0, metadata=_giza(
+        "", "refuse to start training when its estimated peak memory (printed before training) exceeds "
+            "this many MB (0 = no limit)"))
     prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))
     hmm_p_null: float = field(default=0.2, metadata=_giza(
         "emprobforempty", "HMM probability of moving to a NULL state"))

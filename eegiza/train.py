@@ -25,7 +25,7 @@ from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
-from .ttable import TTable, reduce_counts, sentence_slots
+from .ttable import TTable, fixed_to_float, sentence_slots
 
 
 @dataclass
@@ -65,28 +65,31 @@ def set_threads(threads: int) -> None:
 def m_step(ttable: TTable, counts: np.ndarray, config: AlignerConfig, prior=None, bayes: bool = True) -> None:
     """New t(f|e) from expected counts: maximum likelihood, or (``bayes`` and ``config.vb_alpha``
     > 0) variational Bayes with a symmetric Dirichlet(vb_alpha), then the optional prior mixed in
-    (``prior.apply``)."""
+    (``prior.apply``). The new probabilities are written over the old ones (same array)."""
     if bayes and config.vb_alpha > 0:
-        ttable.probs = variational_bayes_probs(ttable.indptr, counts, config.vb_alpha)
+        out = ttable.probs if ttable.probs.shape == counts.shape else None
+        ttable.probs = variational_bayes_probs(ttable.indptr, counts, config.vb_alpha, out)
     else:
         ttable.set_from_counts(counts)
     if prior is not None:
         prior.apply(ttable, counts)
 
 
-VB_BLOCK = 1 << 20   # table slots per block of the variational-Bayes M-step (bounds its temporaries)
+VB_BLOCK = 1 << 17   # table slots per block of the variational-Bayes M-step (its temporaries: about 8 MB)
 
 
-def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float) -> np.ndarray:
+def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float,
+                            out: Optional[np.ndarray] = None) -> np.ndarray:
     """t(f|e) = exp(psi(c(e,f) + a)) / exp(psi(c(e) + a * V_e)), V_e the row's size (Riley &
     Gildea 2012; fast_align ``-v``). Sub-normalised: rare words stop "collecting" translations.
-    Computed in blocks of :data:`VB_BLOCK` slots, so the only table-sized array is the result."""
+    Computed in blocks of :data:`VB_BLOCK` slots, so the only table-sized array is the result
+    (``out``, if given, which may not be ``counts``)."""
     sizes = np.diff(indptr)
     row_total = np.add.reduceat(counts, indptr[:-1][sizes > 0]) if len(counts) else np.zeros(0)
     totals = np.zeros(len(sizes))
     totals[sizes > 0] = row_total
     row_denom = digamma(totals + alpha * sizes)
-    out = np.empty(len(counts))
+    out = np.empty(len(counts)) if out is None else out
     for lo in range(0, len(counts), VB_BLOCK):
         hi = min(len(counts), lo + VB_BLOCK)
         rows = np.searchsorted(indptr, np.arange(lo, hi), side="right") - 1
@@ -151,7 +154,10 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
         del fwd
         rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
         return fwd_model, rev.run(src_class)
-    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
+    # the reverse direction's slots in the joint E-step are the forward ones, mapped (agreement.reverse_slot_map)
+    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
+                             own_slots=False)
+    rev_slot_map = agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable, len(corpus.src_vocab))
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
         for name, n_iter in fwd.base_items:
@@ -168,15 +174,14 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                 f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
                     is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
                     corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
-                    numba.get_num_threads(),
-                    *fwd.estep_arrays(), *rev.estep_arrays())
+                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[2:])
                 if is_hmm:
                     fwd.set_jumps(f_jumps, f_starts)
                     rev.set_jumps(r_jumps, r_starts)
-                # reduce one direction's per-chunk counts, and free them, before the other's (peak memory);
-                # then both M-steps at once (mostly NumPy/SciPy, one core each; the directions share nothing)
-                f_counts = reduce_counts(f_counts)
-                r_counts = reduce_counts(r_counts)
+                # float counts in the fixed-point arrays' memory; then both M-steps at once (mostly
+                # NumPy/SciPy, one core each; the directions share nothing)
+                f_counts = fixed_to_float(f_counts)
+                r_counts = fixed_to_float(r_counts)
                 if _concurrent_kernels_ok():
                     rev_update = m_steps.submit(rev.update_t, name, r_counts)
                     fwd.update_t(name, f_counts)
@@ -188,8 +193,8 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                 fwd.close_iteration(name, it, f_loglik, t0)
                 rev.close_iteration(name, it, r_loglik, t0)
     # Models 3/4 one direction after the other (both cores are busy within each); the reverse
-    # direction's slots are rebuilt when it gets there rather than held through the forward one
-    rev.slots = rev.slot_off = None
+    # direction's own slots are built when it gets there
+    del rev_slot_map
     return fwd.finish(tgt_class), rev.finish(src_class)
 
 
@@ -208,7 +213,8 @@ class _DirectionTraining:
     the arguments."""
 
     def __init__(self, corpus, config: AlignerConfig, src_class, prior_factory, progress, on_iteration=None,
-                 initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = ""):
+                 initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = "",
+                 own_slots: bool = True):
         schedule = parse_schedule(config.schedule)
         self.base_items = [(n, c) for n, c in schedule if n in "12H"]
         self.fertility_items = [(n, c) for n, c in schedule if n in "34"]
@@ -232,7 +238,8 @@ class _DirectionTraining:
                                     hmm_link_posterior=config.hmm_link_posterior)
         if initial is not None and not self.base_items:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
-        self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items else (None, None)
+        # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere)
+        self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items and own_slots else (None, None)
         self.corpus, self.config, self.progress, self.on_iteration, self.initial = (
             corpus, config, progress, on_iteration, initial)
         self.profile, self.tag = profile, tag
@@ -298,14 +305,15 @@ class _DirectionTraining:
 
     def end_iteration(self, name: str, it: int, chunk_counts, loglik, t0: float) -> None:
         """M-step of t(f|e) (with the prior, if any), the iteration's log line and callback.
-        ``chunk_counts``: fixed-point counts per chunk (2-d), or already reduced (1-d)."""
+        ``chunk_counts``: fixed-point counts (int64: one shared array, or one row per chunk), or float counts."""
         self.update_t(name, chunk_counts)
         del chunk_counts
         self.close_iteration(name, it, loglik, t0)
 
     def update_t(self, name: str, chunk_counts) -> None:
-        """The M-step of t(f|e) (with the prior, if any) from per-chunk or reduced counts."""
-        counts = reduce_counts(chunk_counts) if chunk_counts.ndim == 2 else chunk_counts
+        """The M-step of t(f|e) (with the prior, if any) from fixed-point counts (consumed) or
+        float counts."""
+        counts = fixed_to_float(chunk_counts) if chunk_counts.dtype == np.int64 else chunk_counts
         del chunk_counts
         if self.prior is not None:
             self.prior.current_model = name
@@ -379,10 +387,12 @@ def align_direction(model: DirectionModel, corpus, slots=None):
     from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
     ``model.min_link_posterior`` > 0). ``slots``: (slots, slot offsets) of the corpus in the t-table
     (:func:`eegiza.ttable.sentence_slots`), if at hand."""
-    if model.last_model in "34":
-        start, _ = align_direction(replace(model, last_model=model.base_model), corpus)
+    if model.last_model in "34":   # the start alignment's slots serve the hill-climbing too
+        if slots is None and model.base_model in "1H":
+            slots = sentence_slots(corpus, model.ttable)
+        start, _ = align_direction(replace(model, last_model=model.base_model), corpus, slots)
         return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads(),
-                               model.min_link_posterior)
+                               model.min_link_posterior, slots)
     tt = model.ttable
     if model.last_model == "2":
         return ibm2.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr,

@@ -11,7 +11,10 @@ is floored at ``PROB_FLOOR`` (GIZA's ``probsmooth``, 1e-7).
 
 Counts collected by the E-step kernels are fixed-point integers (``COUNT_SCALE`` units per
 unit of probability mass): integer addition is associative, so the counts are bit-identical
-whatever the number of threads and however sentences are split among them.
+whatever the number of threads and however sentences are split among them. The threads add into
+one shared count array (:func:`eegiza.atomic.atomic_add`), so counting costs 8 bytes per slot
+whatever the number of threads; :func:`fixed_to_float` turns it into float counts in place and
+the M-step (:meth:`TTable.set_from_counts`) writes the new probabilities over the old ones.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 from numba import njit, prange
+
+from .atomic import atomic_add
 
 PROB_FLOOR = 1e-7
 COUNT_SCALE = float(2 ** 30)
@@ -89,9 +94,8 @@ def _row_targets(e, post_ptr, post_sent, tgt_ids, tgt_off, stamp, out, count_onl
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks):
-    """CSR (indptr, indices) of the co-occurring (e, f) pairs; row 0 (NULL) holds every f >= 1."""
-    post_ptr, post_sent = _source_postings(src_ids, src_off, n_src_vocab)
+def _row_lengths(post_ptr, post_sent, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks):
+    """The CSR row sizes: row 0 (NULL) every f >= 1, row e the distinct f co-occurring with e."""
     row_len = np.zeros(n_src_vocab, np.int64)
     row_len[0] = n_tgt_vocab - 1
     dummy = np.empty(0, np.int32)
@@ -99,6 +103,23 @@ def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_voca
         stamp = np.full(n_tgt_vocab, -1, np.int64)
         for e in range(1 + c, n_src_vocab, n_chunks):
             row_len[e] = _row_targets(e, post_ptr, post_sent, tgt_ids, tgt_off, stamp, dummy, True)
+    return row_len
+
+
+def cooccurring_pairs(corpus) -> int:
+    """The number of distinct (source word, target word) pairs that share a sentence pair: the
+    size of either direction's t-table without its NULL row, counted without building it."""
+    post_ptr, post_sent = _source_postings(corpus.src.ids, corpus.src.offsets, len(corpus.src_vocab))
+    row_len = _row_lengths(post_ptr, post_sent, corpus.tgt.ids, corpus.tgt.offsets, len(corpus.src_vocab),
+                           len(corpus.tgt_vocab), numba.get_num_threads())
+    return int(row_len[1:].sum())
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks):
+    """CSR (indptr, indices) of the co-occurring (e, f) pairs; row 0 (NULL) holds every f >= 1."""
+    post_ptr, post_sent = _source_postings(src_ids, src_off, n_src_vocab)
+    row_len = _row_lengths(post_ptr, post_sent, tgt_ids, tgt_off, n_src_vocab, n_tgt_vocab, n_chunks)
     indptr = np.zeros(n_src_vocab + 1, np.int64)
     indptr[1:] = np.cumsum(row_len)
     indices = np.empty(indptr[-1], np.int32)
@@ -164,17 +185,17 @@ def _find_slots(indptr, indices, e_ids, f_ids, out):
 @njit(cache=True, nogil=True)
 def add_slot_counts(gamma, slots, counts):
     """Add one pair's link posteriors ``gamma[j, i]`` (i = 0: NULL), laid out like its block of
-    :func:`sentence_slots`, to the fixed-point counts of the t-table slots."""
+    :func:`sentence_slots`, to the fixed-point counts of the t-table slots (atomically: ``counts``
+    is shared by every thread)."""
     flat = gamma.ravel()
     for x in range(len(flat)):
         s = slots[x]
         if s >= 0:
-            counts[s] += np.int64(flat[x] * COUNT_SCALE + 0.5)
+            atomic_add(counts, s, np.int64(flat[x] * COUNT_SCALE + 0.5))
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def reduce_counts(chunk_counts):
-    """Sum per-chunk fixed-point counts (rows) into float counts."""
+def _reduce_chunks(chunk_counts):
     n_chunks, n = chunk_counts.shape
     out = np.empty(n, np.float64)
     scale = 1.0 / COUNT_SCALE
@@ -186,10 +207,42 @@ def reduce_counts(chunk_counts):
     return out
 
 
+def reduce_counts(counts):
+    """Float counts (a new array) from fixed-point counts: one shared row (1-d) or one row per
+    chunk of sentences (2-d, summed)."""
+    if counts.ndim == 1:
+        return counts * (1.0 / COUNT_SCALE)
+    return _reduce_chunks(counts)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _to_float_inplace(fixed, out):
+    scale = 1.0 / COUNT_SCALE
+    for s in prange(len(fixed)):
+        out[s] = fixed[s] * scale
+
+
+def fixed_to_float(counts):
+    """Float counts from fixed-point counts, reusing a 1-d int64 array's memory (``counts`` is
+    consumed: it then holds the floats' bits); 2-d per-chunk counts are summed into a new array."""
+    if counts.ndim != 1 or counts.dtype != np.int64:
+        return reduce_counts(counts)
+    out = counts.view(np.float64)
+    _to_float_inplace(counts, out)
+    return out
+
+
+def normalise_rows(indptr, values, out=None):
+    """Each CSR row divided by its sum (an all-zero row becomes uniform), into ``out`` (which may
+    be ``values`` itself) or a new array."""
+    if out is None:
+        out = np.empty_like(values)
+    _normalise_rows_into(indptr, values, out)
+    return out
+
+
 @njit(cache=True, nogil=True)
-def normalise_rows(indptr, values):
-    """Divide each CSR row by its sum; an all-zero row becomes uniform."""
-    out = np.empty_like(values)
+def _normalise_rows_into(indptr, values, out):
     for e in range(len(indptr) - 1):
         lo, hi = indptr[e], indptr[e + 1]
         total = 0.0
@@ -201,7 +254,6 @@ def normalise_rows(indptr, values):
         elif hi > lo:
             for s in range(lo, hi):
                 out[s] = 1.0 / (hi - lo)
-    return out
 
 
 @dataclass
@@ -253,8 +305,10 @@ class TTable:
         return self.indices[lo:hi], self.probs[lo:hi]
 
     def set_from_counts(self, counts: np.ndarray) -> None:
-        """M-step: t(f|e) = c(e, f) / sum_f' c(e, f')."""
-        self.probs = normalise_rows(self.indptr, counts)
+        """M-step: t(f|e) = c(e, f) / sum_f' c(e, f'), written over the old probabilities (the
+        array keeps its identity; :meth:`copy` first to keep them)."""
+        out = self.probs if self.probs.shape == counts.shape else None
+        self.probs = normalise_rows(self.indptr, counts, out)
 
     def probs_in(self, other: "TTable", floor: float = PROB_FLOOR) -> np.ndarray:
         """t(f|e) of ``other`` (same vocabulary ids) for every pair of this table, ``floor`` where

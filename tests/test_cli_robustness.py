@@ -17,7 +17,6 @@ import time
 import pytest
 
 from eegiza import __version__
-from eegiza.cli.progress import cold_kernel_modules
 
 SCHEDULE = "1^2 H^2"
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -197,19 +196,6 @@ def test_progress_lines_on_a_pipe_and_quiet(corpus, warm, tmp_path):
     assert quiet.returncode == 0 and quiet.stderr == ""
     forced = eegiza("align", corpus[0], corpus[1], "-o", tmp_path / "p", "--schedule", SCHEDULE, "--progress")
     assert forced.returncode == 0 and "EM iterations" in forced.stderr   # the bar, asked for
-
-
-def test_cold_kernel_cache_is_detected(tmp_path):
-    module = tmp_path / "kern.py"
-    module.write_text("from numba import njit\n@njit(cache=True)\ndef f(x):\n    return x\n")
-    assert cold_kernel_modules([str(module)]) == [str(module)]
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "kern.f-2.py311.nbi").write_bytes(b"")
-    future = time.time() + 10
-    os.utime(tmp_path / "__pycache__" / "kern.f-2.py311.nbi", (future, future))
-    assert cold_kernel_modules([str(module)]) == []
-    os.utime(module, (future + 10, future + 10))                       # source edited after: stale
-    assert cold_kernel_modules([str(module)]) == [str(module)]
 
 
 # ----------------------------------------------------------------------------- interrupts

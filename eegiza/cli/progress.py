@@ -21,6 +21,7 @@ import threading
 import time
 from typing import List, Optional
 
+from ..kernel_cache import is_cached
 from ..phases import PhaseProfile
 
 #: "[fwd] Model1 iteration 3: ..." -- the per-iteration messages of eegiza.train
@@ -49,7 +50,7 @@ def kernel_modules() -> List[str]:
     """Source files of eegiza's cached Numba kernels (those with ``cache=True``)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     found = []
-    for path in sorted(glob.glob(os.path.join(package, "*.py")) + glob.glob(os.path.join(package, "models", "*.py"))):
+    for path in sorted(glob.glob(os.path.join(package, "**", "*.py"), recursive=True)):
         try:
             with open(path, encoding="utf-8") as fh:
                 if "cache=True" in fh.read():
@@ -60,21 +61,12 @@ def kernel_modules() -> List[str]:
 
 
 def cold_kernel_modules(modules: Optional[List[str]] = None) -> List[str]:
-    """Kernel modules whose Numba cache is missing or older than the source (they will compile on
-    first use). Empty when the cache lives elsewhere (``NUMBA_CACHE_DIR``) and cannot be judged."""
+    """Kernel modules without a cache entry for their current source in eegiza's kernel cache
+    (:mod:`eegiza.kernel_cache`): they compile on first use. Empty when the cache lives elsewhere
+    (``NUMBA_CACHE_DIR``) and cannot be judged."""
     if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NUMBA_DISABLE_JIT"):
         return []
-    cold = []
-    for path in kernel_modules() if modules is None else modules:
-        folder, name = os.path.split(path)
-        stem = os.path.splitext(name)[0]
-        index = glob.glob(os.path.join(folder, "__pycache__", f"{stem}.*.nbi"))
-        try:
-            if not index or max(os.path.getmtime(p) for p in index) < os.path.getmtime(path):
-                cold.append(path)
-        except OSError:
-            cold.append(path)
-    return cold
+    return [path for path in (kernel_modules() if modules is None else modules) if not is_cached(path)]
 
 
 def modules_for(config) -> set:

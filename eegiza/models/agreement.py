@@ -19,16 +19,20 @@ lines): independent 46.71 / 39.43 / 20.88; p = 1: 42.58 (ro-en); p = 0.5: 41.15 
 p = 0.3: 38.67 / 34.12 / 17.27. The M-steps are the usual ones, per direction. A row whose
 agreement mass underflows to zero keeps its own posteriors.
 
-Cost: the E-steps of both directions, as in independent training; both directions' t-tables and
-slot indices are held at once. Counts are fixed point per chunk of sentences, so results do not
-depend on the number of threads.
+Cost: the E-steps of both directions, as in independent training; both directions' t-tables are
+held at once, but only the forward direction's sentence slots: the reverse direction's slots of a
+pair are the transpose of the forward ones mapped through :func:`reverse_slot_map` (one int per
+table entry instead of one per (source, target) word pair of the corpus). Counts are fixed point
+(translation counts in one shared array per direction), so results do not depend on the number of
+threads or on which thread takes which sentences.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
-from ..ttable import COUNT_SCALE, add_slot_counts
+from ..atomic import claim_block
+from ..ttable import COUNT_SCALE, add_slot_counts, find_slot
 from . import hmm, ibm1
 
 
@@ -62,42 +66,90 @@ def agree(gamma_fwd, gamma_rev, power):
 
 
 @njit(cache=True, nogil=True, parallel=True)
+def _reverse_slot_map(fwd_indptr, fwd_indices, rev_indptr, rev_indices, out):
+    for e in prange(1, len(fwd_indptr) - 1):
+        for s in range(fwd_indptr[e], fwd_indptr[e + 1]):
+            out[s] = find_slot(rev_indptr, rev_indices, fwd_indices[s], e)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _null_slots(rev_indptr, rev_indices, n_src_vocab, out):
+    for e in prange(n_src_vocab):
+        out[e] = find_slot(rev_indptr, rev_indices, 0, e)
+
+
+def reverse_slot_map(fwd_table, rev_table, n_src_vocab: int):
+    """(map, null slots) for :func:`estep`: ``map[s]`` = the reverse table's slot of the pair (f, e)
+    whose forward slot is s (-1 for the forward NULL row), ``null slots[e]`` = the reverse table's
+    slot of (NULL, e). The slot dtype follows the forward table's sentence slots."""
+    dtype = np.int32 if max(fwd_table.nnz, rev_table.nnz) < 2 ** 31 else np.int64
+    mapping = np.full(fwd_table.nnz, -1, dtype)
+    _reverse_slot_map(fwd_table.indptr, fwd_table.indices, rev_table.indptr, rev_table.indices, mapping)
+    null_slots = np.empty(n_src_vocab, dtype)
+    _null_slots(rev_table.indptr, rev_table.indices, n_src_vocab, null_slots)
+    return mapping, null_slots
+
+
+@njit(cache=True, nogil=True)
+def _reverse_block(fwd_block, src, m, rev_map, rev_null, out):
+    """The reverse pair's slots (laid out as :func:`eegiza.ttable.sentence_slots` lays out the
+    reversed corpus: ``out[i * (m + 1) + j]``, j = 0 NULL) from the forward pair's."""
+    l = len(src)
+    for i in range(l):
+        row = i * (m + 1)
+        out[row] = rev_null[src[i]]
+        for j in range(m):
+            s = fwd_block[j * (l + 1) + 1 + i]
+            out[row + 1 + j] = rev_map[s] if s >= 0 else -1
+    return out[:l * (m + 1)]
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smooth, n_chunks,
           fwd_slots, fwd_slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,
-          rev_slots, rev_slot_off, rev_probs, rev_class, rev_jump, rev_start):
+          rev_map, rev_null, rev_probs, rev_class, rev_jump, rev_start):
     """Joint E-step of Model 1 (``use_hmm`` False; the jump arguments are ignored) or the HMM for
     both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with slots of the
-    corpus; ``rev_*``: P(src | tgt) with slots of the reversed corpus. Returns, per direction,
-    fixed-point translation counts (one row per chunk), jump and start counts (zero for Model 1)
+    corpus; ``rev_*``: P(src | tgt), its slots derived from the forward ones with ``rev_map`` and
+    ``rev_null`` (:func:`reverse_slot_map`). Returns, per direction,
+    fixed-point translation counts (one array shared by the chunks), jump and start counts (zero for Model 1)
     and per-sentence log-likelihoods:
     (fwd_counts, fwd_jumps, fwd_starts, fwd_loglik, rev_counts, rev_jumps, rev_starts, rev_loglik)."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
-    fwd_t = np.zeros((n_chunks, len(fwd_probs)), np.int64)
-    rev_t = np.zeros((n_chunks, len(rev_probs)), np.int64)
+    fwd_t = np.zeros(len(fwd_probs), np.int64)
+    rev_t = np.zeros(len(rev_probs), np.int64)
     fwd_j = np.zeros((n_chunks, fwd_jump.shape[0], fwd_jump.shape[1]), np.int64)
     rev_j = np.zeros((n_chunks, rev_jump.shape[0], rev_jump.shape[1]), np.int64)
     fwd_s = np.zeros((n_chunks, len(fwd_start)), np.int64)
     rev_s = np.zeros((n_chunks, len(rev_start)), np.int64)
     fwd_ll = np.zeros(n_sent)
     rev_ll = np.zeros(n_sent)
+    longest = 0   # the largest reverse block, (m + 1) l
+    for k in range(n_sent):
+        longest = max(longest, (tgt_off[k + 1] - tgt_off[k] + 1) * (src_off[k + 1] - src_off[k]))
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            src = src_ids[src_off[k]:src_off[k + 1]]
-            tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
-            fwd_block = fwd_slots[fwd_slot_off[k]:fwd_slot_off[k + 1]]
-            rev_block = rev_slots[rev_slot_off[k]:rev_slot_off[k + 1]]
-            if use_hmm:
-                g_fwd, fwd_ll[k] = hmm.sentence_posteriors(src, len(tgt), fwd_block, fwd_probs, floor, fwd_class,
-                                                           fwd_jump, fwd_start, p_null, smooth, fwd_j[c], fwd_s[c])
-                g_rev, rev_ll[k] = hmm.sentence_posteriors(tgt, len(src), rev_block, rev_probs, floor, rev_class,
-                                                           rev_jump, rev_start, p_null, smooth, rev_j[c], rev_s[c])
-            else:
-                g_fwd, fwd_ll[k] = ibm1.sentence_posteriors(len(src), len(tgt), fwd_block, fwd_probs, floor)
-                g_rev, rev_ll[k] = ibm1.sentence_posteriors(len(tgt), len(src), rev_block, rev_probs, floor)
-            agree(g_fwd, g_rev, power)
-            add_slot_counts(g_fwd, fwd_block, fwd_t[c])
-            add_slot_counts(g_rev, rev_block, rev_t[c])
+        rev_buffer = np.empty(longest, fwd_slots.dtype)
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                src = src_ids[src_off[k]:src_off[k + 1]]
+                tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+                fwd_block = fwd_slots[fwd_slot_off[k]:fwd_slot_off[k + 1]]
+                rev_block = _reverse_block(fwd_block, src, len(tgt), rev_map, rev_null, rev_buffer)
+                if use_hmm:
+                    g_fwd, fwd_ll[k] = hmm.sentence_posteriors(src, len(tgt), fwd_block, fwd_probs, floor, fwd_class,
+                                                               fwd_jump, fwd_start, p_null, smooth, fwd_j[c], fwd_s[c])
+                    g_rev, rev_ll[k] = hmm.sentence_posteriors(tgt, len(src), rev_block, rev_probs, floor, rev_class,
+                                                               rev_jump, rev_start, p_null, smooth, rev_j[c], rev_s[c])
+                else:
+                    g_fwd, fwd_ll[k] = ibm1.sentence_posteriors(len(src), len(tgt), fwd_block, fwd_probs, floor)
+                    g_rev, rev_ll[k] = ibm1.sentence_posteriors(len(tgt), len(src), rev_block, rev_probs, floor)
+                agree(g_fwd, g_rev, power)
+                add_slot_counts(g_fwd, fwd_block, fwd_t)
+                add_slot_counts(g_rev, rev_block, rev_t)
+            lo, hi = claim_block(counter, n_sent)
     fwd_jumps = np.zeros(fwd_jump.shape)
     rev_jumps = np.zeros(rev_jump.shape)
     fwd_starts = np.zeros(len(fwd_start))

@@ -58,9 +58,10 @@ for any allowed alignment (m > l (maxfertility - 1) + m // 2; GIZA++ shortens th
 training and keep their start alignment, with score -inf, in :func:`align_fertility`.
 Blocks of sentences are handed out in turn to ``numba.get_num_threads()`` workers on a thread pool
 (the kernels release the GIL; a plain pool compiles much faster than a ``prange`` over this many
-arguments). All counts are fixed-point, one row per worker (:mod:`eegiza.ttable`), so the result
-does not depend on the number of threads or on which worker took which block. Probabilities p0
-and p1 are kept within [1e-10, 1 - 1e-10].
+arguments). All counts are fixed point, the t counts in one array the workers add to atomically,
+the smaller tables one row per worker (:mod:`eegiza.ttable`), so the result does not depend on
+the number of threads or on which worker took which block. Probabilities p0 and p1 are kept
+within [1e-10, 1 - 1e-10].
 
 Beyond GIZA++ (off in :class:`FertilityParams` by default, on in ``eegiza align``; measured on
 ro-en, full schedule, 2 threads): with ``neighbourcutoff`` c > 0, Model 4 leaves out (weight 0,
@@ -91,7 +92,7 @@ import numba
 import numpy as np
 
 from ..iterations import IterationLog, perplexity
-from ..ttable import PROB_FLOOR, normalise_rows, reduce_counts
+from ..ttable import PROB_FLOOR, fixed_to_float, normalise_rows, reduce_counts
 from . import ibm3, ibm4
 from .fertility_estep import _chunk
 from .ibm2 import KEY_SHIFT, ATable
@@ -185,9 +186,9 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
                 from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0, decode: bool = False,
                 slots=None):
-    """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point, one
-    row per worker) when ``collect``; with ``decode`` (and ``collect``) also the alignment with
-    uncertain links unaligned (``min_posterior``), else that is an empty array. ``slots``: (slots,
+    """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point: the t
+    counts one shared array, the others one row per worker) when ``collect``; with ``decode`` (and
+    ``collect``) also the alignment with uncertain links unaligned (``min_posterior``), else that is an empty array. ``slots``: (slots,
     slot offsets) of :func:`eegiza.ttable.sentence_slots` for this corpus and table, if at hand.
     ``n_chunks`` workers on a thread pool (the kernels release the GIL) take blocks of sentences in
     turn, so a block of long sentences does not hold up the rest."""
@@ -200,7 +201,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
         raise ValueError(f"start_positions has {len(start)} entries for {len(tgt_ids)} target tokens")
     n_sent = len(corpus)
     n_chunks = max(1, min(int(n_chunks), n_sent))
-    tc = np.zeros((n_chunks, ttable.nnz if collect else 0), np.int64)
+    tc = np.zeros(ttable.nnz if collect else 0, np.int64)   # t counts: one array, added to atomically
     nc = np.zeros((n_chunks, n_probs.size if collect else 0), np.int64)
     dc = np.zeros((n_chunks, len(d.probs) if collect else 0), np.int64)
     pc = np.zeros((n_chunks, 2), np.int64)
@@ -231,7 +232,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                    int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
                    prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache),
-                   float(min_posterior), tc[c], nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik,
+                   float(min_posterior), tc, nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik,
                    decoded, slot_arr, slot_off, log_neighbour_cut)
 
     with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
@@ -241,14 +242,14 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
 
 def normalise_t(ttable, counts: np.ndarray, model_name: str = "3") -> None:
     """GIZA++'s t M-step: t(f | e) = c(e, f) / c(e), by maximum likelihood (for either model)."""
-    ttable.probs = normalise_rows(ttable.indptr, counts)
+    ttable.probs = normalise_rows(ttable.indptr, counts, ttable.probs if ttable.probs.shape == counts.shape else None)
 
 
 def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, update_t, update_d4,
             t_update: Callable = normalise_t, model_name: str = "3") -> None:
     prm = model.params
     if update_t:
-        t_update(ttable, reduce_counts(tc), model_name)
+        t_update(ttable, fixed_to_float(tc), model_name)   # tc's memory holds the float counts
     n_counts = reduce_counts(nc).reshape(model.n_table.shape)
     model.n_table, model.n_by_length, model.n_general = ibm3.normalise_fertility(
         n_counts, lengths, prm.nsmooth, prm.nsmoothgeneral, prm.prob_smooth)
@@ -323,6 +324,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
                           False, True, False, n_chunks, slots=slots)
         _m_step(model, ttable, lengths, *out[3:9], update_t=False, update_d4=False)
+        del out   # the transfer's counts, freed before the first iteration's
         first_from = "3"
     else:
         model = continued_model(initial, corpus, src_class, tgt_class, params, start_positions)
@@ -343,6 +345,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
             model.output = (decoded, scores)
         _m_step(model, ttable, lengths, *counts, update_t=True, update_d4=to_model == "4", t_update=t_update,
                 model_name=to_model)
+        del counts
         model.a_table = position_table(corpus, positions, params.compactadtable)
         model.last_model = to_model
         total = float(loglik[np.isfinite(loglik)].sum())
@@ -457,20 +460,22 @@ def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
 
 
 def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_chunks: Optional[int] = None,
-                    min_link_posterior: float = 0.0):
+                    min_link_posterior: float = 0.0, slots=None):
     """Hill-climb from ``start_positions`` (the HMM Viterbi alignment of ``corpus``) under the last
     trained model: (positions int32 flat per target token, 0 = NULL, log-probability per sentence
     of the climbed alignment). With ``min_link_posterior`` > 0 (and no pegging), a target word is
     left unaligned when its link holds less than that share of the probability of the climbed
     alignment's neighbourhood (the alignment plus every move and swap), an approximation of the
     link's posterior (posterior decoding; Model 4's neighbourhoods are peaked, so useful values
-    are close to 1)."""
+    are close to 1). ``slots``: (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots` for
+    ``corpus`` and ``ttable``, if at hand (else the t-table is searched)."""
     n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
     n_probs = _fertility_rows(model, corpus.src_vocab.words)
     src_class = _pad(model.src_class, len(corpus.src_vocab))
     tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
     positions, scores, *_ = _run_corpus(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
-                                        False, model.last_model == "4", False, False, n_chunks, min_link_posterior)
+                                        False, model.last_model == "4", False, False, n_chunks, min_link_posterior,
+                                        slots=slots)
     return positions, scores
 
 

@@ -6,7 +6,8 @@ alignment a of the neighbourhood N(a*) = {a*} + every allowed move + every swap 
 union of the centres' neighbourhoods, each alignment once) gets the weight
 P(f, a | e) / sum_{N(a*)} P(f, a' | e), and adds it to the t, d, n(phi | e), p0/p1 and (to Model 4)
 head/non-head displacement counts; the sentence's log-likelihood is log sum_{N(a*)} P(f, a | e).
-Counts are fixed-point integers (``COUNT_SCALE``, :mod:`eegiza.ttable`), one row per worker, so sums
+Counts are fixed-point integers (``COUNT_SCALE``, :mod:`eegiza.ttable`): the t counts in one array
+the workers add to atomically (:mod:`eegiza.atomic`), the smaller tables one row per worker, so sums
 do not depend on the order the workers add them. :func:`_chunk` runs :func:`_sentence` over a block
 of sentences; :func:`eegiza.models.fertility._run_corpus` hands the blocks to the threads.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..atomic import atomic_add
 from ..ttable import COUNT_SCALE, find_slot
 from . import ibm3, ibm4, pegging
 from .fertility_search import _climb, _neighbour_deltas, _pegged_centres, _repair, _score
@@ -78,7 +80,7 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
                 v = (cswap[i, j] + wmove[i, j]) * inv
             if v > cutoff:
                 if tslot[i, j] >= 0:
-                    tc[tslot[i, j]] += _fixed(v)
+                    atomic_add(tc, tslot[i, j], _fixed(v))   # tc is shared by the workers
                 if i > 0 and dslot[i, j] >= 0:
                     dc[dslot[i, j]] += _fixed(v)
     for i in range(1, l + 1):
@@ -296,7 +298,8 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
            deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, pegged,
            log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik, decoded, slots,
            slot_off, log_neighbour_cut):
-    """Sentences lo..hi-1 (one block; counts into the rows of the worker that runs it); ``slots``
+    """Sentences lo..hi-1 (one block; counts into the shared t counts and the rows of the worker that
+    runs it); ``slots``
     and ``slot_off`` as :func:`eegiza.ttable.sentence_slots` gives them, or empty."""
     m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb, log_neighbour_cut)
     for k in range(lo, hi):

@@ -22,14 +22,16 @@ translation counts from the state posteriors gamma_j, expected jump counts from 
 M-step: t(f|e) by row normalisation; the jump table is the expected jump counts.
 Viterbi: max-product over the same lattice with back-pointers; NULL states map to a_j = 0.
 
-Complexity per sentence O(m l^2). Counts are fixed-point per chunk of sentences, so results do
-not depend on the number of threads (:mod:`eegiza.ttable`).
+Complexity per sentence O(m l^2). Translation counts are fixed point, added atomically to one
+shared array (jump and start counts per thread), so results do not depend on the number of threads
+or on which thread takes which sentences (:mod:`eegiza.ttable`, :mod:`eegiza.atomic`).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
+from ..atomic import WORKERS, claim_block
 from ..ttable import COUNT_SCALE, add_slot_counts
 from .buckets import clamped_bucket
 
@@ -196,22 +198,26 @@ def sentence_posteriors(e_sent, m, slots, probs, floor, src_class, jump, start, 
 @njit(cache=True, nogil=True, parallel=True)
 def estep(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null, smooth,
           n_chunks):
-    """Expected translation counts (fixed point, one row per chunk), expected jump and start
+    """Expected translation counts (fixed point, one array shared by the chunks), expected jump and start
     counts, and per-sentence log-likelihoods. ``slots``/``slot_off``: see
     :func:`eegiza.ttable.sentence_slots`."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
-    tcounts = np.zeros((n_chunks, len(probs)), np.int64)
+    tcounts = np.zeros(len(probs), np.int64)
     jcounts = np.zeros((n_chunks, jump.shape[0], jump.shape[1]), np.int64)
     scounts = np.zeros((n_chunks, len(start)), np.int64)
     loglik = np.zeros(n_sent)
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            block = slots[slot_off[k]:slot_off[k + 1]]
-            gamma, loglik[k] = sentence_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
-                                                   block, probs, floor, src_class, jump, start, p_null, smooth,
-                                                   jcounts[c], scounts[c])
-            add_slot_counts(gamma, block, tcounts[c])
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                block = slots[slot_off[k]:slot_off[k + 1]]
+                gamma, loglik[k] = sentence_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
+                                                       block, probs, floor, src_class, jump, start, p_null, smooth,
+                                                       jcounts[c], scounts[c])
+                add_slot_counts(gamma, block, tcounts)
+            lo, hi = claim_block(counter, n_sent)
     jsum = np.zeros(jump.shape)
     ssum = np.zeros(len(start))
     for c in range(n_chunks):
@@ -291,10 +297,15 @@ def viterbi(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class,
     n_sent = len(src_off) - 1
     links = np.zeros(tgt_off[-1], np.int32)
     scores = np.zeros(n_sent)
-    for k in prange(n_sent):
-        scores[k] = _sentence_viterbi(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
-                                      slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump, start,
-                                      p_null, smooth, links[tgt_off[k]:tgt_off[k + 1]])
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
+    for _ in prange(WORKERS):   # each thread's first worker takes blocks until none are left
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                scores[k] = _sentence_viterbi(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
+                                              slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump,
+                                              start, p_null, smooth, links[tgt_off[k]:tgt_off[k + 1]])
+            lo, hi = claim_block(counter, n_sent)
     return links, scores
 
 
@@ -311,18 +322,22 @@ def posterior_decode(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, s
     links = np.zeros(tgt_off[-1], np.int32)
     loglik = np.zeros(n_sent)
     n_chunks = max(1, min(n_chunks, n_sent))
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
         jcounts = np.zeros(jump.shape, np.int64)     # the E-step's jump and start counts, not used here
         scounts = np.zeros(len(start), np.int64)
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            e_sent = src_ids[src_off[k]:src_off[k + 1]]
-            m = tgt_off[k + 1] - tgt_off[k]
-            gamma, loglik[k] = sentence_posteriors(e_sent, m, slots[slot_off[k]:slot_off[k + 1]], probs, floor,
-                                                   src_class, jump, start, p_null, smooth, jcounts, scounts)
-            for j in range(m):
-                best, arg = min_posterior, 0
-                for i in range(1, len(e_sent) + 1):
-                    if gamma[j, i] >= best:
-                        best, arg = gamma[j, i], i
-                links[tgt_off[k] + j] = arg
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                e_sent = src_ids[src_off[k]:src_off[k + 1]]
+                m = tgt_off[k + 1] - tgt_off[k]
+                gamma, loglik[k] = sentence_posteriors(e_sent, m, slots[slot_off[k]:slot_off[k + 1]], probs, floor,
+                                                       src_class, jump, start, p_null, smooth, jcounts, scounts)
+                for j in range(m):
+                    best, arg = min_posterior, 0
+                    for i in range(1, len(e_sent) + 1):
+                        if gamma[j, i] >= best:
+                            best, arg = gamma[j, i], i
+                    links[tgt_off[k] + j] = arg
+            lo, hi = claim_block(counter, n_sent)
     return links, loglik

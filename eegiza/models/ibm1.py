@@ -9,14 +9,15 @@ added to the expected count c(e_i, f_j). M-step: t(f|e) = c(e, f) / sum_f' c(e, 
 Sentence log-likelihood: sum_j log( sum_i t(f_j|e_i) / (l + 1) ).
 Viterbi alignment: a_j = argmax_i t(f_j|e_i) (the first maximum, so NULL wins ties as in GIZA++).
 
-Every t lookup is floored at GIZA's ``probsmooth`` (1e-7). Counts are fixed-point per chunk of
-sentences (see :mod:`eegiza.ttable`), so results do not depend on the number of threads.
+Every t lookup is floored at GIZA's ``probsmooth`` (1e-7). Counts are fixed point (one array
+shared by the threads) (see :mod:`eegiza.ttable`), so results do not depend on the number of threads.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
+from ..atomic import claim_block
 from ..ttable import add_slot_counts
 
 
@@ -45,18 +46,22 @@ def sentence_posteriors(l, m, slots, probs, floor):
 
 @njit(cache=True, nogil=True, parallel=True)
 def estep(src_off, tgt_off, slots, slot_off, probs, floor, n_chunks):
-    """Expected counts (fixed point, one row per chunk) and per-sentence log-likelihoods.
-    ``slots``/``slot_off`` come from :func:`eegiza.ttable.sentence_slots`."""
+    """Expected counts (fixed point, one array shared by the chunks) and per-sentence
+    log-likelihoods. ``slots``/``slot_off`` come from :func:`eegiza.ttable.sentence_slots`."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
-    counts = np.zeros((n_chunks, len(probs)), np.int64)
+    counts = np.zeros(len(probs), np.int64)
     loglik = np.zeros(n_sent)
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            block = slots[slot_off[k]:slot_off[k + 1]]
-            gamma, loglik[k] = sentence_posteriors(src_off[k + 1] - src_off[k], tgt_off[k + 1] - tgt_off[k], block,
-                                                   probs, floor)
-            add_slot_counts(gamma, block, counts[c])
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                block = slots[slot_off[k]:slot_off[k + 1]]
+                gamma, loglik[k] = sentence_posteriors(src_off[k + 1] - src_off[k], tgt_off[k + 1] - tgt_off[k], block,
+                                                       probs, floor)
+                add_slot_counts(gamma, block, counts)
+            lo, hi = claim_block(counter, n_sent)
     return counts, loglik
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from ..atomic import claim_block
 from ..ttable import COUNT_SCALE, find_slot, reduce_counts, sorted_position
 
 KEY_SHIFT = 32
@@ -153,14 +154,18 @@ def _estep(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, ke
     max_l = 0
     for k in range(n_sent):
         max_l = max(max_l, src_off[k + 1] - src_off[k])
+    counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
         t_slots = np.empty(max_l + 1, np.int64)
         a_slots = np.empty(max_l + 1, np.int64)
         ps = np.empty(max_l + 1)
-        for k in range(c * n_sent // n_chunks, (c + 1) * n_sent // n_chunks):
-            loglik[k] = _sentence_counts(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
-                                         indptr, indices, probs, floor, keys, dim_l, dim_m, offsets, a_probs,
-                                         ignore_m, t_counts[c], a_counts[c], t_slots, a_slots, ps)
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                loglik[k] = _sentence_counts(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[tgt_off[k]:tgt_off[k + 1]],
+                                             indptr, indices, probs, floor, keys, dim_l, dim_m, offsets, a_probs,
+                                             ignore_m, t_counts[c], a_counts[c], t_slots, a_slots, ps)
+            lo, hi = claim_block(counter, n_sent)
     return t_counts, a_counts, loglik
 
 

@@ -1,0 +1,53 @@
+"""Atomic integer addition for the parallel E-step kernels.
+
+The E-step kernels add every sentence's expected counts to one shared array of fixed-point
+integers (:data:`eegiza.ttable.COUNT_SCALE` units per unit of probability mass). Integer addition
+is associative and commutative, so the sums are bit-identical whatever the number of threads and
+whichever thread adds first; an atomic add (x86 ``lock xadd``) makes the concurrent adds safe
+without one private copy of the table per thread, which would cost ``threads x table`` bytes.
+
+Numba has no atomics for the CPU, so :func:`atomic_add` is a small LLVM intrinsic
+(``atomicrmw add``, monotonic ordering: only the addition itself must be atomic; the kernels read
+the totals after the parallel loop has joined, which orders everything).
+"""
+from __future__ import annotations
+
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def atomic_add(typingctx, array, index, value):
+    """``array[index] += value`` atomically for a 1-d int64 array (no bounds check, no negative
+    indices); returns the previous value."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype == types.int64
+            and isinstance(index, types.Integer) and isinstance(value, types.Integer)):
+        return None
+    signature = types.int64(array, index, value)
+
+    def codegen(context, builder, sig, args):
+        array_type, index_type, value_type = sig.args
+        array_value, index_value, added = args
+        ary = context.make_array(array_type)(context, builder, array_value)
+        index_value = context.cast(builder, index_value, index_type, types.intp)
+        added = context.cast(builder, added, value_type, types.int64)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, ary, [index_value], wraparound=False)
+        return builder.atomic_rmw("add", pointer, added, "monotonic")
+
+    return signature, codegen
+
+
+SENTENCE_BLOCK = 16   # sentences a thread claims at a time in the E-step kernels
+WORKERS = 256         # a kernel without a thread count runs prange(WORKERS) workers that claim blocks
+
+
+@njit(cache=True, nogil=True, inline="always")
+def claim_block(counter, n_items):
+    """The next block [lo, hi) of ``n_items`` sentences for the calling thread, from the shared
+    one-element int64 ``counter`` (lo >= n_items: nothing left). Threads take blocks as they
+    finish them, so a run of long sentences does not hold one thread up while the other idles;
+    every result the kernels collect is per sentence or an integer sum, so which thread takes which
+    block does not change them."""
+    lo = atomic_add(counter, 0, SENTENCE_BLOCK)
+    return lo, min(n_items, lo + SENTENCE_BLOCK)

@@ -1,0 +1,43 @@
+"""The peak-memory estimate (eegiza.memory) and ``--max-memory``."""
+import numpy as np
+import pytest
+
+from eegiza import Aligner, AlignerConfig
+from eegiza.memory import MB, MemoryLimitError, estimate_training_memory
+from eegiza.ttable import TTable, cooccurring_pairs, sentence_slots
+from test_cli_robustness import eegiza, files_in, make_corpus
+from test_models import random_corpus
+
+
+def test_the_estimate_counts_the_arrays_training_builds():
+    corpus = random_corpus(11, 300, 80, (0, 14), (1, 11))
+    fwd, rev = TTable.from_corpus(corpus), TTable.from_corpus(corpus.reversed())
+    assert cooccurring_pairs(corpus) == fwd.nnz - (len(corpus.tgt_vocab) - 1) == rev.nnz - (len(corpus.src_vocab) - 1)
+    estimate = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 H^2", threads=1))
+    assert estimate.phase == "Model 1/HMM by agreement"
+    parts = estimate.parts
+    assert parts["t-tables"] == pytest.approx((fwd.indices.nbytes + fwd.probs.nbytes + rev.indices.nbytes
+                                               + rev.probs.nbytes) / MB)
+    assert parts["slots"] == pytest.approx(sentence_slots(corpus, fwd)[0].nbytes / MB)
+    assert parts["counts"] == pytest.approx((fwd.nnz + rev.nnz) * 8 / MB)
+    assert estimate.peak_mb == pytest.approx(sum(parts.values()) + 240.0)
+    bigger = estimate_training_memory(random_corpus(11, 3000, 80, (0, 14), (1, 11)), AlignerConfig(threads=1))
+    assert bigger.peak_mb > estimate.peak_mb
+
+
+def test_max_memory_refuses_before_training():
+    corpus = random_corpus(2, 50, 20, (1, 6), (1, 6))
+    with pytest.raises(MemoryLimitError, match=r"--max-memory 10 MB: this run needs about \d+ MB"):
+        Aligner(AlignerConfig(schedule="1^1", max_memory=10)).train_corpus(corpus)
+    model = Aligner(AlignerConfig(schedule="1^1", max_memory=100_000)).train_corpus(corpus)
+    assert np.all(np.isfinite(model.fwd.ttable.probs))
+
+
+def test_cli_prints_the_estimate_and_max_memory_stops_with_no_output(tmp_path):
+    src, tgt, _, _ = make_corpus(tmp_path)
+    ok = eegiza("align", src, tgt, "-o", tmp_path / "out" / "a", "--schedule", "1^1 H^1")
+    assert ok.returncode == 0 and "estimated peak memory: about" in ok.stderr
+    refused = eegiza("align", src, tgt, "-o", tmp_path / "no" / "a", "--schedule", "1^1 H^1", "--max-memory", "50")
+    assert refused.returncode == 2
+    assert "--max-memory 50 MB: this run needs about" in refused.stderr
+    assert files_in(tmp_path / "no") == []
