@@ -188,8 +188,9 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                 slots=None):
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point: the t
     counts one shared array, the others one row per worker) when ``collect``; with ``decode`` (and
-    ``collect``) also the alignment with uncertain links unaligned (``min_posterior``), else that is an empty array. ``slots``: (slots,
-    slot offsets) of :func:`eegiza.ttable.sentence_slots` for this corpus and table, if at hand.
+    ``collect``) also the alignment with uncertain links unaligned (``min_posterior``), else that is
+    an empty array. ``slots``: (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots` for
+    this corpus and table, if at hand.
     ``n_chunks`` workers on a thread pool (the kernels release the GIL) take blocks of sentences in
     turn, so a block of long sentences does not hold up the rest."""
     prm = model.params
