@@ -844,7 +844,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                     progress: Optional[Callable[[str], None]] = None,
                     t_update: Callable = normalise_t, initial: Optional[FertilityModel] = None,
                     on_iteration: Optional[Callable] = None,
-                    output_posterior: Optional[float] = None, slots=None) -> FertilityModel:
+                    output_posterior: Optional[float] = None, slots=None, run_corpus=None) -> FertilityModel:
     """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
     Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
     by the new t(f | e) after every iteration (the TTable object itself is updated), by
@@ -862,8 +862,10 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     posterior is below ``output_posterior`` unaligned (as :func:`align_fertility` would, but under
     the model before the last update, as GIZA++ writes its ``A3.final`` during the last iteration):
     the training corpus then needs no second alignment pass. ``slots``: (slots, slot offsets) of
-    :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None."""
+    :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None.
+    ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
     from ..train import IterationLog, perplexity
+    _run_corpus = run_corpus or globals()["_run_corpus"]
     params = params or FertilityParams()
     if not 0 <= params.peggedcutoff <= 1:
         raise ValueError(f"peggedcutoff {params.peggedcutoff}: expected a value in [0, 1]")
@@ -1025,19 +1027,19 @@ def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
 
 
 def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_chunks: Optional[int] = None,
-                    min_link_posterior: float = 0.0):
+                    min_link_posterior: float = 0.0, run_corpus=None):
     """Hill-climb from ``start_positions`` (the HMM Viterbi alignment of ``corpus``) under the last
     trained model: (positions int32 flat per target token, 0 = NULL, log-probability per sentence
     of the climbed alignment). With ``min_link_posterior`` > 0 (and no pegging), a target word is
     left unaligned when its link holds less than that share of the probability of the climbed
     alignment's neighbourhood (the alignment plus every move and swap), an approximation of the
     link's posterior (posterior decoding; Model 4's neighbourhoods are peaked, so useful values
-    are close to 1)."""
+    are close to 1). ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
     n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
     n_probs = _fertility_rows(model, corpus.src_vocab.words)
     src_class = _pad(model.src_class, len(corpus.src_vocab))
     tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
-    positions, scores, *_ = _run_corpus(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
+    positions, scores, *_ = (run_corpus or _run_corpus)(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
                                         False, model.last_model == "4", False, False, n_chunks, min_link_posterior)
     return positions, scores
 

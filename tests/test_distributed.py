@@ -1,0 +1,119 @@
+"""Issue 17: EM on a Dask cluster (LocalCluster of 2 worker processes) gives the local run's
+tables and alignments bit for bit, for the full default schedule, also when a worker is killed
+during training."""
+import lzma
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from distributed import LocalCluster  # noqa: E402
+
+from eegiza.api import Aligner  # noqa: E402
+from eegiza.corpus import corpus_from_sentences  # noqa: E402
+from eegiza.distributed.engine import DaskEngine, _ENGINES, close_engines  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[1] / "eegiza" / "demo_data"
+N_LINES = 300
+
+
+def _lines(name):
+    with lzma.open(DEMO / name, "rt", encoding="utf-8") as fh:
+        return [next(fh).split() for _ in range(N_LINES)]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return corpus_from_sentences(_lines("train.en.xz"), _lines("train.fr.xz"))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        yield c
+    close_engines()
+
+
+# small enough to be fast, every model of the default schedule, word classes included
+SETTINGS = dict(schedule="1^2 H^2 3^2 4^2", word_classes=4, threads=2)
+
+
+@pytest.fixture(scope="module")
+def local_run(corpus):
+    model = Aligner(**SETTINGS).train_corpus(corpus)
+    return model, model.align_corpus(corpus)
+
+
+def _distributed_run(corpus, address, before_gather=None):
+    engine = DaskEngine(address)
+    engine.before_gather = before_gather
+    _ENGINES[address] = engine
+    try:
+        model = Aligner(scheduler=address, **SETTINGS).train_corpus(corpus)
+        alignment = model.align_corpus(corpus)
+    finally:
+        _ENGINES.pop(address, None)
+        engine.client.close()
+    return model, alignment, engine
+
+
+def _assert_identical(local, distributed):
+    (lm, la), (dm, da) = local, distributed
+    for name in ("fwd", "rev"):
+        a, b = getattr(lm, name), getattr(dm, name)
+        assert np.array_equal(a.ttable.probs, b.ttable.probs)
+        assert np.array_equal(a.jump, b.jump) and np.array_equal(a.start, b.start)
+        assert [x.loglik for x in a.log] == [x.loglik for x in b.log]
+        fa, fb = a.fertility, b.fertility
+        assert np.array_equal(fa.n_table, fb.n_table) and np.array_equal(fa.d_table.probs, fb.d_table.probs)
+        assert np.array_equal(fa.d1, fb.d1) and np.array_equal(fa.db, fb.db) and fa.p0 == fb.p0
+    assert np.array_equal(la.fwd_scores, da.fwd_scores) and np.array_equal(la.rev_scores, da.rev_scores)
+    for a, b in ((la.fwd, da.fwd), (la.rev, da.rev)):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert la.symmetrized.keys() == da.symmetrized.keys()
+    for key in la.symmetrized:
+        assert all(np.array_equal(x, y) for x, y in zip(la.symmetrized[key], da.symmetrized[key]))
+
+
+def test_identical_to_local(corpus, cluster, local_run):
+    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address)
+    _assert_identical(local_run, (model, alignment))
+    labels = {e.label for e in engine.log}
+    assert {"HMM E-step (agreement)", "Model 1 E-step (agreement)", "Model 3/4 iteration", "alignment"} <= labels
+    assert all(e.sent > 0 and e.received > 0 for e in engine.log if "E-step" in e.label)
+
+
+def test_worker_killed_mid_iteration(corpus, cluster, local_run):
+    killed = []
+
+    def kill_one(engine, label):
+        if label.startswith("HMM") and not killed:   # tasks are out: kill the worker holding shard 0
+            workers = list(engine.client.scheduler_info()["workers"])
+            killed.append(workers[0])
+            try:
+                engine.client.run(os._exit, 1, workers=[workers[0]], wait=False)
+            except Exception:
+                pass
+
+    model, alignment, _ = _distributed_run(corpus, cluster.scheduler_address, kill_one)
+    assert killed
+    _assert_identical(local_run, (model, alignment))
+
+
+def test_scheduler_option_without_dask_names_the_extra(monkeypatch):
+    import builtins
+
+    import eegiza.distributed as dist
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):
+        if name == "distributed" or name.startswith("distributed."):
+            raise ImportError("no distributed")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    with pytest.raises(dist.DistributedUnavailable, match=r'pip install "eegiza\[distributed\]"'):
+        dist.engine_for("local:2")
