@@ -3,6 +3,7 @@ tables and alignments bit for bit, for the full default schedule, also when a wo
 during training."""
 import lzma
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -90,16 +91,17 @@ def test_worker_killed_mid_iteration(corpus, cluster, local_run):
     killed = []
 
     def kill_one(engine, label):
-        if label.startswith("HMM") and not killed:   # tasks are out: kill the worker holding shard 0
-            workers = list(engine.client.scheduler_info()["workers"])
-            killed.append(workers[0])
-            try:
-                engine.client.run(os._exit, 1, workers=[workers[0]], wait=False)
-            except Exception:
-                pass
+        if label.startswith("HMM") and not killed:   # tasks are out: kill a worker process (SIGKILL)
+            pids = engine.client.run(os.getpid)
+            address = sorted(pids)[0]
+            killed.append(address)
+            os.kill(pids[address], signal.SIGKILL)
 
-    model, alignment, _ = _distributed_run(corpus, cluster.scheduler_address, kill_one)
+    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address, kill_one)
     assert killed
+    from distributed import Client
+    with Client(cluster.scheduler_address) as client:   # the killed worker is gone (its nanny started a new one)
+        assert killed[0] not in client.scheduler_info()["workers"]
     _assert_identical(local_run, (model, alignment))
 
 
