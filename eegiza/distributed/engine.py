@@ -23,6 +23,7 @@ code as the local run. Identical results follow, whatever the number of workers 
 """
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -98,7 +99,9 @@ class DaskEngine:
             self.client = client
         elif address.startswith("local:"):
             n = int(address.split(":", 1)[1] or 0) or None
-            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            threads = max(1, (os.cpu_count() or 1) // (n or os.cpu_count() or 1))   # the cores shared out
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                        env={"NUMBA_NUM_THREADS": str(threads)})
             self.client = Client(self.cluster)
         else:
             try:
