@@ -119,3 +119,36 @@ def test_scheduler_option_without_dask_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_distributed)
     with pytest.raises(dist.DistributedUnavailable, match=r'pip install "eegiza\[distributed\]"'):
         dist.engine_for("local:2")
+
+
+def test_lost_scheduler_saves_the_last_iteration(tmp_path, capsys):
+    from eegiza.cli.main import main
+    for side, name in (("en", "train.en.xz"), ("fr", "train.fr.xz")):
+        (tmp_path / f"c.{side}").write_text("\n".join(" ".join(s) for s in _lines(name)) + "\n", encoding="utf-8")
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    address = cluster.scheduler_address
+    stopped = []
+
+    def stop_scheduler(engine, label):
+        if label.startswith("HMM") and not stopped:
+            stopped.append(label)
+            cluster.sync(cluster.scheduler.close)
+
+    engine = _ENGINES[address] = DaskEngine(address)
+    engine.before_gather = stop_scheduler
+    try:
+        rc = main(["align", str(tmp_path / "c.en"), str(tmp_path / "c.fr"), "-o", str(tmp_path / "out" / "x"),
+                   "--scheduler", address, "--schedule", "1^2 H^3 3^1 4^1", "--word-classes", "4", "--quiet"])
+    finally:
+        _ENGINES.pop(address, None)
+        try:
+            engine.client.close()
+            cluster.close()
+        except Exception:
+            pass
+    err = capsys.readouterr().err
+    checkpoint = tmp_path / "out" / "x.checkpoint.npz"
+    assert rc == 2 and stopped and "lost the Dask scheduler" in err and checkpoint.exists()
+    assert f'--continue {checkpoint} --schedule "H^3 3^1 4^1"' in err
+    assert main(["align", str(tmp_path / "c.en"), str(tmp_path / "c.fr"), "-o", str(tmp_path / "out" / "y"),
+                 "--continue", str(checkpoint), "--schedule", "H^3 3^1 4^1", "--quiet"]) == 0

@@ -23,6 +23,7 @@ code as the local run. Identical results follow, whatever the number of workers 
 """
 from __future__ import annotations
 
+import atexit
 import os
 import time
 import warnings
@@ -317,6 +318,8 @@ def engine_for(address: str) -> DaskEngine:
     """The engine of ``address`` (one per address and process, connected on first use)."""
     engine = _ENGINES.get(address)
     if engine is None or engine.client.status not in ("running", "connecting"):
+        if not _ENGINES:
+            atexit.register(close_engines)
         engine = _ENGINES[address] = DaskEngine(address)
     return engine
 
