@@ -231,7 +231,8 @@ def _engine(config: AlignerConfig, progress: Optional[ProgressFn] = None):
         return None
     from .distributed import engine_for
     engine = engine_for(config.scheduler)
-    engine.progress = progress
+    if progress is not None:   # its lines (transfer per step) say which direction they are about
+        engine.progress = progress
     return engine
 
 
@@ -265,7 +266,7 @@ class _DirectionTraining:
                                     hmm_link_posterior=config.hmm_link_posterior)
         if initial is not None and not self.base_items:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
-        self.engine = _engine(config, progress)   # issue 17: None = the local engine
+        self.engine = _engine(config)   # issue 17: None = the local engine
         self.slots, self.slot_off = (sentence_slots(corpus, ttable) if self.base_items and self.engine is None
                                      else (None, None))
         self.corpus, self.config, self.progress, self.on_iteration, self.initial = (

@@ -20,10 +20,18 @@ Reductions: fixed-point counts are integers, summed shard by shard (exact, as th
 per-chunk rows are); jump/start counts come back as the integers the kernels' fixed-point units
 sum to; per-sentence log-likelihoods are concatenated in sentence order and summed by the same
 code as the local run. Identical results follow, whatever the number of workers and threads.
+(The HMM's jump and start counts are floats in the local kernels, sums of per-chunk fixed-point
+values: exact, hence equal to the integer sums here, while a jump bucket's total stays below 2^23
+expected jumps; beyond that the local run itself depends on its number of threads.)
+
+Not distributed: Model 2 (its E-step and Viterbi run on the client; not in the default schedule),
+link posteriors and sentence scores of ``--posteriors``/``--scores`` (computed after training by
+the API on the client), word clustering, vocabularies, the co-occurrence table and the M-steps.
 """
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import time
 import warnings
@@ -53,7 +61,7 @@ class IterationTransfer:
 
     def line(self) -> str:
         share = 100.0 * self.transfer / self.seconds if self.seconds > 0 else 0.0
-        return (f"{self.label}: sent {self.sent / 1e6:.2f} MB, received {self.received / 1e6:.2f} MB; "
+        return (f"dask {self.label}: sent {self.sent / 1e6:.2f} MB, received {self.received / 1e6:.2f} MB; "
                 f"{self.seconds:.2f} s = compute {self.compute:.2f} s + transfer/scheduling {self.transfer:.2f} s "
                 f"({share:.0f}%)")
 
@@ -97,8 +105,8 @@ class DaskEngine:
         elif address.startswith("local:"):
             n = int(address.split(":", 1)[1] or 0) or None
             threads = max(1, (os.cpu_count() or 1) // (n or os.cpu_count() or 1))   # the cores shared out
-            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                        env={"NUMBA_NUM_THREADS": str(threads)})
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)})
             self.client = Client(self.cluster)
         else:
             try:
@@ -252,7 +260,8 @@ class DaskEngine:
         args = [(name, probs[k], config.prob_smooth, model.src_class, model.jump, model.start, config.hmm_p_null,
                  config.hmm_jump_smooth) for k in range(len(maps))]
         futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
-        outs = self._map(f"{'Model 1' if name == '1' else 'HMM'} E-step", tasks.direction_task, args, futs)
+        label = f"{'Model 1' if name == '1' else 'HMM'} E-step {training.tag}".strip()
+        outs = self._map(label, tasks.direction_task, args, futs)
         counts = self._counts([o[0] for o in outs], maps, model.ttable.nnz)
         loglik = np.concatenate([o[3] for o in outs])
         if name == "H":
@@ -270,12 +279,12 @@ class DaskEngine:
                                    run_corpus=self.run_corpus)
         if model.last_model == "2":   # Model 2 stays local
             return align_direction(model, corpus)
-        shard_set, _, slots, maps = self._slot_maps(corpus, model.ttable)
+        shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
         probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
         args = [(model.last_model, probs[k], model.prob_smooth, model.src_class, model.jump, model.start,
                  model.hmm_p_null, model.hmm_jump_smooth, model.hmm_link_posterior) for k in range(len(maps))]
         futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
-        outs = self._map("alignment", tasks.align_task, args, futs)
+        outs = self._map(f"alignment {'rev' if reverse else 'fwd'}", tasks.align_task, args, futs)
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
     # ------------------------------------------------------------------ Models 3/4
@@ -295,7 +304,7 @@ class DaskEngine:
                          float(min_posterior), decode))
         futs = [(shard_set.futures[k], shard_slots[k]) for k in range(len(maps))]
         label = ("Model 3/4 iteration" if collect and neighbours else "Model 3/4 transfer" if collect
-                 else "Model 3/4 alignment")
+                 else "Model 3/4 alignment") + (" rev" if reverse else " fwd")
         outs = self._map(label, tasks.fertility_task, args, futs)
         positions = np.concatenate([o[0] for o in outs])
         scores = np.concatenate([o[1] for o in outs])
