@@ -298,6 +298,8 @@ class DaskEngine:
         t_off = corpus.tgt.offsets
         start = np.ascontiguousarray(start, dtype=np.int32)
         flags = (climb, neighbours, from_model4, collect, collect_d4)
+        n_probs = None if n_probs is model.n_table else n_probs    # sent once, in the model
+        model = replace(model, log=[], a_table=None, output=None)   # what the kernels do not use stays here
         args = []
         for k, (lo, hi) in enumerate(zip(shard_set.bounds[:-1], shard_set.bounds[1:])):
             args.append((model, probs[k], start[t_off[lo]:t_off[hi]], n_probs, src_class, tgt_class, flags,

@@ -139,6 +139,7 @@ def fertility_task(shard: ShardData, sl: ShardSlots, model, probs, start, n_prob
     c = shard.corpus(sl.reverse)
     table = TTable(sl.indptr, sl.indices, probs)
     climb, neighbours, from_model4, collect, collect_d4 = flags
+    n_probs = model.n_table if n_probs is None else n_probs
     positions, scores, loglik, tc, nc, dc, pc, c1, cb, decoded = fertility._run_corpus(
         model, table, c, start, n_probs, src_class, tgt_class, climb, neighbours, from_model4, collect, collect_d4,
         numba.get_num_threads(), min_posterior, decode=decode, slots=(sl.slots, sl.slot_off))
