@@ -153,3 +153,25 @@ def test_lost_scheduler_saves_the_last_iteration(tmp_path, capsys):
     assert f'--continue {checkpoint} --schedule "H^3 3^1 4^1"' in err
     assert main(["align", str(tmp_path / "c.en"), str(tmp_path / "c.fr"), "-o", str(tmp_path / "out" / "y"),
                  "--continue", str(checkpoint), "--schedule", "H^3 3^1 4^1", "--quiet"]) == 0
+
+
+def test_independent_directions_identical(corpus, cluster):
+    """Without agreement each direction's own E-step runs on the shards (and the HMM's Viterbi pass)."""
+    settings = dict(schedule="1^2 H^2", word_classes=4, threads=2, agreement=False)
+    local = Aligner(**settings).train_corpus(corpus)
+    local_alignment = local.align_corpus(corpus)
+    address = cluster.scheduler_address
+    engine = _ENGINES[address] = DaskEngine(address)
+    try:
+        model = Aligner(scheduler=address, **settings).train_corpus(corpus)
+        alignment = model.align_corpus(corpus)
+    finally:
+        _ENGINES.pop(address, None)
+        engine.client.close()
+    for name in ("fwd", "rev"):
+        a, b = getattr(local, name), getattr(model, name)
+        assert np.array_equal(a.ttable.probs, b.ttable.probs) and np.array_equal(a.jump, b.jump)
+    assert np.array_equal(local_alignment.fwd_scores, alignment.fwd_scores)
+    for key in local_alignment.symmetrized:
+        assert all(np.array_equal(x, y) for x, y in zip(local_alignment.symmetrized[key], alignment.symmetrized[key]))
+    assert {"HMM E-step fwd", "HMM E-step rev", "alignment fwd"} <= {e.label for e in engine.log}
