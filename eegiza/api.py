@@ -249,7 +249,7 @@ class AlignmentModel:
                     "min_link_posterior": d.min_link_posterior, "hmm_link_posterior": d.hmm_link_posterior,
                     "log": [asdict(x) for x in d.log]}
         return {"format": "eegiza-model", "version": FORMAT_VERSION, "eegiza_version": __version__,
-                "config": {**asdict(self.config), "scheduler": None},   # issue 17: the cluster is not part of a model
+                "config": {**asdict(self.config), "scheduler": None},   # issue 17: no cluster in a model
                 "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
 
 

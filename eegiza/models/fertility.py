@@ -1039,8 +1039,9 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     n_probs = _fertility_rows(model, corpus.src_vocab.words)
     src_class = _pad(model.src_class, len(corpus.src_vocab))
     tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
-    positions, scores, *_ = (run_corpus or _run_corpus)(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
-                                        False, model.last_model == "4", False, False, n_chunks, min_link_posterior)
+    run = run_corpus or _run_corpus
+    positions, scores, *_ = run(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
+                                False, model.last_model == "4", False, False, n_chunks, min_link_posterior)
     return positions, scores
 
 
