@@ -39,7 +39,7 @@ from .phases import NO_PROFILE, PhaseProfile
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, align_direction, train_direction, train_pair, training_alignment
+from .train import DirectionModel, _engine, align_direction, train_direction, train_pair, training_alignment
 from .ttable import TTable
 from .version import __version__
 
@@ -119,7 +119,11 @@ class AlignmentModel:
             (fwd_pos, fwd_scores), (rev_pos, rev_scores) = trained
         else:
             align = align_direction
-            if len(corpus) <= SMALL_BATCH:
+            engine = _engine(self.config)   # issue 17: the alignment pass on the Dask cluster
+            if engine is not None:
+                def align(model, c):
+                    return align_direction(model, c, engine=engine)
+            elif len(corpus) <= SMALL_BATCH:
                 def align(model, c):
                     return align_direction_small(model, c, align_direction)
             fwd_pos, fwd_scores = align(_extended(self.fwd, len(corpus.src_vocab)), corpus)
@@ -246,7 +250,7 @@ class AlignmentModel:
                     "min_link_posterior": d.min_link_posterior, "hmm_link_posterior": d.hmm_link_posterior,
                     "log": [asdict(x) for x in d.log]}
         return {"format": "eegiza-model", "version": FORMAT_VERSION, "eegiza_version": __version__,
-                "config": asdict(self.config),
+                "config": {**asdict(self.config), "scheduler": None},   # issue 17: no cluster in a model
                 "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
 
 

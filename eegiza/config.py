@@ -120,6 +120,10 @@ class AlignerConfig:
         "", "reuse priors saved with --save-prior (PREFIX.fwd.eeprob, PREFIX.rev.eeprob)"))
     save_prior: Optional[str] = field(default=None, metadata=_giza(
         "", "write the priors as EE-GIZA++ probability files PREFIX.{fwd,rev}.eeprob"))
+    # issue 17: EM sharded over a Dask cluster (eegiza.distributed), identical results
+    scheduler: Optional[str] = field(default=None, metadata=_giza(
+        "", "run EM on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N local worker "
+            "processes; needs pip install \"eegiza[distributed]\""))
 
     @property
     def reader_max_len(self) -> Optional[int]:

@@ -148,6 +148,7 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
     ``fwd_prior``/``rev_prior``: each direction's ``prior_factory``; ``profile`` gets a mark after
     every iteration (:mod:`eegiza.phases`)."""
     rev_corpus = corpus.reversed()
+    engine = _engine(config, fwd_progress)
     fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, profile=profile, tag="fwd")
     if not config.agreement:   # one direction after the other; its tables count to its first model's phase
         fwd_model = fwd.run(tgt_class)
@@ -157,7 +158,8 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
     # the reverse direction's slots in the joint E-step are the forward ones, mapped (agreement.reverse_slot_map)
     rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
                              own_slots=False)
-    rev_slot_map = agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable, len(corpus.src_vocab))
+    rev_slot_map = (agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable, len(corpus.src_vocab))
+                    if engine is None else None)   # (on a cluster each shard maps its own slots)
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
         for name, n_iter in fwd.base_items:
@@ -171,10 +173,15 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
                     continue
                 # (the iteration's profile mark, under the model's name, comes from rev.close_iteration)
                 is_hmm = name == "H"
-                f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = agreement.estep(
-                    is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
-                    corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
-                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[2:])
+                if engine is not None:   # issue 17: the same E-step on the Dask cluster's shards
+                    (f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts,
+                     r_loglik) = engine.agreement_estep(is_hmm, config, corpus, fwd, rev)
+                else:
+                    (f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts,
+                     r_loglik) = agreement.estep(
+                        is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
+                        corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
+                        numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[2:])
                 if is_hmm:
                     fwd.set_jumps(f_jumps, f_starts)
                     rev.set_jumps(r_jumps, r_starts)
@@ -205,6 +212,17 @@ def _concurrent_kernels_ok() -> bool:
         return numba.threading_layer() != "workqueue"
     except ValueError:   # no parallel kernel has run yet
         return False
+
+
+def _engine(config: AlignerConfig, progress: Optional[ProgressFn] = None):
+    """The Dask engine of ``config.scheduler`` (issue 17, :mod:`eegiza.distributed`), or None: local."""
+    if not getattr(config, "scheduler", None):
+        return None
+    from .distributed import engine_for
+    engine = engine_for(config.scheduler)
+    if progress is not None:   # its lines (transfer per step) say which direction they are about
+        engine.progress = progress
+    return engine
 
 
 class _DirectionTraining:
@@ -238,8 +256,11 @@ class _DirectionTraining:
                                     hmm_link_posterior=config.hmm_link_posterior)
         if initial is not None and not self.base_items:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
-        # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere)
-        self.slots, self.slot_off = sentence_slots(corpus, ttable) if self.base_items and own_slots else (None, None)
+        # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere;
+        # on a Dask cluster the workers hold their shards' slots)
+        self.engine = _engine(config)   # issue 17: None = the local engine
+        self.slots, self.slot_off = (sentence_slots(corpus, ttable) if self.base_items and own_slots
+                                     and self.engine is None else (None, None))
         self.corpus, self.config, self.progress, self.on_iteration, self.initial = (
             corpus, config, progress, on_iteration, initial)
         self.profile, self.tag = profile, tag
@@ -288,6 +309,8 @@ class _DirectionTraining:
         corpus, config, model = self.corpus, self.config, self.model
         s_ids, s_off, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets
         probs, floor = model.ttable.probs, config.prob_smooth
+        if self.engine is not None and name in "1H":   # issue 17: on the Dask cluster's shards
+            return self.engine.direction_estep(self, name)
         if name == "1":
             return ibm1.estep(s_off, t_off, self.slots, self.slot_off, probs, floor, numba.get_num_threads())
         if name == "2":
@@ -331,7 +354,7 @@ class _DirectionTraining:
     def finish(self, tgt_class: Optional[np.ndarray] = None,
                fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
         """Models 3/4 of the schedule, from the Viterbi alignment of the last of Models 1, 2, H."""
-        if self.slots is None and self.fertility_items and self.base_items:
+        if self.slots is None and self.fertility_items and self.base_items and self.engine is None:
             self.slots, self.slot_off = sentence_slots(self.corpus, self.model.ttable)
         slots = (self.slots, self.slot_off) if self.slots is not None else None   # reused by Models 3/4
         self.slots = self.slot_off = None
@@ -339,7 +362,7 @@ class _DirectionTraining:
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
         if self.fertility_items:
             model.last_model = model.base_model
-            start, _ = align_direction(model, corpus, slots)
+            start, _ = align_direction(model, corpus, slots, engine=self.engine)
             self.profile.mark(self._phase("Model 3/4 start alignment"))
             params = fertility_params or fertility_params_of(config)
             if tgt_class is None:
@@ -365,7 +388,8 @@ class _DirectionTraining:
                                               t_update=fertility_t_update,
                                               initial=None if initial is None or self.base_items else initial.fertility,
                                               on_iteration=fertility_iteration,
-                                              output_posterior=model.min_link_posterior, slots=slots)
+                                              output_posterior=model.min_link_posterior, slots=slots,
+                                              run_corpus=None if self.engine is None else self.engine.run_corpus)
         model.last_model = parse_schedule(config.schedule)[-1][0]
         return model
 
@@ -379,14 +403,16 @@ def training_alignment(model: DirectionModel):
     return None
 
 
-def align_direction(model: DirectionModel, corpus, slots=None):
+def align_direction(model: DirectionModel, corpus, slots=None, engine=None):
     """Alignment under the last trained model: (links, scores). ``links`` is flat like the target
     ids: the aligned source position of each target token, 0 = NULL, else 1-based; ``scores`` the
     log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM (posterior
     decoding with ``model.hmm_link_posterior`` > 0: then the score is the pair's likelihood); hill-climbing
     from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
     ``model.min_link_posterior`` > 0). ``slots``: (slots, slot offsets) of the corpus in the t-table
-    (:func:`eegiza.ttable.sentence_slots`), if at hand."""
+    (:func:`eegiza.ttable.sentence_slots`), if at hand. ``engine``: the Dask engine (issue 17), or None."""
+    if engine is not None:
+        return engine.align(model, corpus)
     if model.last_model in "34":   # the start alignment's slots serve the hill-climbing too
         if slots is None and model.base_model in "1H":
             slots = sentence_slots(corpus, model.ttable)

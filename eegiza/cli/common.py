@@ -109,6 +109,11 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
         reporter.expect_iterations(2 * sum(n for _, n in parse_schedule(config.schedule)))
         try:
             model = Aligner(config).train_corpus(training, progress=reporter.progress, profile=reporter.profile)
+        except Exception as err:   # issue 17: a lost Dask scheduler saves the last completed iteration's model
+            if config.scheduler:
+                from ..distributed.checkpoint import checkpoint_on_lost_scheduler
+                checkpoint_on_lost_scheduler(err, config, training, f"{save_model or outputs.prefix}.checkpoint.npz")
+            raise
         finally:
             reporter.training_done()
         reporter.step("training", time.perf_counter() - t0)

@@ -279,7 +279,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                     progress: Optional[Callable[[str], None]] = None,
                     t_update: Callable = normalise_t, initial: Optional[FertilityModel] = None,
                     on_iteration: Optional[Callable] = None,
-                    output_posterior: Optional[float] = None, slots=None) -> FertilityModel:
+                    output_posterior: Optional[float] = None, slots=None, run_corpus=None) -> FertilityModel:
     """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
     Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
     by the new t(f | e) after every iteration (the TTable object itself is updated), by
@@ -297,7 +297,9 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     posterior is below ``output_posterior`` unaligned (as :func:`align_fertility` would, but under
     the model before the last update, as GIZA++ writes its ``A3.final`` during the last iteration):
     the training corpus then needs no second alignment pass. ``slots``: (slots, slot offsets) of
-    :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None."""
+    :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None.
+    ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
+    run = run_corpus or _run_corpus
     params = params or FertilityParams()
     if not 0 <= params.peggedcutoff <= 1:
         raise ValueError(f"peggedcutoff {params.peggedcutoff}: expected a value in [0, 1]")
@@ -322,8 +324,8 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                                np.zeros(n_a * n_b, np.int8), np.full(n_b * width, 1.0 / width),
                                np.zeros(n_b, np.int8), half)
         # transfer: n, d, p0 from the HMM Viterbi alignments, t as the HMM left it
-        out = _run_corpus(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
-                          False, True, False, n_chunks, slots=slots)
+        out = run(model, ttable, corpus, start_positions, model.n_table, src_class, tgt_class, False, False,
+                  False, True, False, n_chunks, slots=slots)
         _m_step(model, ttable, lengths, *out[3:9], update_t=False, update_d4=False)
         del out   # the transfer's counts, freed before the first iteration's
         first_from = "3"
@@ -339,7 +341,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         warm = params.warm_start and positions is not None and from_model == "4"
         climb_start = positions if warm else start_positions
         last = it == len(sequence) and output_posterior is not None
-        positions, scores, loglik, *counts, decoded = _run_corpus(
+        positions, scores, loglik, *counts, decoded = run(
             model, ttable, corpus, climb_start, model.n_table, src_class, tgt_class, True, True,
             from_model == "4", True, to_model == "4", n_chunks, output_posterior or 0.0, decode=last, slots=slots)
         if last:
@@ -461,7 +463,7 @@ def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
 
 
 def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_chunks: Optional[int] = None,
-                    min_link_posterior: float = 0.0, slots=None):
+                    min_link_posterior: float = 0.0, slots=None, run_corpus=None):
     """Hill-climb from ``start_positions`` (the HMM Viterbi alignment of ``corpus``) under the last
     trained model: (positions int32 flat per target token, 0 = NULL, log-probability per sentence
     of the climbed alignment). With ``min_link_posterior`` > 0 (and no pegging), a target word is
@@ -469,14 +471,16 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     alignment's neighbourhood (the alignment plus every move and swap), an approximation of the
     link's posterior (posterior decoding; Model 4's neighbourhoods are peaked, so useful values
     are close to 1). ``slots``: (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots` for
-    ``corpus`` and ``ttable``, if at hand (else the t-table is searched)."""
+    ``corpus`` and ``ttable``, if at hand (else the t-table is searched). ``run_corpus``: replaces
+    :func:`_run_corpus` (the Dask engine's, issue 17)."""
     n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
     n_probs = _fertility_rows(model, corpus.src_vocab.words)
     src_class = _pad(model.src_class, len(corpus.src_vocab))
     tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
-    positions, scores, *_ = _run_corpus(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
-                                        False, model.last_model == "4", False, False, n_chunks, min_link_posterior,
-                                        slots=slots)
+    run = run_corpus or _run_corpus
+    positions, scores, *_ = run(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
+                                False, model.last_model == "4", False, False, n_chunks, min_link_posterior,
+                                slots=slots)
     return positions, scores
 
 

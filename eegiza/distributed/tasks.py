@@ -1,0 +1,151 @@
+"""The functions Dask workers run (no Dask import here: these are plain NumPy/Numba calls).
+
+A *shard* is a contiguous range of sentence pairs: both sides' ids and offsets
+(:class:`ShardData`). It is built by a task whose arguments are the shard's arrays, so when the
+worker holding it is lost the scheduler can build it again elsewhere from the task itself.
+
+A shard's *slot structure* for one direction (:class:`ShardSlots`) is the shard's own
+co-occurrence table (CSR over the pairs of its sentences, :func:`eegiza.ttable.cooccurrence_csr`)
+and the slot of every (i, j) of every sentence in it (:func:`eegiza.ttable.sentence_slots`).
+The client maps the shard's table slots to the global table's once (``slot_map``, sorted, since
+both tables are sorted by (e, f)); every iteration it then sends the shard ``probs[slot_map]``
+only, and gets back fixed-point counts of the shard's slots, which it adds at ``slot_map``.
+
+Every E-step task returns integer counts (the per-chunk fixed-point rows summed, exactly),
+per-sentence log-likelihoods and its own compute time, so the client's reduction in shard order is
+bit-identical to the local engine's.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..corpus import ParallelCorpus, Side, Vocab
+from ..ttable import COUNT_SCALE, TTable, cooccurrence_csr, sentence_slots
+
+
+@dataclass
+class ShardData:
+    """Sentence pairs ``start:stop`` of the corpus (forward orientation)."""
+
+    start: int
+    stop: int
+    src: Side
+    tgt: Side
+
+    def corpus(self, reverse: bool) -> ParallelCorpus:
+        """The shard as a corpus (vocabularies empty: the kernels only use ids and offsets)."""
+        empty = Vocab([], np.zeros(0, np.int64), {})
+        return ParallelCorpus(self.tgt, self.src, empty, empty) if reverse else \
+            ParallelCorpus(self.src, self.tgt, empty, empty)
+
+
+@dataclass
+class ShardSlots:
+    """One direction of one shard: its own co-occurrence table and sentence slots."""
+
+    reverse: bool
+    indptr: np.ndarray
+    indices: np.ndarray
+    slots: np.ndarray
+    slot_off: np.ndarray
+
+
+def make_shard(start, stop, src_ids, src_off, tgt_ids, tgt_off) -> ShardData:
+    return ShardData(start, stop, Side(src_ids, src_off), Side(tgt_ids, tgt_off))
+
+
+def make_slots(shard: ShardData, reverse: bool, n_src_vocab: int, n_tgt_vocab: int) -> ShardSlots:
+    corpus = shard.corpus(reverse)
+    indptr, indices = cooccurrence_csr(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
+                                       n_src_vocab, n_tgt_vocab, numba.get_num_threads())
+    slots, slot_off = sentence_slots(corpus, TTable(indptr, indices, np.zeros(0)))
+    return ShardSlots(reverse, indptr, indices, slots, slot_off)
+
+
+def slot_pairs(slots: ShardSlots):
+    """(row ids, target ids) of the shard table's slots: the client maps them to global slots."""
+    rows = np.repeat(np.arange(len(slots.indptr) - 1, dtype=np.int32), np.diff(slots.indptr))
+    return rows, slots.indices
+
+
+def as_int_counts(values: np.ndarray) -> np.ndarray:
+    """Float counts that are sums of fixed-point units back to the exact integer units."""
+    return np.rint(np.asarray(values) * COUNT_SCALE).astype(np.int64)
+
+
+def _sum_rows(chunk_counts: np.ndarray) -> np.ndarray:
+    return chunk_counts.sum(axis=0, dtype=np.int64) if chunk_counts.ndim == 2 else chunk_counts
+
+
+def agreement_task(shard: ShardData, fwd: ShardSlots, rev: ShardSlots, use_hmm, power, floor, p_null, smooth,
+                   fwd_probs, fwd_class, fwd_jump, fwd_start, rev_probs, rev_class, rev_jump, rev_start):
+    """The joint E-step (:func:`eegiza.models.agreement.estep`) of one shard."""
+    from ..models import agreement
+    t0 = time.perf_counter()
+    if getattr(rev, "from_forward", None) is None:   # the reverse slots as the forward ones mapped, kept on the worker
+        rev.from_forward = agreement.reverse_slot_map(TTable(fwd.indptr, fwd.indices, np.zeros(0)),
+                                                      TTable(rev.indptr, rev.indices, np.zeros(0)),
+                                                      len(fwd.indptr) - 1)
+    f_counts, f_jumps, f_starts, f_ll, r_counts, r_jumps, r_starts, r_ll = agreement.estep(
+        use_hmm, power, shard.src.ids, shard.src.offsets, shard.tgt.ids, shard.tgt.offsets, floor, p_null, smooth,
+        numba.get_num_threads(), fwd.slots, fwd.slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,
+        *rev.from_forward, rev_probs, rev_class, rev_jump, rev_start)
+    out = (_sum_rows(f_counts), as_int_counts(f_jumps), as_int_counts(f_starts), f_ll,
+           _sum_rows(r_counts), as_int_counts(r_jumps), as_int_counts(r_starts), r_ll)
+    return out, time.perf_counter() - t0
+
+
+def direction_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, jump, start, p_null, smooth):
+    """One direction's own E-step of Model 1 or the HMM on one shard."""
+    from ..models import hmm, ibm1
+    t0 = time.perf_counter()
+    c = shard.corpus(sl.reverse)
+    if name == "1":
+        counts, loglik = ibm1.estep(c.src.offsets, c.tgt.offsets, sl.slots, sl.slot_off, probs, floor,
+                                    numba.get_num_threads())
+        jumps, starts = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    else:
+        counts, jumps, starts, loglik = hmm.estep(c.src.ids, c.src.offsets, c.tgt.offsets, sl.slots, sl.slot_off,
+                                                  probs, floor, src_class, jump, start, p_null, smooth,
+                                                  numba.get_num_threads())
+        jumps, starts = as_int_counts(jumps), as_int_counts(starts)
+    return (_sum_rows(counts), jumps, starts, loglik), time.perf_counter() - t0
+
+
+def align_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, jump, start, p_null, smooth,
+               link_posterior):
+    """Viterbi (or HMM posterior decoding) alignment of one shard: (links, scores)."""
+    from ..models import hmm, ibm1
+    t0 = time.perf_counter()
+    c = shard.corpus(sl.reverse)
+    s_off, t_off = c.src.offsets, c.tgt.offsets
+    if name == "1":
+        out = ibm1.viterbi(s_off, t_off, sl.slots, sl.slot_off, probs, floor)
+    elif link_posterior > 0:
+        out = hmm.posterior_decode(c.src.ids, s_off, t_off, sl.slots, sl.slot_off, probs, floor, src_class, jump,
+                                   start, p_null, smooth, link_posterior, numba.get_num_threads())
+    else:
+        out = hmm.viterbi(c.src.ids, s_off, t_off, sl.slots, sl.slot_off, probs, floor, src_class, jump, start,
+                          p_null, smooth)
+    return tuple(out), time.perf_counter() - t0
+
+
+def fertility_task(shard: ShardData, sl: ShardSlots, model, probs, start, n_probs, src_class, tgt_class, flags,
+                   min_posterior, decode):
+    """Models 3/4 on one shard (:func:`eegiza.models.fertility._run_corpus`: hill-climbing per
+    sentence, counts when collecting) under the shard's own table with the global probabilities."""
+    from ..models import fertility
+    t0 = time.perf_counter()
+    c = shard.corpus(sl.reverse)
+    table = TTable(sl.indptr, sl.indices, probs)
+    climb, neighbours, from_model4, collect, collect_d4 = flags
+    n_probs = model.n_table if n_probs is None else n_probs
+    positions, scores, loglik, tc, nc, dc, pc, c1, cb, decoded = fertility._run_corpus(
+        model, table, c, start, n_probs, src_class, tgt_class, climb, neighbours, from_model4, collect, collect_d4,
+        numba.get_num_threads(), min_posterior, decode=decode, slots=(sl.slots, sl.slot_off))
+    counts = tuple(_sum_rows(x) for x in (tc, nc, dc, pc, c1, cb))
+    return (positions, scores, loglik, counts, decoded), time.perf_counter() - t0
