@@ -123,7 +123,7 @@ def run_row(spec: str, args) -> dict:
                 "--threads", str(args.threads)]
     gizalike = child(base_cmd + ["--child", "gizalike", spec])
     print(f"{spec} GIZA++-like: gdfa AER {gizalike['aer_gdfa']:.2f}, {gizalike['seconds']:.1f} s", flush=True)
-    plain = {"aer_gdfa": float("nan"), "seconds": None, "peak_rss_mb": None}
+    plain = {"aer_gdfa": float("nan"), "seconds": 0.0, "peak_rss_mb": 0.0}
     if not args.no_plain:
         plain = child(base_cmd + ["--child", "plain", spec])
     print(f"{spec} without priors: gdfa AER {plain['aer_gdfa']:.2f}, {plain['seconds']:.1f} s", flush=True)
@@ -134,7 +134,7 @@ def run_row(spec: str, args) -> dict:
     print(f"{spec} with the embedding prior too: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}",
           flush=True)
     efl_spec = pair if n_lines is None else f"{pair}:{n_lines}"
-    eflomal = {"aer_gdfa": float("nan"), "seconds": None, "peak_rss_mb": None}
+    eflomal = {"aer_gdfa": float("nan"), "seconds": 0.0, "peak_rss_mb": 0.0}
     if not args.no_eflomal:
         eflomal = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", efl_spec,
                          "--data", str(args.data)])
