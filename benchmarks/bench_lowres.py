@@ -3,14 +3,17 @@ default), with the cognate and the embedding prior, and eflomal.
 
 For every row ``pair:N`` (N = first training lines, or ``full``; en-fr's full = first 100,000) of the
 shared protocol (/work/shared/data/README.md items 1 and 5) it runs, each in a fresh child process so
-that peak RSS is per run: eegiza without any prior (``cognate_lambda=0``, "plain"), eegiza with its
+that peak RSS is per run: eegiza trained as GIZA++ would (``GIZA_LIKE``: no agreement, no
+link-posterior threshold, no cognate prior, no variational Bayes; "gizalike"), eegiza without any
+prior (``cognate_lambda=0``, "plain"; ``--no-plain`` skips it), eegiza with its
 defaults (the cognate prior, "base"), eegiza with the embedding prior as well, eflomal
 (benchmarks/run_eflomal.py), and prints one table: gdfa AER of the four, the chosen prior weight
 lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 against identical strings
 and against the Model 1 dictionary), seconds (vectors / mapping / prior / training) and peak RSS.
 
-Vectors: trained once per pair on the protocol's monolingual halves of the whole training text
-(source side of the first half, target side of the second half, lower-cased) with eegiza's own
+Vectors: trained once per pair on the protocol's monolingual texts (item 5: source side of the
+even-numbered training lines, target side of the odd ones, lower-cased; of all training lines, but
+en-fr's first 100,000 only, ``MONO_CAP``) with eegiza's own
 :func:`eegiza.embeddings.train_vectors` (``--kind``/``--dim``: fastText 300-d by default, as
 ``eegiza embed``; ``--kind word2vec --dim 100`` is the issue's reproduction setting) and cached
 under ``--vectors-dir`` (reruns reuse them; the "vectors" seconds are those of that one-time
@@ -19,7 +22,8 @@ per row, seeded by that row's N-line bitext. eegiza uses the default AlignerConf
 ``--schedule``.
 
     PYTHONPATH=/work/main python benchmarks/bench_lowres.py --out /tmp/lowres.jsonl \
-        [ro-en:1000 de-en:full ...] [--schedule "1^5 H^5 3^3 4^3"] [--resume]
+        [ro-en:1000 de-en:full ...] [--schedule "1^5 H^5 3^3 4^3"] [--resume] [--threads 1] \
+        [--no-eflomal] [--no-plain]
 """
 from __future__ import annotations
 
