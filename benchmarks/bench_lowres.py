@@ -3,14 +3,17 @@ default), with the cognate and the embedding prior, and eflomal.
 
 For every row ``pair:N`` (N = first training lines, or ``full``; en-fr's full = first 100,000) of the
 shared protocol (/work/shared/data/README.md items 1 and 5) it runs, each in a fresh child process so
-that peak RSS is per run: eegiza without any prior (``cognate_lambda=0``, "plain"), eegiza with its
+that peak RSS is per run: eegiza trained as GIZA++ would (``GIZA_LIKE``: no agreement, no
+link-posterior threshold, no cognate prior, no variational Bayes; "gizalike"), eegiza without any
+prior (``cognate_lambda=0``, "plain"; ``--no-plain`` skips it), eegiza with its
 defaults (the cognate prior, "base"), eegiza with the embedding prior as well, eflomal
 (benchmarks/run_eflomal.py), and prints one table: gdfa AER of the four, the chosen prior weight
 lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 against identical strings
 and against the Model 1 dictionary), seconds (vectors / mapping / prior / training) and peak RSS.
 
-Vectors: trained once per pair on the protocol's monolingual halves of the whole training text
-(source side of the first half, target side of the second half, lower-cased) with eegiza's own
+Vectors: trained once per pair on the protocol's monolingual texts (item 5: source side of the
+even-numbered training lines, target side of the odd ones, lower-cased; of all training lines, but
+en-fr's first 100,000 only, ``MONO_CAP``) with eegiza's own
 :func:`eegiza.embeddings.train_vectors` (``--kind``/``--dim``: fastText 300-d by default, as
 ``eegiza embed``; ``--kind word2vec --dim 100`` is the issue's reproduction setting) and cached
 under ``--vectors-dir`` (reruns reuse them; the "vectors" seconds are those of that one-time
@@ -19,7 +22,8 @@ per row, seeded by that row's N-line bitext. eegiza uses the default AlignerConf
 ``--schedule``.
 
     PYTHONPATH=/work/main python benchmarks/bench_lowres.py --out /tmp/lowres.jsonl \
-        [ro-en:1000 de-en:full ...] [--schedule "1^5 H^5 3^3 4^3"] [--resume]
+        [ro-en:1000 de-en:full ...] [--schedule "1^5 H^5 3^3 4^3"] [--resume] [--threads 1] \
+        [--no-eflomal] [--no-plain]
 """
 from __future__ import annotations
 
@@ -37,7 +41,13 @@ from protocol import (DEFAULT_DATA_DIR, cpu_seconds, load_protocol, write_mono_h
 DEFAULT_ROWS = [f"{pair}:{n}" for n in ("1000", "10000") for pair in ("ro-en", "de-en", "en-fr")] + \
                ["ro-en:full", "de-en:full", "en-fr:full"]
 FULL_CAP = {"en-fr": 100000}
-COLUMNS = ["pair", "N", "aer_plain", "aer_base", "aer_prior", "aer_eflomal", "lambda", "p1_ident", "p1_m1",
+#: monolingual text = protocol item 5 on the first lines of the training text (all when absent):
+#: en-fr's 1,130,104 lines would take an hour of vector training a side here
+MONO_CAP = {"en-fr": 100000}
+#: the seed paper's baseline: GIZA++-like EM (no agreement, no link-posterior threshold, no cognate
+#: prior, no variational Bayes)
+GIZA_LIKE = {"agreement": False, "min_link_posterior": 0.0, "cognate_lambda": 0.0, "vb_alpha": 0.0}
+COLUMNS = ["pair", "N", "aer_gizalike", "aer_plain", "aer_base", "aer_prior", "aer_eflomal", "lambda", "p1_ident", "p1_m1",
            "s_vectors", "s_mapping", "s_prior", "s_train", "s_plain", "s_base", "s_eflomal",
            "rss_plain", "rss_base", "rss_prior", "rss_eflomal"]
 
@@ -48,8 +58,10 @@ def row_lines(spec: str):
     return pair, (FULL_CAP.get(pair) if n in ("", "full") else int(n))
 
 
-def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int, data_dir: Path) -> dict:
-    """Train (once) and cache word vectors of the pair's monolingual halves; returns their metadata."""
+def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int, data_dir: Path,
+                   threads: int = 0) -> dict:
+    """Train (once) and cache word vectors of the pair's monolingual texts (protocol item 5 on the
+    first ``MONO_CAP`` lines, or all); returns their metadata."""
     from eegiza.embeddings import save_word2vec, train_vectors
 
     meta_path = directory / f"{pair}.{kind}{dim}.json"
@@ -57,11 +69,11 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
         return json.loads(meta_path.read_text())
     directory.mkdir(parents=True, exist_ok=True)
     src_lang, tgt_lang = pair.split("-")
-    meta = {"kind": kind, "dim": dim, "epochs": epochs, "seconds": 0.0}
-    texts = write_mono_halves(pair, directory, data_dir)
+    meta = {"kind": kind, "dim": dim, "epochs": epochs, "seconds": 0.0, "mono_lines": MONO_CAP.get(pair)}
+    texts = write_mono_halves(pair, directory, data_dir, MONO_CAP.get(pair))
     for side, lang, text in zip(("src", "tgt"), (src_lang, tgt_lang), texts):
         start = time.perf_counter()
-        vectors = train_vectors(text, kind=kind, dim=dim, epochs=epochs, lowercase=True,
+        vectors = train_vectors(text, kind=kind, dim=dim, epochs=epochs, lowercase=True, threads=threads,
                                 progress=lambda m: print("  ", m, file=sys.stderr, flush=True))
         meta["seconds"] += time.perf_counter() - start
         path = directory / f"{pair}.{lang}.{kind}{dim}.bin"
@@ -110,9 +122,14 @@ def child(command) -> dict:
 
 def run_row(spec: str, args) -> dict:
     pair, n_lines = row_lines(spec)
-    vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data)
-    base_cmd = [sys.executable, __file__, "--data", str(args.data), "--schedule", args.schedule]
-    plain = child(base_cmd + ["--child", "plain", spec])
+    vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data, args.threads)
+    base_cmd = [sys.executable, __file__, "--data", str(args.data), "--schedule", args.schedule,
+                "--threads", str(args.threads)]
+    gizalike = child(base_cmd + ["--child", "gizalike", spec])
+    print(f"{spec} GIZA++-like: gdfa AER {gizalike['aer_gdfa']:.2f}, {gizalike['seconds']:.1f} s", flush=True)
+    plain = {"aer_gdfa": float("nan"), "seconds": 0.0, "peak_rss_mb": 0.0}
+    if not args.no_plain:
+        plain = child(base_cmd + ["--child", "plain", spec])
     print(f"{spec} without priors: gdfa AER {plain['aer_gdfa']:.2f}, {plain['seconds']:.1f} s", flush=True)
     base = child(base_cmd + ["--child", "base", spec])
     print(f"{spec} with the cognate prior: gdfa AER {base['aer_gdfa']:.2f}, {base['seconds']:.1f} s",
@@ -121,12 +138,14 @@ def run_row(spec: str, args) -> dict:
     print(f"{spec} with the embedding prior too: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}",
           flush=True)
     efl_spec = pair if n_lines is None else f"{pair}:{n_lines}"
-    eflomal = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", efl_spec,
-                     "--data", str(args.data)])
+    eflomal = {"aer_gdfa": float("nan"), "seconds": 0.0, "peak_rss_mb": 0.0}
+    if not args.no_eflomal:
+        eflomal = child([sys.executable, str(Path(__file__).parent / "run_eflomal.py"), "--child", efl_spec,
+                         "--data", str(args.data)])
     quality = prior.get("quality") or {}
     lam = prior["lambda"]
     return {"pair": pair, "N": spec.partition(":")[2] or "full", "lines": base["lines"],
-            "aer_plain": plain["aer_gdfa"], "aer_base": base["aer_gdfa"], "aer_prior": prior["aer_gdfa"],
+            "aer_gizalike": gizalike["aer_gdfa"], "aer_plain": plain["aer_gdfa"], "aer_base": base["aer_gdfa"], "aer_prior": prior["aer_gdfa"],
             "aer_eflomal": 100 * eflomal["aer_gdfa"],
             "lambda": f"{lam['fwd']:g}/{lam['rev']:g}",
             "p1_ident": quality.get("identical_precision"), "p1_m1": quality.get("model1_precision"),
@@ -142,6 +161,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", nargs="*", default=DEFAULT_ROWS, help="pair:N or pair:full (default: all 9)")
     parser.add_argument("--schedule", default="1^5 H^5 3^3 4^3")
+    parser.add_argument("--threads", type=int, default=0, help="eegiza and vector-training threads (0 = all)")
+    parser.add_argument("--no-eflomal", action="store_true", help="skip the eflomal column")
+    parser.add_argument("--no-plain", action="store_true", help="skip the run without any prior")
     parser.add_argument("--out", type=Path, help="append every finished row here as a JSON line")
     parser.add_argument("--resume", action="store_true", help="skip rows already in --out")
     parser.add_argument("--vectors-dir", type=Path, default=Path("/tmp/lowres_vectors"))
@@ -150,13 +172,14 @@ def main(argv=None) -> None:
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--child", choices=["plain", "base", "prior"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["gizalike", "plain", "base", "prior"], help=argparse.SUPPRESS)
     parser.add_argument("--vectors", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         pair, n_lines = row_lines(args.rows[0])
         vectors = json.loads(args.vectors) if args.child == "prior" else None
-        settings = {"cognate_lambda": 0.0} if args.child == "plain" else None
+        settings = {"plain": {"cognate_lambda": 0.0}, "gizalike": GIZA_LIKE}.get(args.child, {})
+        settings["threads"] = args.threads
         print(json.dumps(run_eegiza(pair, n_lines, args.schedule, args.data, vectors, settings)))
         return
     done = []

@@ -2,7 +2,7 @@
 
 ``load_protocol``: corpus = first N training lines + the test lines appended, lower-cased; the gold
 alignments score the last ``n_test`` output lines. ``mono_halves``: the monolingual texts for
-embeddings (source side of the first half, target side of the second half). Also peak memory,
+embeddings (item 5: source side of the even-numbered training lines, target side of the odd ones). Also peak memory,
 CPU time and a plain table printer. The data folder is ``<repo>/../shared/data`` unless ``--data`` says otherwise.
 """
 from __future__ import annotations
@@ -69,22 +69,28 @@ def load_protocol(pair: str, n_lines: Optional[int] = None,
                     len(test_src), pair)
 
 
+def interleave_halves(src_lines: Sequence[str], tgt_lines: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Item 5 of the protocol on two line-aligned sides: the source side of the lines with an even
+    0-based number and the target side of the odd-numbered ones, so that no sentence has its
+    translation on the other side while both sides cover the same mix of sources."""
+    return list(src_lines[0::2]), list(tgt_lines[1::2])
+
+
 def mono_halves(pair: str, n_lines: Optional[int] = None,
                 data_dir: Path = DEFAULT_DATA_DIR) -> Tuple[List[str], List[str]]:
-    """(source monolingual text, target monolingual text), lower-cased: the source side of the
-    first floor(L/2) training lines and the target side of the rest (L = n_lines, or all)."""
-    src_lines, tgt_lines = _train_sides(pair, n_lines, data_dir)
-    half = len(src_lines) // 2
-    return src_lines[:half], tgt_lines[half:]
+    """(source monolingual text, target monolingual text), lower-cased, of the first ``n_lines``
+    training lines (all if None): :func:`interleave_halves` (protocol item 5)."""
+    return interleave_halves(*_train_sides(pair, n_lines, data_dir))
 
 
-def write_mono_halves(pair: str, out_dir: Path, data_dir: Path = DEFAULT_DATA_DIR) -> Tuple[Path, Path]:
-    """:func:`mono_halves` of all training lines written to ``out_dir/PAIR.mono.LANG``, one sentence
-    per line; returns the (source, target) paths."""
+def write_mono_halves(pair: str, out_dir: Path, data_dir: Path = DEFAULT_DATA_DIR,
+                      n_lines: Optional[int] = None) -> Tuple[Path, Path]:
+    """:func:`mono_halves` of the first ``n_lines`` training lines (all if None) written to
+    ``out_dir/PAIR.mono.LANG``, one sentence per line; returns the (source, target) paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = tuple(out_dir / f"{pair}.mono.{lang}" for lang in _langs(pair))
-    for path, lines in zip(paths, mono_halves(pair, None, data_dir)):
+    for path, lines in zip(paths, mono_halves(pair, n_lines, data_dir)):
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return paths
 

@@ -102,6 +102,9 @@ class AlignerConfig:
     embed_kind: str = field(default="fasttext", metadata=_giza("", "vectors trained from text: fasttext or word2vec"))
     embed_dim: int = field(default=300, metadata=_giza("", "dimension of vectors trained from text"))
     embed_epochs: int = field(default=5, metadata=_giza("", "training passes of vectors trained from text"))
+    vectors_cache: Optional[str] = field(default=None, metadata=_giza(
+        "", "folder where vectors trained from --src-mono/--tgt-mono are cached, keyed by a hash of the "
+            "text and the training options (default: the text's folder)"))
     mapping: str = field(default="seeded", metadata=_giza(
         "", "cross-lingual mapping: seeded (bitext identical strings + Model 1 dictionary), unsupervised, "
             "identical, or none (vectors already mapped)"))

@@ -3,7 +3,10 @@ text file and write them in word2vec text or binary format (or as a gensim model
 FastText's subword vectors for unseen words).
 
     eegiza embed TEXT -o VECTORS [--kind fasttext|word2vec] [--dim 300] [--epochs 5] [--min-count 3]
-                 [--binary | --gensim] [--lowercase] [--threads N] [--quiet]
+                 [--binary | --gensim] [--lowercase] [--threads N] [--vectors-cache DIR | --no-cache] [--quiet]
+
+Trained vectors are cached (folder ``eegiza-vectors-<hash>`` in the output's folder or ``--vectors-cache``),
+keyed by a hash of the text and the training options: a second run with the same text reuses them.
 """
 from __future__ import annotations
 
@@ -29,11 +32,15 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lowercase", action="store_true", help="lower-case the text first (str.lower)")
     parser.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument("--vectors-cache", metavar="DIR",
+                        help="cache folder of trained vectors, keyed by a hash of the text and these options; "
+                             "a second run with the same text and options reuses them (default: the output's folder)")
+    parser.add_argument("--no-cache", action="store_true", help="neither reuse nor cache trained vectors")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
 
 
 def run_embed(args) -> int:
-    from ..embeddings.vectors import save_word2vec, train_vectors
+    from ..embeddings.vectors import cached_train_vectors, save_word2vec, train_vectors
     from .outputs import OutputSet
     from .preflight import check_input, check_threads
     reporter = Reporter(quiet=args.quiet)
@@ -41,11 +48,21 @@ def run_embed(args) -> int:
     check_threads(args.threads, reporter)
     outputs = OutputSet([args.output])       # checked (folders created) before training
     t0 = time.perf_counter()
-    vectors = train_vectors(args.text, kind=args.kind, dim=args.dim, epochs=args.epochs, window=args.window,
-                            min_count=args.min_count, threads=args.threads, lowercase=args.lowercase,
-                            seed=args.seed, progress=reporter.progress,
-                            save_path=args.output if args.gensim else None)
-    reporter.step("training", time.perf_counter() - t0)
+    options = dict(kind=args.kind, dim=args.dim, epochs=args.epochs, window=args.window,
+                   min_count=args.min_count, threads=args.threads, lowercase=args.lowercase, seed=args.seed)
+    if args.no_cache:
+        vectors = train_vectors(args.text, progress=reporter.progress,
+                                save_path=args.output if args.gensim else None, **options)
+    else:
+        import os
+        cache = args.vectors_cache or os.path.dirname(os.path.abspath(args.output))
+        vectors, cached = cached_train_vectors(args.text, cache, reporter.progress, **options)
+        reporter.note(("reused the cached vectors " if cached else "vector training took "
+                       f"{time.perf_counter() - t0:.1f} s; cached as ") + cached_train_vectors.last_entry)
+        if args.gensim:                      # the cached KeyedVectors keep FastText's subwords
+            from ..embeddings.vectors import _load_gensim_object
+            _load_gensim_object(os.path.join(cached_train_vectors.last_entry, "vectors.kv")).save(args.output)
+    reporter.step("training" if args.no_cache or not cached else "cached vectors", time.perf_counter() - t0)
     if not args.gensim:
         t0 = time.perf_counter()
         with outputs:

@@ -23,13 +23,15 @@ from ..ttable import TTable
 from .calibrate import choose_lambda, induction_precision, mutual_best_pairs
 from .mapping import Mapping, MappingError, identical_seed, map_embeddings, unit_rows
 from .prior import EmbeddingPrior, chain_factories, make_prior_factory, vocab_rows
-from .vectors import VectorFileError, WordVectors, load_vectors, save_word2vec, train_vectors
+from .vectors import (VectorFileError, WordVectors, cached_train_vectors, load_vectors, save_word2vec,
+                      train_vectors)
 
 PRIOR_DEFAULTS = {
     "src_vectors": None, "tgt_vectors": None,        # vector files (word2vec text/binary, gensim)
     "src_mono": None, "tgt_mono": None,              # or monolingual text to train them on
     "embed_kind": "fasttext", "embed_dim": 300, "embed_epochs": 5, "embed_min_count": 3,
     "embed_max_words": 200000,                       # most frequent words of each space used
+    "vectors_cache": None,                           # folder of trained vectors (default: the text's)
     "mapping": "seeded",                             # unsupervised | seeded | identical | none
     "mapping_cutoff": 20000, "mapping_interval": 50, "mapping_max_iterations": 1000,
     "mapping_threshold": None,                       # self-learning stops below this objective gain;
@@ -55,16 +57,24 @@ def _option(config, name):
     return PRIOR_DEFAULTS[name] if value is None else value
 
 
-def _get_vectors(config, side: str, progress) -> WordVectors:
+def _get_vectors(config, side: str, progress, vocab_words=None) -> WordVectors:
+    """The side's vectors: loaded (lazily: only ``vocab_words`` and the ``mapping_cutoff`` most
+    frequent words of the file are kept) or trained on monolingual text (cached, see
+    :func:`cached_train_vectors`); the first ``embed_max_words`` of them."""
     path, mono = _option(config, f"{side}_vectors"), _option(config, f"{side}_mono")
     limit = _option(config, "embed_max_words")
+    t0 = time.perf_counter()
     if path is not None:
-        vec = load_vectors(path)
+        keep = None if vocab_words is None else set(vocab_words)
+        vec = load_vectors(path, keep=keep, keep_top=int(_option(config, "mapping_cutoff")))
+        progress(f"{side} vectors: {len(vec)} words kept from {path} ({time.perf_counter() - t0:.1f} s)")
     elif mono is not None:
-        vec = train_vectors(mono, kind=_option(config, "embed_kind"), dim=_option(config, "embed_dim"),
-                            epochs=_option(config, "embed_epochs"), min_count=_option(config, "embed_min_count"),
-                            threads=getattr(config, "threads", 0) or 0, lowercase=bool(getattr(config, "lowercase", False)),
-                            progress=progress)
+        vec, _ = cached_train_vectors(mono, _option(config, "vectors_cache"), progress,
+                                      kind=_option(config, "embed_kind"), dim=_option(config, "embed_dim"),
+                                      epochs=_option(config, "embed_epochs"),
+                                      min_count=_option(config, "embed_min_count"),
+                                      threads=getattr(config, "threads", 0) or 0,
+                                      lowercase=bool(getattr(config, "lowercase", False)))
     else:
         raise ValueError(f"the embedding prior needs --{side}-vectors or --{side}-mono")
     return WordVectors(vec.words[:limit], vec.matrix[:limit], vec.oov)
@@ -254,8 +264,8 @@ def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tupl
     opts = dict(temperature=float(_option(config, "prior_temperature")), top_k=int(_option(config, "prior_top_k")),
                 models=str(_option(config, "prior_models")))
     t0 = time.perf_counter()
-    src_vec = _get_vectors(config, "src", say)
-    tgt_vec = _get_vectors(config, "tgt", say)
+    src_vec = _get_vectors(config, "src", say, corpus.src_vocab.words[1:])
+    tgt_vec = _get_vectors(config, "tgt", say, corpus.tgt_vocab.words[1:])
     if src_vec.dim != tgt_vec.dim:
         raise MappingError(f"source vectors have dimension {src_vec.dim}, target vectors {tgt_vec.dim}")
     report["seconds"]["embeddings"] = time.perf_counter() - t0
@@ -284,6 +294,8 @@ def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tupl
     src_words, xm = _extended_space(src_vec, corpus.src_vocab.words, src_map)
     tgt_words, zm = _extended_space(tgt_vec, corpus.tgt_vocab.words, tgt_map)
     report["seconds"]["mapping"] = time.perf_counter() - t0
+    say(f"vectors ready in {report['seconds']['embeddings']:.1f} s; Model 1 dictionary "
+        f"{report['seconds']['model1_dictionary']:.1f} s; mapping ({kind}) {report['seconds']['mapping']:.1f} s")
     report["mapping"] = kind
     if _option(config, "save_mapped_vectors") is not None:
         base = _option(config, "save_mapped_vectors")

@@ -82,7 +82,7 @@ def _progress_callback(progress, epochs: int):
 def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5, window: int = 5,
                   min_count: int = 3, negative: int = 5, sample: float = 1e-4, threads: int = 0,
                   lowercase: bool = False, seed: int = 1, progress: Optional[Callable[[str], None]] = None,
-                  save_path=None, buckets: Optional[int] = None) -> WordVectors:
+                  save_path=None, buckets: Optional[int] = None, _keyed: Optional[dict] = None) -> WordVectors:
     """Skip-gram vectors of a tokenized text file (one sentence per line; .gz/.xz ok).
 
     ``kind`` is ``"fasttext"`` (subword n-grams 3-6, vectors for unseen words) or ``"word2vec"``.
@@ -118,7 +118,53 @@ def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5,
     if save_path is not None:
         model.callbacks = ()          # the progress callback is not picklable
         model.save(os.fspath(save_path))
+    if _keyed is not None:
+        _keyed["kv"] = model.wv
     return from_keyed_vectors(model.wv)
+
+
+def vectors_cache_key(path, **options) -> str:
+    """Hash of a monolingual text's bytes and the training options (the cache entry's name)."""
+    import hashlib
+    import json
+    from ..corpus import read_bytes
+    digest = hashlib.sha256(read_bytes(path))
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode("utf-8"))
+    return digest.hexdigest()[:24]
+
+
+def cached_train_vectors(path, cache_dir=None, progress: Optional[Callable[[str], None]] = None,
+                         **options) -> tuple:
+    """(vectors, cached): :func:`train_vectors` of ``path``, or the vectors a previous call with the
+    same text and options saved under ``cache_dir`` (default: the text's folder) in the folder
+    ``eegiza-vectors-<hash>`` (a gensim KeyedVectors ``vectors.kv``; FastText's subwords included).
+    ``threads`` is not part of the key. A cache folder that cannot be written is skipped.
+    ``cached_train_vectors.last_entry`` names the cache file of the last call."""
+    say = progress or (lambda msg: None)
+    key_options = {k: v for k, v in options.items() if k not in ("threads", "save_path")}
+    key = vectors_cache_key(path, **key_options)
+    folder = os.fspath(cache_dir) if cache_dir else (os.path.dirname(os.path.abspath(os.fspath(path))))
+    entry = os.path.join(folder, f"eegiza-vectors-{key}")
+    cached_train_vectors.last_entry = entry
+    if os.path.exists(entry):
+        t0 = time.perf_counter()
+        vec = _load_gensim(os.path.join(entry, "vectors.kv"))
+        say(f"reusing cached vectors {entry} for {path} ({len(vec)} words, {time.perf_counter() - t0:.1f} s)")
+        return vec, True
+    holder = {}
+    t0 = time.perf_counter()
+    vec = train_vectors(path, progress=progress, _keyed=holder, **options)
+    say(f"vectors of {path} trained in {time.perf_counter() - t0:.1f} s ({len(vec)} words)")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{entry}.tmp{os.getpid()}"
+        os.makedirs(tmp, exist_ok=True)         # gensim writes large arrays as .npy files beside
+        holder["kv"].save(os.path.join(tmp, "vectors.kv"))
+        os.replace(tmp, entry)                  # the folder appears whole or not at all
+        say(f"cached as {entry}")
+    except OSError as err:
+        say(f"vectors not cached ({err})")
+    return vec, False
 
 
 #: FastText n-gram rows per vocabulary word (a word has about 20 distinct n-grams of 3-6
@@ -201,24 +247,131 @@ def _read_word2vec_binary(data: bytes, path) -> WordVectors:
     return WordVectors(words, matrix)
 
 
-def load_vectors(path, limit: Optional[int] = None) -> WordVectors:
-    """Load vectors: word2vec text or binary (detected), or a gensim KeyedVectors/Word2Vec/FastText
-    model file. ``limit``: keep only the first (most frequent) ``limit`` words."""
+FASTTEXT_MAGIC = 793712314     # first int32 of a fastText .bin model
+
+
+def load_vectors(path, limit: Optional[int] = None, keep=None, keep_top: int = 0) -> WordVectors:
+    """Load vectors: word2vec text or binary (detected), a fastText ``.bin`` model, or a gensim
+    KeyedVectors/Word2Vec/FastText model file. ``limit``: keep only the first (most frequent)
+    ``limit`` words.
+
+    ``keep`` (a set of words; None = all): load lazily, keeping only the rows of these words plus
+    the first ``keep_top`` words of the file. word2vec files are streamed entry by entry, so memory
+    is that of the kept rows (a 2M-word Common Crawl ``.vec`` file and a 1,000-line bitext: a few
+    MB). A fastText ``.bin`` is loaded with gensim, the vectors of the kept words (built from
+    subwords for words the model has not seen) are taken, and the model is dropped."""
     path = os.fspath(path)
     with open(path, "rb") as fh:
         head = fh.read(64)
     first = head.split(b"\n", 1)[0]
     if len(first.split()) == 2 and all(p.isdigit() for p in first.split()):
-        from ..corpus import read_bytes
-        data = read_bytes(path)
-        body = data[data.find(b"\n") + 1:][:4096]
+        end = head.find(b"\n")
+        with open(path, "rb") as fh:
+            fh.seek(end + 1)
+            body = fh.read(4096)
         binary = b"\x00" in body or not _looks_textual(body)
-        vec = _read_word2vec_binary(data, path) if binary else _read_word2vec_text(data, path)
+        if keep is not None:
+            reader = _stream_word2vec_binary if binary else _stream_word2vec_text
+            vec = reader(path, keep, keep_top)
+        else:
+            from ..corpus import read_bytes
+            data = read_bytes(path)
+            vec = _read_word2vec_binary(data, path) if binary else _read_word2vec_text(data, path)
+    elif len(head) >= 4 and int.from_bytes(head[:4], "little") == FASTTEXT_MAGIC:
+        vec = _load_fasttext_bin(path, keep, keep_top)
     else:
         vec = _load_gensim(path)
+        if keep is not None:
+            vec = _subset(vec, keep, keep_top)
     if limit is not None:
         vec = WordVectors(vec.words[:limit], vec.matrix[:limit], vec.oov)
     return vec
+
+
+def _subset(vec: WordVectors, keep, keep_top: int) -> WordVectors:
+    """The rows of ``keep`` and the first ``keep_top`` words (file order), plus subword-built
+    vectors of kept words outside the vocabulary; no ``oov`` function (the model may go)."""
+    rows = [i for i, w in enumerate(vec.words) if i < keep_top or w in keep]
+    words = [vec.words[i] for i in rows]
+    matrix = vec.matrix[rows]
+    if vec.oov is not None:
+        missing = sorted(w for w in keep if w not in vec.index)
+        mask, built = vec.lookup(missing)
+        words += [w for w, ok in zip(missing, mask) if ok]
+        matrix = np.concatenate([matrix, built]) if len(built) else matrix
+    return WordVectors(words, matrix)
+
+
+def _open_text(path):
+    """A text file (UTF-8), read as a stream; ``.gz``/``.xz``/``.bz2`` decompressed on the fly."""
+    import bz2
+    import gzip
+    import lzma
+    opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(os.path.splitext(path)[1], open)
+    return opener(path, "rt", encoding="utf-8", newline="\n")
+
+
+def _stream_word2vec_text(path, keep, keep_top: int) -> WordVectors:
+    """word2vec text read line by line, keeping only wanted words' rows."""
+    words, rows, count, seen = [], [], 0, 0
+    with _open_text(path) as handle:
+        header = handle.readline()
+        count, dim = _read_header(header.encode("utf-8"), path)
+        for lineno, line in enumerate(handle, 2):
+            word, sep, rest = line.rstrip("\n").rstrip(" ").partition(" ")
+            if not word and not rest:
+                continue
+            if seen < keep_top or word in keep:
+                try:
+                    row = np.array(rest.split(" "), dtype=np.float32)
+                except ValueError as err:
+                    raise VectorFileError(path, lineno, f"bad entry: {err}") from None
+                if len(row) != dim:
+                    raise VectorFileError(path, lineno, f"expected a word and {dim} numbers, got {len(row)} numbers")
+                words.append(word)
+                rows.append(row)
+            seen += 1
+    if seen != count:
+        raise VectorFileError(path, None, f"header says {count} words, the file has {seen}")
+    return WordVectors(words, np.stack(rows) if rows else np.zeros((0, dim), np.float32))
+
+
+def _stream_word2vec_binary(path, keep, keep_top: int) -> WordVectors:
+    """word2vec binary read entry by entry, keeping only wanted words' rows."""
+    words, rows = [], []
+    with open(path, "rb") as fh:
+        count, dim = _read_header(fh.readline(), path)
+        width = 4 * dim
+        for k in range(count):
+            chars = bytearray()
+            while True:
+                ch = fh.read(1)
+                if not ch:
+                    raise VectorFileError(path, None, f"truncated binary vector file: entry {k + 1} of {count}")
+                if ch == b" ":
+                    if chars:
+                        break
+                    continue
+                if ch == b"\n" and not chars:
+                    continue
+                chars += ch
+            data = fh.read(width)
+            if len(data) < width:
+                raise VectorFileError(path, None, f"truncated binary vector file: entry {k + 1} of {count}")
+            try:
+                word = chars.decode("utf-8")
+            except UnicodeDecodeError:
+                raise VectorFileError(path, None, f"entry {k + 1}: word is not UTF-8") from None
+            if k < keep_top or word in keep:
+                words.append(word)
+                rows.append(np.frombuffer(data, "<f4").astype(np.float32))
+    return WordVectors(words, np.stack(rows) if rows else np.zeros((0, dim), np.float32))
+
+
+def _load_fasttext_bin(path, keep, keep_top: int) -> WordVectors:
+    from gensim.models.fasttext import load_facebook_vectors
+    vec = from_keyed_vectors(load_facebook_vectors(path))
+    return vec if keep is None else _subset(vec, keep, keep_top)
 
 
 def _looks_textual(sample: bytes) -> bool:
@@ -229,7 +382,7 @@ def _looks_textual(sample: bytes) -> bool:
     return True
 
 
-def _load_gensim(path) -> WordVectors:
+def _load_gensim_object(path):
     import pickle
     from gensim.utils import SaveLoad
     try:
@@ -240,7 +393,11 @@ def _load_gensim(path) -> WordVectors:
     kv = getattr(obj, "wv", obj)
     if not hasattr(kv, "index_to_key"):
         raise VectorFileError(path, None, f"gensim object of type {type(obj).__name__} holds no word vectors")
-    return from_keyed_vectors(kv)
+    return kv
+
+
+def _load_gensim(path) -> WordVectors:
+    return from_keyed_vectors(_load_gensim_object(path))
 
 
 def save_word2vec(path, vectors: WordVectors, binary: bool = False) -> None:
