@@ -48,12 +48,12 @@ def local_run(corpus):
     return model, model.align_corpus(corpus)
 
 
-def _distributed_run(corpus, address, before_gather=None):
+def _distributed_run(corpus, address, before_gather=None, settings=None):
     engine = DaskEngine(address)
     engine.before_gather = before_gather
     _ENGINES[address] = engine
     try:
-        model = Aligner(scheduler=address, **SETTINGS).train_corpus(corpus)
+        model = Aligner(scheduler=address, **(settings or SETTINGS)).train_corpus(corpus)
         alignment = model.align_corpus(corpus)
     finally:
         _ENGINES.pop(address, None)
@@ -160,14 +160,7 @@ def test_independent_directions_identical(corpus, cluster):
     settings = dict(schedule="1^2 H^2", word_classes=4, threads=2, agreement=False)
     local = Aligner(**settings).train_corpus(corpus)
     local_alignment = local.align_corpus(corpus)
-    address = cluster.scheduler_address
-    engine = _ENGINES[address] = DaskEngine(address)
-    try:
-        model = Aligner(scheduler=address, **settings).train_corpus(corpus)
-        alignment = model.align_corpus(corpus)
-    finally:
-        _ENGINES.pop(address, None)
-        engine.client.close()
+    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address, settings=settings)
     for name in ("fwd", "rev"):
         a, b = getattr(local, name), getattr(model, name)
         assert np.array_equal(a.ttable.probs, b.ttable.probs) and np.array_equal(a.jump, b.jump)

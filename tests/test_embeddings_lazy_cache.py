@@ -58,13 +58,18 @@ def test_lazy_loading_keeps_only_wanted_words(vector_file, binary):
     assert top.words[:10] == vec.words[:10] and len(top) == 10 + len(present - set(vec.words[:10]))
 
 
+def random_text(path, seed: int, prefix: str, n_words: int):
+    """200 lines of 8 random words ``prefix0`` .. ``prefix{n_words-1}``, written to ``path``."""
+    rng = np.random.default_rng(seed)
+    words = [f"{prefix}{k}" for k in range(n_words)]
+    path.write_text("\n".join(" ".join(rng.choice(words, 8)) for _ in range(200)) + "\n")
+    return path
+
+
 def test_lazy_loading_of_a_gensim_fasttext_model_builds_unseen_words(tmp_path):
     pytest.importorskip("gensim")
     from eegiza.embeddings.vectors import train_vectors
-    text = tmp_path / "mono.txt"
-    rng = np.random.default_rng(0)
-    words = [f"word{k}" for k in range(40)]
-    text.write_text("\n".join(" ".join(rng.choice(words, 8)) for _ in range(200)) + "\n")
+    text = random_text(tmp_path / "mono.txt", 0, "word", 40)
     model = tmp_path / "ft.model"
     full = train_vectors(text, kind="fasttext", dim=8, epochs=1, min_count=1, threads=1, save_path=model)
     lazy = load_vectors(model, keep={"word3", "word17x"})
@@ -74,10 +79,7 @@ def test_lazy_loading_of_a_gensim_fasttext_model_builds_unseen_words(tmp_path):
 
 def test_trained_vectors_are_cached_and_reused(tmp_path):
     pytest.importorskip("gensim")
-    text = tmp_path / "mono.txt"
-    rng = np.random.default_rng(1)
-    words = [f"v{k}" for k in range(30)]
-    text.write_text("\n".join(" ".join(rng.choice(words, 8)) for _ in range(200)) + "\n")
+    text = random_text(tmp_path / "mono.txt", 1, "v", 30)
     options = dict(kind="fasttext", dim=8, epochs=2, min_count=1, threads=1)
     cache = tmp_path / "cache"
     first_msgs, second_msgs = [], []
