@@ -421,8 +421,7 @@ def align_direction(model: DirectionModel, corpus, slots=None, engine=None):
                                model.min_link_posterior, slots)
     tt = model.ttable
     if model.last_model == "2":
-        return ibm2.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr,
-                            tt.indices, tt.probs, model.prob_smooth, *model.atable.arrays())
+        return ibm2.align_corpus(corpus, tt, model.atable, model.prob_smooth)
     slots, slot_off = slots if slots is not None else sentence_slots(corpus, tt)
     s_off, t_off, probs, floor = corpus.src.offsets, corpus.tgt.offsets, tt.probs, model.prob_smooth
     if model.last_model == "1":

@@ -278,10 +278,8 @@ class DaskEngine:
             start, _ = self.align(replace(model, last_model=model.base_model), corpus)
             return align_fertility(model.fertility, model.ttable, corpus, start, None, model.min_link_posterior,
                                    run_corpus=self.run_corpus)
-        if model.last_model == "2":   # Model 2 stays local (as train.align_direction runs it)
-            tt = model.ttable
-            return ibm2.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, tt.indptr,
-                                tt.indices, tt.probs, model.prob_smooth, *model.atable.arrays())
+        if model.last_model == "2":   # Model 2 stays local
+            return ibm2.align_corpus(corpus, model.ttable, model.atable, model.prob_smooth)
         shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
         probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
         args = [(model.last_model, probs[k], model.prob_smooth, model.src_class, model.jump, model.start,

@@ -92,7 +92,7 @@ import numba
 import numpy as np
 
 from ..iterations import IterationLog, perplexity
-from ..ttable import PROB_FLOOR, fixed_to_float, normalise_rows, reduce_counts
+from ..ttable import PROB_FLOOR, fixed_to_float, reduce_counts
 from . import ibm3, ibm4
 from .fertility_estep import _chunk
 from .ibm2 import KEY_SHIFT, ATable
@@ -243,7 +243,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
 
 def normalise_t(ttable, counts: np.ndarray, model_name: str = "3") -> None:
     """GIZA++'s t M-step: t(f | e) = c(e, f) / c(e), by maximum likelihood (for either model)."""
-    ttable.probs = normalise_rows(ttable.indptr, counts, ttable.probs if ttable.probs.shape == counts.shape else None)
+    ttable.set_from_counts(counts)
 
 
 def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, update_t, update_d4,

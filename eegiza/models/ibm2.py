@@ -203,6 +203,12 @@ def mstep(table: ATable, a_counts: np.ndarray, smooth: float = 0.0) -> None:
     table.probs = _normalise_a(table.dim_l, table.dim_m, table.offsets, a_counts, smooth)
 
 
+def align_corpus(corpus, ttable, atable: ATable, floor: float):
+    """:func:`viterbi` of a corpus under a t-table and an a-table: (links, scores)."""
+    return viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
+                   ttable.indices, ttable.probs, floor, *atable.arrays())
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def viterbi(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, keys, dim_l, dim_m, offsets,
             a_probs, ignore_l, ignore_m):
