@@ -127,6 +127,28 @@ def neighbours(al, l, m, maxfert):
     return out
 
 
+def climbed_toy_model(seed: int, name: str):
+    """(corpus, params, model, t-table, climbed positions, their scores): a random Model ``name`` (3
+    or 4) on the small corpus, maximum fertility 3, and its hill-climbed alignment from the diagonal."""
+    corpus = small_corpus()
+    params = FertilityParams(maxfertility=3)
+    model, tt = random_model(corpus, seed, params)
+    model.last_model = name
+    positions, scores = align_fertility(model, tt, corpus, diagonal_start(corpus), 2)
+    return corpus, params, model, tt, positions, scores
+
+
+def climbed_neighbourhoods(model, tt, corpus, positions, name, maxfert):
+    """Per pair of ``corpus``: (source, target, centre, neighbourhood, weights), the centre being its
+    alignment in the flat ``positions``, the neighbourhood the centre and every allowed move and
+    swap, and the weights their probabilities P(f, a | e) under Model ``name`` (the reference)."""
+    off = corpus.tgt.offsets
+    for k, (src, tgt) in enumerate(pair_lists(corpus)):
+        centre = tuple(int(x) for x in positions[off[k]:off[k + 1]])
+        hood = [centre] + neighbours(centre, len(src), len(tgt), maxfert)
+        yield src, tgt, centre, hood, [math.exp(ref_log_prob(model, tt, src, tgt, b, name)) for b in hood]
+
+
 def pair_lists(corpus):
     return [(list(corpus.src.sentence(k)), list(corpus.tgt.sentence(k))) for k in range(len(corpus))]
 

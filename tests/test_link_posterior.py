@@ -1,29 +1,21 @@
 """Posterior decoding of Models 3/4 (align_fertility's ``min_link_posterior``): a word stays linked
 only if its link holds enough of the climbed alignment's neighbourhood probability, checked against
 the pure-Python enumeration of that neighbourhood."""
-import math
 
 import numpy as np
 import pytest
 
-from eegiza.models.fertility import FertilityParams, align_fertility
-from test_ibm3 import diagonal_start, neighbours, pair_lists, random_model, ref_log_prob, small_corpus
+from eegiza.models.fertility import align_fertility
+from test_ibm3 import climbed_neighbourhoods, climbed_toy_model, diagonal_start
 
 
 @pytest.mark.parametrize("name", ["3", "4"])
 def test_uncertain_links_are_unaligned_by_their_neighbourhood_posterior(name):
-    corpus = small_corpus()
-    params = FertilityParams(maxfertility=3)
-    model, tt = random_model(corpus, 5, params)
-    model.last_model = name
+    corpus, params, model, tt, viterbi, scores = climbed_toy_model(5, name)
     start = diagonal_start(corpus)
-    viterbi, scores = align_fertility(model, tt, corpus, start, 2)
-    off = corpus.tgt.offsets
     posteriors = []
-    for k, (src, tgt) in enumerate(pair_lists(corpus)):
-        centre = tuple(int(x) for x in viterbi[off[k]:off[k + 1]])
-        hood = [centre] + neighbours(centre, len(src), len(tgt), params.maxfertility)
-        weights = [math.exp(ref_log_prob(model, tt, src, tgt, b, name)) for b in hood]
+    for src, tgt, centre, hood, weights in climbed_neighbourhoods(model, tt, corpus, viterbi, name,
+                                                                  params.maxfertility):
         total = sum(weights)
         posteriors += [sum(w for b, w in zip(hood, weights) if b[j] == centre[j]) / total for j in range(len(tgt))]
     posteriors = np.array(posteriors)
