@@ -20,6 +20,7 @@ import glob
 import hashlib
 import os
 import pickle
+import re
 from typing import Optional
 
 import numba
@@ -28,17 +29,36 @@ from numba.core import caching, config
 from .version import __version__
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+CACHED_KERNEL = re.compile(rb"@(?:numba\.)?njit\([^)]*cache=True")   # a decorator, not a mention in prose
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_sources() -> tuple:
+    """(path, content) of every eegiza source file that defines cached kernels (``cache=True``),
+    sorted by path; read once per process."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(PACKAGE_DIR, "**", "*.py"), recursive=True)):
+        try:
+            with open(path, "rb") as handle:
+                content = handle.read()
+        except OSError:
+            continue
+        if CACHED_KERNEL.search(content):
+            found.append((path, content))
+    return tuple(found)
+
+
+def kernel_source_files() -> list:
+    """The source files of eegiza's cached Numba kernels."""
+    return [path for path, _ in _kernel_sources()]
 
 
 @functools.lru_cache(maxsize=None)
 def kernel_sources_hash() -> str:
     """A hash of the content of every eegiza source file that defines cached kernels."""
     digest = hashlib.sha256()
-    for path in sorted(glob.glob(os.path.join(PACKAGE_DIR, "**", "*.py"), recursive=True)):
-        with open(path, "rb") as handle:
-            content = handle.read()
-        if b"cache=True" in content:
-            digest.update(os.path.relpath(path, PACKAGE_DIR).encode() + b"\0" + content + b"\0")
+    for path, content in _kernel_sources():
+        digest.update(os.path.relpath(path, PACKAGE_DIR).encode() + b"\0" + content + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import glob
 import os
 import re
 import resource
@@ -21,7 +20,7 @@ import threading
 import time
 from typing import List, Optional
 
-from ..kernel_cache import is_cached
+from ..kernel_cache import is_cached, kernel_source_files
 from ..phases import PhaseProfile
 
 #: "[fwd] Model1 iteration 3: ..." -- the per-iteration messages of eegiza.train
@@ -29,7 +28,7 @@ ITERATION = re.compile(r"^\[(fwd|rev)\] .*\biteration \d+")
 #: seconds to compile each kernel module (measured on one core: Model 1 + HMM with agreement,
 #: clustering and the cognate prior about 26 s, Models 3/4 about 26 s more)
 COMPILE_SECONDS = {"hmm": 10, "agreement": 5, "ttable": 3, "clustering": 4, "ibm1": 2, "cognates": 2,
-                   "symmetrize": 2, "ibm2": 5, "ibm3": 9, "ibm4": 10, "fertility": 7, "pegging": 5}
+                   "symmetrize": 2, "ibm2": 5, "ibm3": 9, "ibm4": 10, "fertility_estep": 7, "pegging": 5}
 
 
 def peak_rss_mb() -> float:
@@ -47,17 +46,9 @@ def _duration(seconds: float) -> str:
 
 
 def kernel_modules() -> List[str]:
-    """Source files of eegiza's cached Numba kernels (those with ``cache=True``)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    found = []
-    for path in sorted(glob.glob(os.path.join(package, "**", "*.py"), recursive=True)):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                if "cache=True" in fh.read():
-                    found.append(path)
-        except OSError:
-            pass
-    return found
+    """Source files of eegiza's cached Numba kernels (those with ``cache=True``; read once, with the
+    kernel cache's source hash)."""
+    return kernel_source_files()
 
 
 def cold_kernel_modules(modules: Optional[List[str]] = None) -> List[str]:
@@ -73,13 +64,13 @@ def modules_for(config) -> set:
     """Names of the kernel modules a run with this :class:`eegiza.config.AlignerConfig` compiles."""
     from ..schedule import parse_schedule
     models = {name for name, _ in parse_schedule(config.schedule)}
-    names = {"ttable", "symmetrize", "ibm1"}
+    names = {"ttable", "atomic", "symmetrize", "ibm1"}
     if "2" in models:
         names.add("ibm2")
     if "H" in models:
         names.add("hmm")
     if models & {"3", "4"}:
-        names |= {"fertility", "ibm3", "ibm4"} | ({"pegging"} if config.pegging else set())
+        names |= {"fertility_estep", "fertility_search", "ibm3", "ibm4"} | ({"pegging"} if config.pegging else set())
     if config.agreement and models & {"1", "H"}:
         names.add("agreement")
     if config.word_classes > 0 and not (config.src_classes and config.tgt_classes):
