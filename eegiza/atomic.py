@@ -42,7 +42,7 @@ SENTENCE_BLOCK = 16   # sentences a thread claims at a time in the E-step kernel
 WORKERS = 256         # a kernel without a thread count runs prange(WORKERS) workers that claim blocks
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")   # compiled into each caller (and cached with it)
 def claim_block(counter, n_items):
     """The next block [lo, hi) of ``n_items`` sentences for the calling thread, from the shared
     one-element int64 ``counter`` (lo >= n_items: nothing left). Threads take blocks as they

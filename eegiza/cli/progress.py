@@ -64,7 +64,7 @@ def modules_for(config) -> set:
     """Names of the kernel modules a run with this :class:`eegiza.config.AlignerConfig` compiles."""
     from ..schedule import parse_schedule
     models = {name for name, _ in parse_schedule(config.schedule)}
-    names = {"ttable", "atomic", "symmetrize", "ibm1"}
+    names = {"ttable", "symmetrize", "ibm1"}
     if "2" in models:
         names.add("ibm2")
     if "H" in models:
