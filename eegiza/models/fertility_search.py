@@ -108,7 +108,7 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap):
     """Model-4 log change of candidate k (move k = i m + j, swap k = (l + 1) m + j1 m + j2), also
     stored in ``dmove``/``dswap``."""
@@ -127,13 +127,13 @@ def _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtp
     return d
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _ranked_before(proposal, k1, k2):
     """Candidate k1 comes before k2: larger Model-3 change, on ties the lower index."""
     return proposal[k1] > proposal[k2] or (proposal[k1] == proposal[k2] and k1 < k2)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _sift_down(heap, n, pos, proposal):
     """Restore the max-heap (by :func:`_ranked_before`) of heap[:n] below ``pos``."""
     k = heap[pos]

@@ -73,7 +73,7 @@ def distortion_logs(l, m, keys, dim_l, dim_m, offsets, probs, ignore_l, ignore_m
     return ld, slots
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def move_allowed(i, fert, m, maxfert):
     """GIZA's constraints on a move to i: 2 (phi_0 + 1) <= m for NULL, phi_i + 1 < maxfertility."""
     if i == 0:
@@ -81,7 +81,7 @@ def move_allowed(i, fert, m, maxfert):
     return fert[i] + 1 < maxfert
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def move_delta(a, fert, i_new, j, lt, lfert, lnull, ld, use_d):
     """log P(a with a_j := i_new) - log P(a), without the Model-4 distortion."""
     i_old = a[j]
@@ -101,7 +101,7 @@ def move_delta(a, fert, i_new, j, lt, lfert, lnull, ld, use_d):
     return delta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def swap_delta(a, j1, j2, lt, ld, use_d):
     """log P(a with a_j1 and a_j2 exchanged) - log P(a), without the Model-4 distortion."""
     i1, i2 = a[j1], a[j2]

@@ -107,7 +107,7 @@ def normalise_rows(counts: np.ndarray, seen: np.ndarray, width: int):
 # keeps its words but gets another previous cept or center changes only its head term).
 # ``m4`` = (d1, d1_seen, db, db_seen, n_B, half, s, floor).
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _head_log(m4, cls_e, cls_f, delta, m):
     key = cls_e * m4[4] + cls_f
     if not m4[1][key]:
@@ -116,7 +116,7 @@ def _head_log(m4, cls_e, cls_f, delta, m):
     return np.log(max(m4[7], m4[6] / (2 * m - 1) + (1.0 - m4[6]) * v))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _later_log(m4, cls_f, delta, m):
     if not m4[3][cls_f]:
         return np.log(m4[7])
@@ -124,7 +124,7 @@ def _later_log(m4, cls_f, delta, m):
     return np.log(max(m4[7], m4[6] / (m - 1) + (1.0 - m4[6]) * v))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _cept_log(first, nxtpos, skip, add, center_prev, cls_prev, fcls, m4, m):
     """Log distortion of the cept whose positions are the list from ``first`` (via ``nxtpos``)
     without ``skip`` and with ``add`` (0 = none), after a cept with this center and class."""
@@ -151,7 +151,7 @@ def _cept_log(first, nxtpos, skip, add, center_prev, cls_prev, fcls, m4, m):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
     """Fill the cept state of alignment ``a``; returns its total log distortion."""
     m = len(a)
@@ -189,7 +189,7 @@ def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
     return total
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _changed(k, c, s, a):
     """(fertility change, position-sum change) of cept k from the change (c loses s, gains a)."""
     if k != c:
@@ -197,12 +197,12 @@ def _changed(k, c, s, a):
     return (1 if a != 0 else 0) - (1 if s != 0 else 0), a - s
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _fert_new(k, st, c1, s1, a1, c2, s2, a2):
     return st[0, k] + _changed(k, c1, s1, a1)[0] + _changed(k, c2, s2, a2)[0]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _center_new(k, st, c1, s1, a1, c2, s2, a2):
     if k == 0:
         return 0
@@ -211,7 +211,7 @@ def _center_new(k, st, c1, s1, a1, c2, s2, a2):
     return (s + f - 1) // f
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _prev_new(k, st, c1, s1, a1, c2, s2, a2):
     p = st[3, k]
     while p > 0 and _fert_new(p, st, c1, s1, a1, c2, s2, a2) == 0:
@@ -223,7 +223,7 @@ def _prev_new(k, st, c1, s1, a1, c2, s2, a2):
     return p
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _next_new(k, l, st, c1, s1, a1, c2, s2, a2):
     n = st[4, k]
     while n <= l and _fert_new(n, st, c1, s1, a1, c2, s2, a2) == 0:
@@ -235,7 +235,7 @@ def _next_new(k, l, st, c1, s1, a1, c2, s2, a2):
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms):
     """Change of the log distortion when cept c1 loses position s1 and gains a1, and cept c2 loses
     s2 and gains a2 (0 = none; c = 0 is NULL, which has no distortion): the general case, for any
@@ -282,7 +282,7 @@ def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms
 # two cepts and the heads after them change. Both agree with :func:`change_delta` up to rounding
 # (tests/test_ibm4.py) and skip its general bookkeeping (20-25% of Model-4 neighbourhood scoring).
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _removal_change(c, p, l, m, ecls, fcls, m4, st, nxtpos, terms):
     """Change when cept c (> 0) loses position p, assuming the cept that gains it is not next to c."""
     f, nxt, ep = st[0, c], st[4, c], st[3, c]
@@ -298,7 +298,7 @@ def _removal_change(c, p, l, m, ecls, fcls, m4, st, nxtpos, terms):
     return d
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _insertion_change(c, p, l, m, ecls, fcls, m4, st, nxtpos, terms):
     """Change when cept c (> 0, possibly empty) gains position p, assuming the cept that loses it
     is not next to c."""
@@ -315,7 +315,7 @@ def _insertion_change(c, p, l, m, ecls, fcls, m4, st, nxtpos, terms):
     return d
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def move_change(c1, p, c2, l, m, ecls, fcls, m4, st, nxtpos, terms):
     """Change of the log distortion when target position p (1-based) moves from cept c1 to cept
     c2 (0 = NULL), from the state of :func:`build_state`."""
@@ -331,7 +331,7 @@ def move_change(c1, p, c2, l, m, ecls, fcls, m4, st, nxtpos, terms):
     return d
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def swap_change(c1, p1, c2, p2, l, m, ecls, fcls, m4, st, nxtpos, terms):
     """Change of the log distortion when positions p1 (in cept c1) and p2 (in cept c2 != c1)
     exchange their cepts, from the state of :func:`build_state`."""
