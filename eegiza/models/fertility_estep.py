@@ -104,8 +104,9 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
     pc[0] += _fixed(p0c)
     pc[1] += _fixed(p1c)
     if collect_d4:
+        d1, d1_seen, db, db_seen = m4[0], m4[1], m4[2], m4[3]   # taken out of the tuple once, not per call
         if centre_weight > 0:
-            ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7], scratch,
+            ibm4.distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, m4[4], m4[5], m4[6], m4[7], scratch,
                             centre_weight * inv, c1, cb, True)
         for j in range(m):
             for i in range(l + 1):
@@ -113,7 +114,7 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
                 if w > cutoff:
                     old = a[j]
                     a[j] = i
-                    ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6], m4[7],
+                    ibm4.distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, m4[4], m4[5], m4[6], m4[7],
                                     scratch, w, c1, cb, True)
                     a[j] = old
             for j2 in range(j + 1, m):
@@ -123,7 +124,7 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
                         i1 = a[j]
                         a[j] = a[j2]
                         a[j2] = i1
-                        ibm4.distortion(a, l, ecls, fcls, m4[0], m4[1], m4[2], m4[3], m4[4], m4[5], m4[6],
+                        ibm4.distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, m4[4], m4[5], m4[6],
                                         m4[7], scratch, w, c1, cb, True)
                         a[j2] = a[j]
                         a[j] = i1

@@ -232,7 +232,7 @@ def _climb(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, f
                          dswap, peg)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _score(a, fert, l, lt, lfert, lnull, ld, model4, ecls, fcls, m4, scratch):
     """log P(f, a | e) under Model 3 or 4."""
     score = ibm3.log_prob(a, fert, lt, lfert, lnull, ld, not model4)

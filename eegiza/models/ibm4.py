@@ -32,7 +32,7 @@ from ..ttable import COUNT_SCALE
 from .buckets import clamped_bucket
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, n_fcls, half, smooth, floor, scratch,
                weight, c1, cb, counting):
     """Model-4 distortion of alignment ``a`` (0-based target positions, values 0..l): its log
