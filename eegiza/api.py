@@ -309,7 +309,8 @@ def _direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
     def get(key):
         full = f"{name}_{key}"
         return data[full] if full in data.files else None
-    ttable = TTable(get("indptr"), get("indices"), get("probs"))
+    probs = get("probs")
+    ttable = TTable(get("indptr"), get("indices"), probs, probs.dtype)   # the precision it was trained in
     atable = ATable.from_arrays(data, f"{name}_atable_") if f"{name}_atable_keys" in data.files else None
     fert_prefix = f"{name}_fert_"
     fert_arrays = {key[len(fert_prefix):]: data[key] for key in data.files if key.startswith(fert_prefix)}
@@ -328,7 +329,7 @@ def _extended(d: DirectionModel, n_src: int) -> DirectionModel:
         return d
     indptr = np.concatenate([d.ttable.indptr, np.full(extra, d.ttable.indptr[-1], np.int64)])
     src_class = np.concatenate([d.src_class, np.zeros(extra, d.src_class.dtype)])
-    return replace(d, ttable=TTable(indptr, d.ttable.indices, d.ttable.probs), src_class=src_class)
+    return replace(d, ttable=TTable(indptr, d.ttable.indices, d.ttable.probs, d.ttable.dtype), src_class=src_class)
 
 
 class Aligner:

@@ -38,6 +38,9 @@ class AlignerConfig:
         "", "refuse to start training when its estimated peak memory (printed before training) exceeds "
             "this many MB (0 = no limit)"))
     prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))
+    table_precision: str = field(default="float32", metadata=_choices(("float32", "float64"), "",
+        "storage of the t-tables: float32 (half the memory, as GIZA++'s float; sums and logs are still taken in "
+        "float64 or fixed point) or float64"))
     hmm_p_null: float = field(default=0.2, metadata=_giza(
         "emprobforempty", "HMM probability of moving to a NULL state"))
     hmm_jump_smooth: float = field(default=0.2, metadata=_giza(

@@ -5,7 +5,7 @@ follow from three numbers of the corpus: the number P of distinct co-occurring w
 (:func:`eegiza.ttable.cooccurring_pairs`, counted without building the tables), the number of
 (source + NULL, target) word pairs of its sentence pairs S = sum (l + 1) m, and the vocabulary
 sizes. Each direction's t-table has nnz = P + |V_tgt| - 1 entries (the NULL row holds every target
-word) of 4 bytes (target id) + 8 (probability). Per phase:
+word) of 4 bytes (target id) + 4 or 8 (probability, ``config.table_precision``). Per phase:
 
 * Model 1 / HMM by agreement: both tables, the forward sentence slots (4 S bytes), the reverse
   slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
@@ -36,7 +36,7 @@ from .ttable import cooccurring_pairs
 
 MB = 1 << 20
 BASELINE_MB = 240.0   # interpreter, NumPy, SciPy, Numba and the loaded kernels: a 200-line run's peak (warm cache)
-TABLE_ENTRY = 4 + 8   # target id + probability
+INDEX_BYTES = 4       # target id of a table entry; its probability takes the table precision's size
 COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in place
 SLOT = 4              # a sentence slot (int32)
 VB_BLOCK_BYTES = VB_BLOCK * 64   # the variational-Bayes M-step's temporaries per block (row ids, digammas)
@@ -69,7 +69,7 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     pairs = cooccurring_pairs(corpus)
     nnz_fwd = pairs + len(corpus.tgt_vocab) - 1
     nnz_rev = pairs + len(corpus.src_vocab) - 1
-    tables = float(nnz_fwd + nnz_rev) * TABLE_ENTRY
+    tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + np.dtype(config.table_precision).itemsize)
     corpus_bytes = float(corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes
                          + corpus.tgt.offsets.nbytes)
     models = {name for name, _ in parse_schedule(config.schedule)}

@@ -9,6 +9,11 @@ which is what GIZA++'s ``.cooc`` file lists.
 Kernels find the slot of (e, f) with :func:`find_slot` (binary search in row ``e``). Every lookup
 is floored at ``PROB_FLOOR`` (GIZA's ``probsmooth``, 1e-7).
 
+Probabilities are stored in float32 by default (``TTable.dtype``; GIZA++'s ``PROB`` is a float too):
+half the memory of the largest arrays of a run, while every computation on them (E-step sums,
+logs, M-step normalisation) is done in float64 or fixed point. Assigning ``probs`` converts to the
+table's dtype, so no M-step or prior can silently bring float64 storage back.
+
 Counts collected by the E-step kernels are fixed-point integers (``COUNT_SCALE`` units per
 unit of probability mass): integer addition is associative, so the counts are bit-identical
 whatever the number of threads and however sentences are split among them. The threads add into
@@ -28,6 +33,8 @@ from .atomic import atomic_add
 
 PROB_FLOOR = 1e-7
 COUNT_SCALE = float(2 ** 30)
+#: storage of t(f|e): "float32" (default) or "float64" (``AlignerConfig.table_precision``)
+PRECISIONS = {"float32": np.float32, "float64": np.float64}
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -262,16 +269,34 @@ class TTable:
 
     indptr: np.ndarray   # int64, n_src_vocab + 1
     indices: np.ndarray  # int32, nnz, sorted within each row
-    probs: np.ndarray    # float64, nnz
+    probs: np.ndarray    # nnz, of ``dtype`` (float32 unless asked otherwise)
+    dtype: type = np.float32
+
+    def __setattr__(self, name, value):
+        if name == "dtype":
+            object.__setattr__(self, name, np.dtype(value).type)
+            if "probs" in self.__dict__:
+                object.__setattr__(self, "probs", np.asarray(self.probs, dtype=self.dtype))
+            return
+        if name == "probs" and "dtype" in self.__dict__:
+            value = np.asarray(value, dtype=self.dtype)   # no copy when it already is
+        object.__setattr__(self, name, value)
+
+    def __post_init__(self):
+        self.dtype = self.dtype   # converts probs, which dataclass init set before dtype
 
     @classmethod
-    def from_corpus(cls, corpus) -> "TTable":
-        """The co-occurrence structure of ``corpus`` with uniform probabilities 1/|V_f|."""
+    def from_corpus(cls, corpus, precision: str = "float32") -> "TTable":
+        """The co-occurrence structure of ``corpus`` with uniform probabilities 1/|V_f|, stored in
+        ``precision`` (:data:`PRECISIONS`)."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"table precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
         indptr, indices = cooccurrence_csr(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
                                            corpus.tgt.offsets, len(corpus.src_vocab), len(corpus.tgt_vocab),
                                            numba.get_num_threads())
-        probs = np.full(len(indices), 1.0 / max(1, len(corpus.tgt_vocab) - 1))
-        return cls(indptr, indices, probs)
+        dtype = PRECISIONS[precision]
+        probs = np.full(len(indices), 1.0 / max(1, len(corpus.tgt_vocab) - 1), dtype=dtype)
+        return cls(indptr, indices, probs, dtype)
 
     @property
     def n_src(self) -> int:
@@ -322,4 +347,4 @@ class TTable:
         self.probs = normalise_rows(self.indptr, self.probs_in(other, floor))
 
     def copy(self) -> "TTable":
-        return TTable(self.indptr, self.indices, self.probs.copy())
+        return TTable(self.indptr, self.indices, self.probs.copy(), self.dtype)

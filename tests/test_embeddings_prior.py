@@ -69,7 +69,7 @@ def test_prior_probabilities_match_formula(top_k):
 
 def test_apply_is_the_interpolation_formula():
     corpus = corpus_from_sentences(SRC, TGT)
-    ttable = TTable.from_corpus(corpus)
+    ttable = TTable.from_corpus(corpus, "float64")   # the formula exactly (float32 storage rounds it)
     rng = np.random.default_rng(2)
     p_emb = rng.random(ttable.nnz)
     has = np.array([False, True, False, True, True])[:ttable.n_src]

@@ -71,7 +71,7 @@ def kernel_iteration(corpus, tt, table, smooth, n_chunks=2):
 
 
 def model1_start(corpus):
-    tt = TTable.from_corpus(corpus)
+    tt = TTable.from_corpus(corpus, "float64")   # compared with the float64 reference to 1e-8
     slots, slot_off = sentence_slots(corpus, tt)
     for _ in range(2):
         chunks, _ = ibm1.estep(corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs, FLOOR, 1)

@@ -141,7 +141,7 @@ def fertility_task(shard: ShardData, sl: ShardSlots, model, probs, start, n_prob
     from ..models import fertility
     t0 = time.perf_counter()
     c = shard.corpus(sl.reverse)
-    table = TTable(sl.indptr, sl.indices, probs)
+    table = TTable(sl.indptr, sl.indices, probs, probs.dtype)   # the client's precision
     climb, neighbours, from_model4, collect, collect_d4 = flags
     n_probs = model.n_table if n_probs is None else n_probs
     positions, scores, loglik, tc, nc, dc, pc, c1, cb, decoded = fertility._run_corpus(
