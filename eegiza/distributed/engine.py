@@ -119,7 +119,6 @@ class DaskEngine:
         self.progress: Optional[Callable[[str], None]] = None
         self.before_gather: Optional[Callable] = None    # tests: called with (engine, label) once tasks are out
         self._sets: Dict[tuple, ShardSet] = {}
-        self.trainings: dict = {}   # {tag: _DirectionTraining} seen in the E-steps: what a checkpoint saves
 
     # ------------------------------------------------------------------ plumbing
     def n_workers(self) -> int:
@@ -141,8 +140,8 @@ class DaskEngine:
         except Exception as err:
             if self.client.status not in ("running",) or type(err).__name__ in (
                     "CommClosedError", "CancelledError", "FutureCancelledError", "TimeoutError", "OSError"):
-                raise SchedulerLostError(f"lost the Dask scheduler at {self.address} during training "
-                                         f"({type(err).__name__}: {err})", self.trainings) from err
+                raise SchedulerLostError(f"lost the Dask scheduler at {self.address} "
+                                         f"({type(err).__name__}: {err})") from err
             raise
 
     def _map(self, label: str, fn, per_shard_args: list, shared_futures: list):
@@ -222,7 +221,6 @@ class DaskEngine:
         """The joint E-step of Model 1 or the HMM for both directions (``fwd``/``rev``: the
         directions' ``_DirectionTraining``); returns what :func:`eegiza.models.agreement.estep` does."""
         from ..models import hmm
-        self.trainings = {"fwd": fwd, "rev": rev}
         shard_set, _, f_slots, f_maps = self._slot_maps(corpus, fwd.model.ttable)
         _, _, r_slots, r_maps = self._slot_maps(corpus.reversed(), rev.model.ttable)
         floor = config.prob_smooth
@@ -255,7 +253,6 @@ class DaskEngine:
     def direction_estep(self, training, name: str):
         """One direction's own E-step of Model 1 or the HMM, as ``_DirectionTraining.estep``."""
         model, config = training.model, training.config
-        self.trainings[training.tag or "fwd"] = training
         shard_set, _, slots, maps = self._slot_maps(training.corpus, model.ttable)
         probs = self._slices(model.ttable.probs, maps, config.prob_smooth)
         args = [(name, probs[k], config.prob_smooth, model.src_class, model.jump, model.start, config.hmm_p_null,

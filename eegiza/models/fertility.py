@@ -279,7 +279,8 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                     progress: Optional[Callable[[str], None]] = None,
                     t_update: Callable = normalise_t, initial: Optional[FertilityModel] = None,
                     on_iteration: Optional[Callable] = None,
-                    output_posterior: Optional[float] = None, slots=None, run_corpus=None) -> FertilityModel:
+                    output_posterior: Optional[float] = None, slots=None, run_corpus=None,
+                    resume: Optional[tuple] = None) -> FertilityModel:
     """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
     Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
     by the new t(f | e) after every iteration (the TTable object itself is updated), by
@@ -298,7 +299,12 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     the model before the last update, as GIZA++ writes its ``A3.final`` during the last iteration):
     the training corpus then needs no second alignment pass. ``slots``: (slots, slot offsets) of
     :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None.
-    ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
+    ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17).
+
+    ``resume``: (model, k, positions) to continue an interrupted training (:mod:`eegiza.checkpoint`)
+    after its k-th iteration: the model as that iteration left it (updated in place from there on),
+    and the alignment it found (the next climb's start with ``warm_start``); ``ttable`` holds the
+    t(f | e) of that iteration. The remaining iterations then give the uninterrupted run's result."""
     run = run_corpus or _run_corpus
     params = params or FertilityParams()
     if not 0 <= params.peggedcutoff <= 1:
@@ -317,7 +323,14 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     maxfert = int(params.maxfertility)
     lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)
     n_tokens = len(corpus.tgt.ids)
-    if initial is None:
+    done, positions = 0, None
+    if resume is not None:
+        model, done, positions = resume
+        first_from = model.last_model
+        if not 0 < done < len(sequence) or model.last_model != sequence[done - 1]:
+            raise ValueError(f"cannot resume fertility schedule {schedule_items!r} after iteration {done} "
+                             f"of a Model-{model.last_model} model")
+    elif initial is None:
         model = FertilityModel(params, sequence[-1], src_class, tgt_class, np.zeros((n_src, maxfert)),
                                np.zeros((1, maxfert)), np.full(maxfert, 1.0 / maxfert), d_table,
                                params.p0 if params.p0 >= 0 else 0.5, np.full(n_a * n_b * width, 1.0 / width),
@@ -334,8 +347,9 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         first_from = initial.last_model
         if (first_from, sequence[0]) not in ITERATION_NAMES:
             raise ValueError(f"fertility schedule {schedule_items!r} cannot continue a Model-{first_from} model")
-    positions = None
     for it, to_model in enumerate(sequence, 1):
+        if it <= done:
+            continue
         t0 = time.perf_counter()
         from_model = first_from if it == 1 else sequence[it - 2]
         warm = params.warm_start and positions is not None and from_model == "4"
