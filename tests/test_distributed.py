@@ -269,3 +269,21 @@ def test_independent_directions_identical(corpus, cluster):
     for key in local_alignment.symmetrized:
         assert all(np.array_equal(x, y) for x, y in zip(local_alignment.symmetrized[key], alignment.symmetrized[key]))
     assert {"HMM E-step fwd", "HMM E-step rev", "alignment fwd"} <= {e.label for e in engine.log}
+
+
+def test_resume_without_agreement_is_identical(corpus, cluster, tmp_path):
+    """Without agreement the forward direction trains first: lost in the reverse one's first HMM
+    iteration, the checkpoint holds the finished forward model and the reverse one after Model 1."""
+    settings = dict(schedule="1^2 H^2", word_classes=4, threads=2, agreement=False)
+    local = Aligner(**settings).train_corpus(corpus)
+    path = tmp_path / "x.checkpoint.npz"
+    with pytest.raises(SchedulerLostError):
+        _distributed_run(corpus, cluster.scheduler_address, _stop_at("HMM E-step rev", 1), settings=settings,
+                         checkpoint=path)
+    checkpoint = Checkpoint.load(path)
+    assert (checkpoint.fwd.done, checkpoint.rev.done) == (4, 2)
+    model = Aligner(**settings).train_corpus(corpus, resume=path)
+    for name in ("fwd", "rev"):
+        a, b = getattr(local, name), getattr(model, name)
+        assert np.array_equal(a.ttable.probs, b.ttable.probs) and np.array_equal(a.jump, b.jump)
+        assert [x.loglik for x in a.log] == [x.loglik for x in b.log]
