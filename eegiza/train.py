@@ -395,8 +395,12 @@ class _DirectionTraining:
             return ibm1.estep(s_off, t_off, self.slots, self.slot_off, probs, floor, numba.get_num_threads())
         if name == "2":
             tt = model.ttable
-            chunk_counts, a_counts, loglik = ibm2.estep(s_ids, s_off, corpus.tgt.ids, t_off, tt.indptr, tt.indices,
-                                                        probs, floor, *model.atable.arrays(), numba.get_num_threads())
+            if self.engine is not None:
+                chunk_counts, a_counts, loglik = self.engine.model2_estep(self)
+            else:
+                chunk_counts, a_counts, loglik = ibm2.estep(s_ids, s_off, corpus.tgt.ids, t_off, tt.indptr,
+                                                            tt.indices, probs, floor, *model.atable.arrays(),
+                                                            numba.get_num_threads())
             ibm2.mstep(model.atable, a_counts)
             model.a_counts = a_counts
             return chunk_counts, loglik

@@ -287,3 +287,18 @@ def test_resume_without_agreement_is_identical(corpus, cluster, tmp_path):
         a, b = getattr(local, name), getattr(model, name)
         assert np.array_equal(a.ttable.probs, b.ttable.probs) and np.array_equal(a.jump, b.jump)
         assert [x.loglik for x in a.log] == [x.loglik for x in b.log]
+
+
+def test_model2_identical(corpus, cluster):
+    """Model 2's E-step (t and a counts) and its Viterbi pass run on the shards: its tables, and
+    Models 3/4 started from its alignment, are the local run's."""
+    settings = dict(schedule="1^2 2^2 3^1 4^1", word_classes=4, threads=2)
+    local = Aligner(**settings).train_corpus(corpus)
+    local_alignment = local.align_corpus(corpus)
+    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address, settings=settings)
+    for name in ("fwd", "rev"):
+        a, b = getattr(local, name), getattr(model, name)
+        assert np.array_equal(a.atable.probs, b.atable.probs) and a.base_model == b.base_model == "2"
+    _assert_identical((local, local_alignment), (model, alignment))
+    labels = {e.label for e in engine.log}
+    assert {"Model 2 E-step fwd", "Model 2 E-step rev", "alignment fwd", "alignment rev"} <= labels

@@ -24,8 +24,7 @@ code as the local run. Identical results follow, whatever the number of workers 
 values: exact, hence equal to the integer sums here, while a jump bucket's total stays below 2^23
 expected jumps; beyond that the local run itself depends on its number of threads.)
 
-Not distributed: Model 2 (its E-step and Viterbi run on the client; not in the default schedule),
-link posteriors and sentence scores of ``--posteriors``/``--scores`` (computed after training by
+Not distributed: link posteriors and sentence scores of ``--posteriors``/``--scores`` (computed after training by
 the API on the client), word clustering, vocabularies, the co-occurrence table and the M-steps.
 """
 from __future__ import annotations
@@ -40,7 +39,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from ..ttable import COUNT_SCALE
+from ..ttable import COUNT_SCALE, reduce_counts
 from . import tasks
 from .errors import SchedulerLostError
 
@@ -266,19 +265,37 @@ class DaskEngine:
             training.set_jumps(self._float(outs, 1), self._float(outs, 2))
         return counts, loglik
 
+    def model2_estep(self, training):
+        """One direction's Model-2 E-step: (fixed-point t counts as one row, float a counts,
+        per-sentence log-likelihoods), as :func:`eegiza.models.ibm2.estep` gives them."""
+        model, config = training.model, training.config
+        shard_set, _, slots, maps = self._slot_maps(training.corpus, model.ttable)
+        probs = self._slices(model.ttable.probs, maps, config.prob_smooth)
+        a_arrays = model.atable.arrays()
+        args = [(probs[k], config.prob_smooth, a_arrays) for k in range(len(maps))]
+        futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+        outs = self._map(f"Model 2 E-step {training.tag}".strip(), tasks.model2_task, args, futs)
+        a_counts = outs[0][1].copy()
+        for o in outs[1:]:
+            a_counts += o[1]
+        return (self._counts([o[0] for o in outs], maps, model.ttable.nnz), reduce_counts(a_counts),
+                np.concatenate([o[2] for o in outs]))
+
     # ------------------------------------------------------------------ alignment
     def align(self, model, corpus):
         """:func:`eegiza.train.align_direction` on the cluster: (links, scores)."""
-        from ..models import ibm2
         from ..models.fertility import align_fertility
         if model.last_model in "34":
             start, _ = self.align(replace(model, last_model=model.base_model), corpus)
             return align_fertility(model.fertility, model.ttable, corpus, start, None, model.min_link_posterior,
                                    run_corpus=self.run_corpus)
-        if model.last_model == "2":   # Model 2 stays local
-            return ibm2.align_corpus(corpus, model.ttable, model.atable, model.prob_smooth)
         shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
         probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
+        if model.last_model == "2":
+            args = [(probs[k], model.prob_smooth, model.atable.arrays()) for k in range(len(maps))]
+            futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+            outs = self._map(f"alignment {'rev' if reverse else 'fwd'}", tasks.model2_align_task, args, futs)
+            return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
         args = [(model.last_model, probs[k], model.prob_smooth, model.src_class, model.jump, model.start,
                  model.hmm_p_null, model.hmm_jump_smooth, model.hmm_link_posterior) for k in range(len(maps))]
         futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
