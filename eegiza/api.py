@@ -165,7 +165,9 @@ class AlignmentModel:
             alignment = self.align_corpus(corpus, ())
         fwd_v = alignment.fwd_scores if alignment is not None else None
         rev_v = alignment.rev_scores if alignment is not None else None
-        return SentenceScores(direction_scores(fwd, corpus, fwd_v), direction_scores(rev, corpus.reversed(), rev_v),
+        engine = _engine(self.config)   # issue 17: Model 1 / HMM scores on the Dask cluster
+        return SentenceScores(direction_scores(fwd, corpus, fwd_v, engine),
+                              direction_scores(rev, corpus.reversed(), rev_v, engine),
                               corpus.tgt.lengths, corpus.src.lengths, KIND[fwd.last_model], KIND[rev.last_model])
 
     def scores(self, src_sentences, tgt_sentences=None) -> List[Optional[tuple]]:
@@ -177,7 +179,7 @@ class AlignmentModel:
         """Link posteriors of both directions (:mod:`eegiza.models.posteriors`: Model 1 or the HMM;
         with ``fertility``, Models 3/4 neighbourhood posteriors, :mod:`eegiza.models.neighbourhood`)."""
         fwd, rev = self._directions(corpus)
-        return link_posteriors(fwd, rev, corpus, fertility)
+        return link_posteriors(fwd, rev, corpus, fertility, engine=_engine(self.config))
 
     def posteriors(self, src_sentences, tgt_sentences=None, fertility: bool = False) -> List[tuple]:
         """Per pair (forward (m, l+1), reverse (l, m+1)) posterior matrices: row j of the forward

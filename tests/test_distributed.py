@@ -53,13 +53,17 @@ def local_run(corpus):
     return model, model.align_corpus(corpus)
 
 
-def _distributed_run(corpus, address, before_gather=None, settings=None, **train):
+def _distributed_run(corpus, address, before_gather=None, settings=None, extras=False, **train):
+    """(model, alignment, engine) of a run on the cluster at ``address``; with ``extras``,
+    ``engine.extras`` holds the corpus' scores and link posteriors, computed on the cluster."""
     engine = DaskEngine(address)
     engine.before_gather = before_gather
     _ENGINES[address] = engine
     try:
         model = Aligner(scheduler=address, **(settings or SETTINGS)).train_corpus(corpus, **train)
         alignment = model.align_corpus(corpus)
+        if extras:
+            engine.extras = (model.corpus_scores(corpus, alignment), model.corpus_posteriors(corpus))
     finally:
         _ENGINES.pop(address, None)
         engine.client.close()
@@ -93,8 +97,10 @@ def test_default_schedule_identical_to_local(corpus, cluster):
     local_alignment = local.align_corpus(corpus)
     assert [e.model for e in local.fwd.log] == ["Model1"] * 5 + ["HMM"] * 5 + ["Model3"] * 3 + ["T3To4"] + \
         ["Model4"] * 2
-    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address, settings=dict(threads=2))
+    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address, settings=dict(threads=2),
+                                                extras=True)
     _assert_identical((local, local_alignment), (model, alignment))
+    _assert_extras_identical(local, local_alignment, corpus, engine.extras)   # HMM posteriors, Model-4 scores
     labels = {e.label for e in engine.log}
     assert {"HMM E-step (agreement)", "Model 1 E-step (agreement)", "Model 3/4 iteration fwd",
             "Model 3/4 iteration rev", "alignment fwd", "alignment rev", "Model 3/4 alignment rev"} <= labels
@@ -256,12 +262,23 @@ def test_lost_scheduler_during_alignment_then_resume(tmp_path, capsys, cluster):
     assert _outputs(tmp_path / "ref" / "x") == _outputs(tmp_path / "out" / "x")
 
 
+def _assert_extras_identical(model, alignment, corpus, extras):
+    scores, post = model.corpus_scores(corpus, alignment), model.corpus_posteriors(corpus)
+    assert np.array_equal(scores.fwd, extras[0].fwd) and np.array_equal(scores.rev, extras[0].rev)
+    for key in ("fwd", "fwd_off", "rev", "rev_off"):
+        assert np.array_equal(getattr(post, key), getattr(extras[1], key))
+    assert (post.fwd_model, post.rev_model) == (extras[1].fwd_model, extras[1].rev_model) == ("H", "H")
+
+
 def test_independent_directions_identical(corpus, cluster):
-    """Without agreement each direction's own E-step runs on the shards (and the HMM's Viterbi pass)."""
+    """Without agreement each direction's own E-step runs on the shards (and the HMM's Viterbi
+    pass, the scores and the link posteriors of --scores / --posteriors)."""
     settings = dict(schedule="1^2 H^2", word_classes=4, threads=2, agreement=False)
     local = Aligner(**settings).train_corpus(corpus)
     local_alignment = local.align_corpus(corpus)
-    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address, settings=settings)
+    model, alignment, engine = _distributed_run(corpus, cluster.scheduler_address, settings=settings, extras=True)
+    _assert_extras_identical(local, local_alignment, corpus, engine.extras)
+    assert {"posteriors fwd", "posteriors rev"} <= {e.label for e in engine.log}
     for name in ("fwd", "rev"):
         a, b = getattr(local, name), getattr(model, name)
         assert np.array_equal(a.ttable.probs, b.ttable.probs) and np.array_equal(a.jump, b.jump)

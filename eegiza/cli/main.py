@@ -138,7 +138,13 @@ def cmd_align(args) -> int:
     model, alignment = run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt,
                                      joint=args.joint, save_model=args.save_model, corpus=corpus, resume=resume)
     if extras:
-        write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
+        from ..distributed.errors import SchedulerLostError
+        try:
+            write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
+        except SchedulerLostError as err:   # issue 17: after training, the alignments are written
+            raise ValueError(f"{err}, while computing --scores/--posteriors (the alignments are written): "
+                             "compute them without training again with 'eegiza align-with MODEL ... --scores F "
+                             "--posteriors F', MODEL from --save-model") from err
     reporter.summary()
     return 0
 

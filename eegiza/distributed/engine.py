@@ -24,8 +24,10 @@ code as the local run. Identical results follow, whatever the number of workers 
 values: exact, hence equal to the integer sums here, while a jump bucket's total stays below 2^23
 expected jumps; beyond that the local run itself depends on its number of threads.)
 
-Not distributed: link posteriors and sentence scores of ``--posteriors``/``--scores`` (computed after training by
-the API on the client), word clustering, vocabularies, the co-occurrence table and the M-steps.
+Link posteriors and sentence scores (``--posteriors``/``--scores``, Model 1 or the HMM) run on the
+shards too, each sentence's by the same kernel as locally. Not distributed: the Models 3/4
+neighbourhood posteriors of ``--fertility-posteriors``, word clustering, vocabularies, the
+co-occurrence table and the M-steps.
 """
 from __future__ import annotations
 
@@ -301,6 +303,25 @@ class DaskEngine:
         futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
         outs = self._map(f"alignment {'rev' if reverse else 'fwd'}", tasks.align_task, args, futs)
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
+
+    def posteriors(self, model, corpus):
+        """:func:`eegiza.models.posteriors.direction_posteriors` on the cluster: (posteriors,
+        offsets, log-likelihoods, model name); the shards' rows concatenated in sentence order."""
+        from ..models.posteriors import posterior_model
+        name = posterior_model(model)
+        shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
+        probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
+        jump, start = (model.jump, model.start) if name == "H" else (np.zeros((1, 1)), np.zeros(1))
+        args = [(name, probs[k], model.prob_smooth, model.src_class, jump, start, model.hmm_p_null,
+                 model.hmm_jump_smooth) for k in range(len(maps))]
+        futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+        outs = self._map(f"posteriors {'rev' if reverse else 'fwd'}", tasks.posterior_task, args, futs)
+        offsets, base = [np.zeros(1, np.int64)], 0
+        for _, off, _ in outs:
+            offsets.append(off[1:] + base)
+            base += int(off[-1])
+        return (np.concatenate([o[0] for o in outs]), np.concatenate(offsets), np.concatenate([o[2] for o in outs]),
+                name)
 
     # ------------------------------------------------------------------ Models 3/4
     def run_corpus(self, model, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,

@@ -138,6 +138,17 @@ def model2_align_task(shard: ShardData, sl: ShardSlots, probs, floor, a_arrays):
     return tuple(out), time.perf_counter() - t0
 
 
+def posterior_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, jump, start, p_null, smooth):
+    """Link posteriors and marginal log-likelihoods of one shard under Model 1 or the HMM
+    (:func:`eegiza.models.posteriors.slot_posteriors`): (posteriors, the shard's offsets, log-likelihoods)."""
+    from ..models.posteriors import slot_posteriors
+    t0 = time.perf_counter()
+    c = shard.corpus(sl.reverse)
+    post, loglik = slot_posteriors(name, c.src.ids, c.src.offsets, c.tgt.offsets, sl.slots, sl.slot_off, probs,
+                                   floor, src_class, jump, start, p_null, smooth)
+    return (post, sl.slot_off, loglik), time.perf_counter() - t0
+
+
 def align_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, jump, start, p_null, smooth,
                link_posterior):
     """Viterbi (or HMM posterior decoding) alignment of one shard: (links, scores)."""
