@@ -109,3 +109,6 @@ def test_cli_resume_refuses_other_input(trained, tmp_path, capsys):
     rc = main(["align", str(tmp_path / "a.en"), str(tmp_path / "a.fr"), "-o", str(tmp_path / "o" / "x"),
                "--resume", str(path), "--schedule", "1^3", "--quiet"])
     assert rc == 2 and "the configuration differs" in capsys.readouterr().err
+    rc = main(["align", str(tmp_path / "a.en"), str(tmp_path / "a.fr"), "-o", str(tmp_path / "o" / "x"),
+               "--resume", str(path), "--fast", "--quiet"])
+    assert rc == 2 and "give it without --fast" in capsys.readouterr().err

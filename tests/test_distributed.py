@@ -161,6 +161,7 @@ INTERRUPTIONS = {
     "after an HMM iteration": ("HMM E-step (agreement)", 2, (3, 3)),
     "after a Model-3 iteration": ("Model 3/4 iteration fwd", 2, (5, 4)),
     "after a Model-4 iteration": ("Model 3/4 iteration rev", 4, (8, 7)),
+    "in the reverse transfer": ("Model 3/4 transfer rev", 1, (8, 4)),   # its start alignment is saved
 }
 
 
@@ -173,6 +174,8 @@ def test_resume_is_identical(corpus, cluster, local_run, tmp_path, where):
     assert info.value.checkpoint == str(path)
     checkpoint = Checkpoint.load(path)
     assert (checkpoint.fwd.done, checkpoint.rev.done) == done
+    started = {"after an HMM iteration": (False, False), "after a Model-3 iteration": (True, False)}
+    assert (checkpoint.fwd.start is not None, checkpoint.rev.start is not None) == started.get(where, (True, True))
     if where == "after a Model-3 iteration":   # resumed on the cluster
         model, alignment, _ = _distributed_run(corpus, cluster.scheduler_address, resume=path)
     else:                                      # resumed on this machine
