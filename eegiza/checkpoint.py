@@ -11,8 +11,8 @@ the HMM train both directions in lockstep, then Models 3/4 train the forward dir
 the reverse one, so a checkpoint may hold e.g. the forward direction finished and the reverse one
 after its second Model-3 iteration.
 
-It also records what it may only be resumed with: the eegiza version that wrote it (the kernels'
-arithmetic must be the same), the configuration (only :data:`RUN_FIELDS` may change: the
+It also records what it may only be resumed with: the eegiza version that wrote it and a hash of
+its kernel sources (:func:`eegiza.kernel_cache.kernel_sources_hash`; the arithmetic must be the same), the configuration (only :data:`RUN_FIELDS` may change: the
 scheduler, the threads, the memory cap) and the training corpus (its number of sentence pairs and
 a SHA-256 of its words and sentences, so a different text is refused). Files are written
 atomically (complete or not at all): a ``.npz`` of the direction arrays (:mod:`eegiza.direction_file`)
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
 import numpy as np
@@ -30,6 +30,7 @@ import numpy as np
 from .config import AlignerConfig
 from .direction_file import direction_arrays, direction_from_arrays, direction_meta
 from .formats.atomic import atomic_open
+from .kernel_cache import kernel_sources_hash
 from .train import DirectionState, schedule_length
 from .version import __version__
 
@@ -69,6 +70,7 @@ class Checkpoint:
     rev: DirectionState
     eegiza_version: str = __version__
     path: str = "checkpoint"   # the file it was read from (named in errors)
+    kernels: str = field(default_factory=kernel_sources_hash)   # the kernel sources (a development install's edits)
 
     @classmethod
     def of_state(cls, config: AlignerConfig, corpus, state: tuple) -> "Checkpoint":
@@ -97,10 +99,13 @@ class Checkpoint:
         """Raise :class:`CheckpointError` (naming the checkpoint file and ``source``) unless this
         checkpoint continues a training of ``corpus`` with ``config`` by this eegiza version."""
         path = self.path
-        if self.eegiza_version != __version__:
-            raise CheckpointError(f"{path}: written by eegiza {self.eegiza_version}; this is eegiza {__version__}, "
-                                  "and a checkpoint is resumed only by the version that wrote it (the results "
-                                  "would differ): run again, or resume with that version")
+        kernels = kernel_sources_hash()
+        if self.eegiza_version != __version__ or self.kernels != kernels:
+            mine, theirs = (f" (kernel sources {self.kernels[:12]})", f" (kernel sources {kernels[:12]})") \
+                if self.eegiza_version == __version__ else ("", "")
+            raise CheckpointError(f"{path}: written by eegiza {self.eegiza_version}{mine}; this is eegiza "
+                                  f"{__version__}{theirs}, and a checkpoint is resumed only by the version that wrote "
+                                  "it (the results would differ): run again, or resume with that version")
         changed = [f.name for f in fields(AlignerConfig)
                    if f.name not in RUN_FIELDS and getattr(self.config, f.name) != getattr(config, f.name)]
         if changed:
@@ -122,6 +127,7 @@ class Checkpoint:
     def save(self, path) -> None:
         """Write the checkpoint to ``path`` atomically (``.npz``)."""
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "eegiza_version": self.eegiza_version,
+                "kernel_sources": self.kernels,
                 "config": asdict(self.config), "corpus": {"pairs": self.pairs, "sha256": self.corpus_hash}}
         arrays = {}
         for tag, state in (("fwd", self.fwd), ("rev", self.rev)):
@@ -165,7 +171,7 @@ class Checkpoint:
             config = AlignerConfig(**{k: v for k, v in meta["config"].items() if k in names})
             states = [_state(data, tag, meta[tag]) for tag in ("fwd", "rev")]
         return cls(config, int(meta["corpus"]["pairs"]), meta["corpus"]["sha256"], *states,
-                   eegiza_version=meta["eegiza_version"], path=str(path))
+                   eegiza_version=meta["eegiza_version"], path=str(path), kernels=meta["kernel_sources"])
 
 
 def progress_text(states: tuple, schedule: str) -> str:

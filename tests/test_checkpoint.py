@@ -83,6 +83,10 @@ def test_refused_for_another_corpus_config_or_version(trained, tmp_path):
     with pytest.raises(CheckpointError, match=r"written by eegiza 0\.0\.1; this is eegiza "
                        + ckpt_module.__version__.replace(".", r"\.")):
         old.check(corpus, CONFIG)
+    edited = Checkpoint.load(path)
+    edited.kernels = "0" * 64   # same version, other kernel sources (a development install)
+    with pytest.raises(CheckpointError, match=r"\(kernel sources 000000000000\); this is eegiza"):
+        edited.check(corpus, CONFIG)
 
 
 def test_not_a_checkpoint(trained, tmp_path):
