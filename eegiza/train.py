@@ -10,6 +10,7 @@ and the HMM; for Models 3 and 4, hill-climbing from the Viterbi alignment of the
 """
 from __future__ import annotations
 
+import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -20,12 +21,12 @@ import numpy as np
 from scipy.special import digamma
 
 from .config import AlignerConfig
+from .distributed.errors import SchedulerLostError
 from .iterations import IterationLog, perplexity
 from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
-from .distributed.errors import SchedulerLostError
 from .ttable import TTable, fixed_to_float, sentence_slots
 
 
@@ -328,8 +329,10 @@ class _DirectionTraining:
                              f"{total} iterations on this corpus ({ttable.nnz} pairs)")
         if state.done > self.n_base and state.done < total and (state.start is None or model.fertility is None):
             raise ValueError("cannot resume Models 3/4: the state lacks their start alignment or tables")
-        ttable.probs = model.ttable.probs
-        self.model = replace(model, ttable=ttable)
+        # copies of what training updates in place, so ``state`` can be resumed again
+        ttable.probs = model.ttable.probs.copy()
+        self.model = replace(model, ttable=ttable, log=list(model.log), atable=copy.deepcopy(model.atable),
+                             fertility=copy.deepcopy(model.fertility))
         self.done, self.start = state.done, state.start
 
     def state(self) -> DirectionState:

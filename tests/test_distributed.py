@@ -178,9 +178,12 @@ def test_resume_is_identical(corpus, cluster, local_run, tmp_path, where):
     assert (checkpoint.fwd.start is not None, checkpoint.rev.start is not None) == started.get(where, (True, True))
     if where == "after a Model-3 iteration":   # resumed on the cluster
         model, alignment, _ = _distributed_run(corpus, cluster.scheduler_address, resume=path)
-    else:                                      # resumed on this machine
-        model = Aligner(**SETTINGS).train_corpus(corpus, resume=path)
-        alignment = model.align_corpus(corpus)
+    else:                                      # resumed on this machine, twice from the same Checkpoint
+        for _ in range(2):
+            model = Aligner(**SETTINGS).train_corpus(corpus, resume=checkpoint)
+            alignment = model.align_corpus(corpus)
+            _assert_identical(local_run, (model, alignment))
+        return
     _assert_identical(local_run, (model, alignment))
 
 
