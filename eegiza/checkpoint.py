@@ -12,11 +12,11 @@ the reverse one, so a checkpoint may hold e.g. the forward direction finished an
 after its second Model-3 iteration.
 
 It also records what it may only be resumed with: the eegiza version that wrote it and a hash of
-its kernel sources (:func:`eegiza.kernel_cache.kernel_sources_hash`; the arithmetic must be the same), the configuration (only :data:`RUN_FIELDS` may change: the
-scheduler, the threads, the memory cap) and the training corpus (its number of sentence pairs and
-a SHA-256 of its words and sentences, so a different text is refused). Files are written
-atomically (complete or not at all): a ``.npz`` of the direction arrays (:mod:`eegiza.direction_file`)
-plus JSON metadata.
+its kernel sources (:func:`eegiza.kernel_cache.kernel_sources_hash`; the arithmetic must be the
+same), the configuration (only :data:`RUN_FIELDS` may change: the scheduler, the threads, the
+memory cap) and the training corpus (its number of sentence pairs and a SHA-256 of its words and
+sentences, so a different text is refused). Files are written atomically (complete or not at
+all): a ``.npz`` of the direction arrays (:mod:`eegiza.direction_file`) plus JSON metadata.
 """
 from __future__ import annotations
 
