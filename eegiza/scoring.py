@@ -114,12 +114,13 @@ def link_posteriors(fwd_model, rev_model, corpus, fertility: bool = False, engin
     """Posteriors of both directions on ``corpus`` (models extended to its vocabularies). With
     ``fertility``, a direction whose last model is 3 or 4 gives its neighbourhood posteriors around
     its hill-climbed alignment (:mod:`eegiza.models.neighbourhood`; slow on large corpora).
-    ``engine``: the Dask engine (issue 17; Model 1 / HMM posteriors on its shards), or None."""
+    ``engine``: the Dask engine (issue 17; every posterior on its shards), or None."""
     out = []
     for model, c in ((fwd_model, corpus), (rev_model, corpus.reversed())):
         if fertility and model.last_model in ("3", "4"):
-            positions, _ = align_direction(model, c)
-            post, off = fertility_posteriors(model, c, positions)
+            positions, _ = align_direction(model, c, engine=engine)
+            post, off = (fertility_posteriors(model, c, positions) if engine is None else
+                         engine.fertility_posteriors(model, c, positions))
             out.append((post, off, model.last_model))
         else:
             post, off, _, name = _posteriors(model, c, engine)

@@ -24,6 +24,7 @@ from eegiza.distributed.engine import DaskEngine, _ENGINES, close_engines  # noq
 
 DEMO = Path(__file__).resolve().parents[1] / "eegiza" / "demo_data"
 N_LINES = 300
+N_FERTILITY_POSTERIORS = 40
 
 
 def _lines(name):
@@ -64,6 +65,8 @@ def _distributed_run(corpus, address, before_gather=None, settings=None, extras=
         alignment = model.align_corpus(corpus)
         if extras:
             engine.extras = (model.corpus_scores(corpus, alignment), model.corpus_posteriors(corpus))
+            if model.fwd.last_model in "34":   # and the neighbourhood posteriors (slow: on a few pairs)
+                engine.extras += (model.corpus_posteriors(corpus.subset(0, N_FERTILITY_POSTERIORS), fertility=True),)
     finally:
         _ENGINES.pop(address, None)
         engine.client.close()
@@ -101,6 +104,12 @@ def test_default_schedule_identical_to_local(corpus, cluster):
                                                 extras=True)
     _assert_identical((local, local_alignment), (model, alignment))
     _assert_extras_identical(local, local_alignment, corpus, engine.extras)   # HMM posteriors, Model-4 scores
+    local_post = local.corpus_posteriors(corpus.subset(0, N_FERTILITY_POSTERIORS), fertility=True)
+    post = engine.extras[2]
+    assert (post.fwd_model, post.rev_model) == ("4", "4") and len(post.fwd_off) == N_FERTILITY_POSTERIORS + 1
+    for key in ("fwd", "fwd_off", "rev", "rev_off"):
+        assert np.array_equal(getattr(local_post, key), getattr(post, key))
+    assert {"neighbourhood posteriors fwd", "neighbourhood posteriors rev"} <= {e.label for e in engine.log}
     labels = {e.label for e in engine.log}
     assert {"HMM E-step (agreement)", "Model 1 E-step (agreement)", "Model 3/4 iteration fwd",
             "Model 3/4 iteration rev", "alignment fwd", "alignment rev", "Model 3/4 alignment rev"} <= labels

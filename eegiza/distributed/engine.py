@@ -25,9 +25,9 @@ values: exact, hence equal to the integer sums here, while a jump bucket's total
 expected jumps; beyond that the local run itself depends on its number of threads.)
 
 Link posteriors and sentence scores (``--posteriors``/``--scores``, Model 1 or the HMM) run on the
-shards too, each sentence's by the same kernel as locally. Not distributed: the Models 3/4
-neighbourhood posteriors of ``--fertility-posteriors``, word clustering, vocabularies, the
-co-occurrence table and the M-steps.
+shards too, each sentence's by the same kernel as locally, and so do the Models 3/4
+neighbourhood posteriors of ``--fertility-posteriors``. Not distributed: word clustering,
+vocabularies, the co-occurrence table and the M-steps.
 """
 from __future__ import annotations
 
@@ -322,6 +322,24 @@ class DaskEngine:
             base += int(off[-1])
         return (np.concatenate([o[0] for o in outs]), np.concatenate(offsets), np.concatenate([o[2] for o in outs]),
                 name)
+
+    def fertility_posteriors(self, model, corpus, positions):
+        """:func:`eegiza.models.neighbourhood.fertility_posteriors` on the cluster: (posteriors,
+        offsets) around ``positions``, the shards' rows concatenated in sentence order."""
+        from ..models.fertility import corpus_tables
+        shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
+        probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
+        fertility = replace(model.fertility, log=[], a_table=None, output=None)
+        tables = corpus_tables(model.fertility, corpus)
+        t_off = corpus.tgt.offsets
+        args = [(fertility, model.last_model, probs[k], np.ascontiguousarray(positions[t_off[lo]:t_off[hi]]), tables)
+                for k, (lo, hi) in enumerate(zip(shard_set.bounds[:-1], shard_set.bounds[1:]))]
+        futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+        outs = self._map(f"neighbourhood posteriors {'rev' if reverse else 'fwd'}", tasks.fertility_posterior_task,
+                         args, futs)
+        off = np.zeros(len(corpus) + 1, np.int64)
+        np.cumsum((corpus.src.lengths + 1) * corpus.tgt.lengths, out=off[1:])
+        return np.concatenate([o[0] for o in outs]), off
 
     # ------------------------------------------------------------------ Models 3/4
     def run_corpus(self, model, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,

@@ -149,6 +149,20 @@ def posterior_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_cla
     return (post, sl.slot_off, loglik), time.perf_counter() - t0
 
 
+def fertility_posterior_task(shard: ShardData, sl: ShardSlots, fertility, last_model, probs, positions, tables):
+    """Models 3/4 neighbourhood posteriors of one shard around its hill-climbed alignment
+    ``positions`` (:func:`eegiza.models.neighbourhood.fertility_posteriors`, under the shard's own
+    table with the global probabilities; ``tables``: n rows and word classes of the whole corpus)."""
+    from types import SimpleNamespace
+
+    from ..models.neighbourhood import fertility_posteriors
+    t0 = time.perf_counter()
+    direction = SimpleNamespace(fertility=fertility, ttable=TTable(sl.indptr, sl.indices, probs),
+                                last_model=last_model)
+    post, _ = fertility_posteriors(direction, shard.corpus(sl.reverse), positions, tables)
+    return (post,), time.perf_counter() - t0
+
+
 def align_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, jump, start, p_null, smooth,
                link_posterior):
     """Viterbi (or HMM posterior decoding) alignment of one shard: (links, scores)."""

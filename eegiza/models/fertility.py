@@ -498,14 +498,21 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     return positions, scores
 
 
-def score_alignments(model: FertilityModel, ttable, corpus, positions, model_name: Optional[str] = None):
+def corpus_tables(model: FertilityModel, corpus) -> tuple:
+    """(n(phi | e) rows, source classes, target classes) for every id of ``corpus``' vocabularies
+    (which may extend the training ones: see :func:`_fertility_rows`; new words get class 0)."""
+    return (_fertility_rows(model, corpus.src_vocab.words), _pad(model.src_class, len(corpus.src_vocab)),
+            _pad(model.tgt_class, len(corpus.tgt_vocab)))
+
+
+def score_alignments(model: FertilityModel, ttable, corpus, positions, model_name: Optional[str] = None,
+                     tables: Optional[tuple] = None):
     """log P(f, a | e) of the given alignments (flat, 0 = NULL) under Model 3 or 4 (default: the
     last trained model), without hill-climbing; alignments breaking the fertility limits are
-    repaired first as in training."""
+    repaired first as in training. ``tables``: :func:`corpus_tables` of the corpus the ids come
+    from, when ``corpus`` carries no vocabularies (a Dask shard)."""
     name = model.last_model if model_name is None else model_name
-    n_probs = _fertility_rows(model, corpus.src_vocab.words)
-    src_class = _pad(model.src_class, len(corpus.src_vocab))
-    tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
+    n_probs, src_class, tgt_class = tables if tables is not None else corpus_tables(model, corpus)
     _, scores, *_ = _run_corpus(model, ttable, corpus, positions, n_probs, src_class, tgt_class, False, False,
                                 name == "4", False, False, numba.get_num_threads())
     return scores
