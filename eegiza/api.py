@@ -29,12 +29,11 @@ import numpy as np
 from .clustering import cluster_words, read_classes_file
 from .config import AlignerConfig
 from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
+from .direction_file import direction_arrays, direction_from_arrays, direction_meta
+from .distributed.errors import SchedulerLostError
 from .formats.atomic import atomic_open
-from .iterations import IterationLog
 from .links import directional_links, to_lists
 from .memory import check_memory_limit, estimate_training_memory
-from .models.fertility import FertilityModel
-from .models.ibm2 import ATable
 from .phases import NO_PROFILE, PhaseProfile
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
@@ -166,7 +165,9 @@ class AlignmentModel:
             alignment = self.align_corpus(corpus, ())
         fwd_v = alignment.fwd_scores if alignment is not None else None
         rev_v = alignment.rev_scores if alignment is not None else None
-        return SentenceScores(direction_scores(fwd, corpus, fwd_v), direction_scores(rev, corpus.reversed(), rev_v),
+        engine = _engine(self.config)   # issue 17: Model 1 / HMM scores on the Dask cluster
+        return SentenceScores(direction_scores(fwd, corpus, fwd_v, engine),
+                              direction_scores(rev, corpus.reversed(), rev_v, engine),
                               corpus.tgt.lengths, corpus.src.lengths, KIND[fwd.last_model], KIND[rev.last_model])
 
     def scores(self, src_sentences, tgt_sentences=None) -> List[Optional[tuple]]:
@@ -178,7 +179,7 @@ class AlignmentModel:
         """Link posteriors of both directions (:mod:`eegiza.models.posteriors`: Model 1 or the HMM;
         with ``fertility``, Models 3/4 neighbourhood posteriors, :mod:`eegiza.models.neighbourhood`)."""
         fwd, rev = self._directions(corpus)
-        return link_posteriors(fwd, rev, corpus, fertility)
+        return link_posteriors(fwd, rev, corpus, fertility, engine=_engine(self.config))
 
     def posteriors(self, src_sentences, tgt_sentences=None, fertility: bool = False) -> List[tuple]:
         """Per pair (forward (m, l+1), reverse (l, m+1)) posterior matrices: row j of the forward
@@ -217,7 +218,7 @@ class AlignmentModel:
                   "src_words": _pack_words(self.src_vocab.words), "tgt_words": _pack_words(self.tgt_vocab.words),
                   "src_counts": self.src_vocab.counts, "tgt_counts": self.tgt_vocab.counts}
         for name, direction in (("fwd", self.fwd), ("rev", self.rev)):
-            for key, value in _direction_arrays(direction).items():
+            for key, value in direction_arrays(direction).items():
                 arrays[f"{name}_{key}"] = value
         with atomic_open(path, "wb") as fh:
             np.savez_compressed(fh, **arrays)
@@ -239,16 +240,11 @@ class AlignmentModel:
                                       if k in {f.name for f in fields(AlignerConfig)}})
             src_vocab = Vocab(_unpack_words(data["src_words"]), data["src_counts"])
             tgt_vocab = Vocab(_unpack_words(data["tgt_words"]), data["tgt_counts"])
-            fwd = _direction_from_arrays(data, "fwd", meta["fwd"])
-            rev = _direction_from_arrays(data, "rev", meta["rev"])
+            fwd = direction_from_arrays(data, "fwd", meta["fwd"])
+            rev = direction_from_arrays(data, "rev", meta["rev"])
         return cls(config, src_vocab, tgt_vocab, fwd, rev)
 
     def _meta(self) -> dict:
-        def direction_meta(d: DirectionModel):
-            return {"last_model": d.last_model, "base_model": d.base_model, "hmm_p_null": d.hmm_p_null,
-                    "hmm_jump_smooth": d.hmm_jump_smooth, "prob_smooth": d.prob_smooth,
-                    "min_link_posterior": d.min_link_posterior, "hmm_link_posterior": d.hmm_link_posterior,
-                    "log": [asdict(x) for x in d.log]}
         return {"format": "eegiza-model", "version": FORMAT_VERSION, "eegiza_version": __version__,
                 "config": {**asdict(self.config), "scheduler": None},   # issue 17: no cluster in a model
                 "fwd": direction_meta(self.fwd), "rev": direction_meta(self.rev)}
@@ -294,34 +290,6 @@ def _unpack_words(packed: np.ndarray) -> List[str]:
     return bytes(packed).decode("utf-8").split("\n")
 
 
-def _direction_arrays(d: DirectionModel) -> dict:
-    out = {"indptr": d.ttable.indptr, "indices": d.ttable.indices, "probs": d.ttable.probs, "src_class": d.src_class}
-    if d.jump is not None:
-        out["jump"], out["start"] = d.jump, d.start
-    if d.atable is not None:
-        out.update(d.atable.to_arrays("atable_"))
-    if d.fertility is not None:
-        out.update({f"fert_{key}": value for key, value in d.fertility.to_arrays().items()})
-    return out
-
-
-def _direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
-    def get(key):
-        full = f"{name}_{key}"
-        return data[full] if full in data.files else None
-    probs = get("probs")
-    ttable = TTable(get("indptr"), get("indices"), probs, probs.dtype)   # the precision it was trained in
-    atable = ATable.from_arrays(data, f"{name}_atable_") if f"{name}_atable_keys" in data.files else None
-    fert_prefix = f"{name}_fert_"
-    fert_arrays = {key[len(fert_prefix):]: data[key] for key in data.files if key.startswith(fert_prefix)}
-    fertility = FertilityModel.from_arrays(fert_arrays) if fert_arrays else None
-    return DirectionModel(ttable, meta["last_model"], get("src_class"), get("jump"), get("start"),
-                          meta["hmm_p_null"], meta["hmm_jump_smooth"], meta["prob_smooth"],
-                          [IterationLog(**x) for x in meta.get("log", [])], atable, fertility, meta["base_model"],
-                          min_link_posterior=meta.get("min_link_posterior", 0.0),
-                          hmm_link_posterior=meta.get("hmm_link_posterior", 0.0))
-
-
 def _extended(d: DirectionModel, n_src: int) -> DirectionModel:
     """The same model with empty t-table rows (and class 0) for source ids added after training."""
     extra = n_src - d.ttable.n_src
@@ -339,16 +307,41 @@ class Aligner:
         config = config or AlignerConfig()
         self.config = AlignerConfig(**{**asdict(config), **overrides})
 
-    def train(self, src_sentences, tgt_sentences, progress=None) -> AlignmentModel:
-        """Train both directions on sentence pairs (strings or token lists)."""
+    def train(self, src_sentences, tgt_sentences, progress=None, checkpoint=None, resume=None) -> AlignmentModel:
+        """Train both directions on sentence pairs (strings or token lists); ``checkpoint`` and
+        ``resume`` as in :meth:`train_corpus`."""
         corpus = corpus_from_sentences(src_sentences, tgt_sentences, lowercase=self.config.lowercase,
                                        max_len=self.config.reader_max_len)
-        return self.train_corpus(corpus, progress)
+        return self.train_corpus(corpus, progress, checkpoint=checkpoint, resume=resume)
 
-    def train_corpus(self, corpus: ParallelCorpus, progress=None, profile: PhaseProfile = NO_PROFILE
-                     ) -> AlignmentModel:
+    def train_corpus(self, corpus: ParallelCorpus, progress=None, profile: PhaseProfile = NO_PROFILE,
+                     checkpoint=None, resume=None) -> AlignmentModel:
         """Train both directions on a numbered corpus; ``progress`` gets a line per iteration,
-        ``profile`` a mark per phase (word classes, priors, every model; :mod:`eegiza.phases`)."""
+        ``profile`` a mark per phase (word classes, priors, every model; :mod:`eegiza.phases`).
+
+        On a Dask cluster (``scheduler``), a lost scheduler raises
+        :class:`eegiza.distributed.SchedulerLostError`; with ``checkpoint`` (a path) the state after
+        the last completed iteration is first saved there (:mod:`eegiza.checkpoint`; the error's
+        ``checkpoint`` names the file, None if no iteration had completed). ``resume`` (such a
+        path, or a loaded :class:`eegiza.checkpoint.Checkpoint`) continues that training with the
+        rest of the schedule, on a cluster or not: the model is the uninterrupted run's, bit for
+        bit. It must be the same corpus and configuration (``scheduler``, ``threads`` and
+        ``max_memory`` may differ) and eegiza version, else :class:`eegiza.checkpoint.CheckpointError`.
+        Trainings with the embedding prior are not checkpointed."""
+        from .checkpoint import Checkpoint, save_on_lost_scheduler
+        if resume is not None:
+            if self.config.uses_embeddings:
+                raise ValueError("a training with the embedding prior cannot be resumed from a checkpoint")
+            resume = resume if isinstance(resume, Checkpoint) else Checkpoint.load(resume)
+            resume.check(corpus, self.config)
+        try:
+            return self._train(corpus, progress, profile, resume)
+        except SchedulerLostError as err:
+            if checkpoint is not None and not self.config.uses_embeddings:
+                save_on_lost_scheduler(err, self.config, corpus, checkpoint)
+            raise
+
+    def _train(self, corpus: ParallelCorpus, progress, profile: PhaseProfile, resume) -> AlignmentModel:
         def tagged(tag):
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
         if progress is not None or self.config.max_memory > 0:
@@ -375,7 +368,8 @@ class Aligner:
             fwd, rev = report.pop("models")
         else:
             fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior,
-                                  tagged("fwd"), tagged("rev"), profile)
+                                  tagged("fwd"), tagged("rev"), profile,
+                                  resume=None if resume is None else resume.states())
         model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
         model.prior_report = report
         model.trained_on = corpus

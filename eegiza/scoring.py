@@ -64,11 +64,12 @@ KIND = {"1": "Model 1 marginal log-likelihood", "H": "HMM forward-algorithm marg
         "4": "Model 4 log-probability of the hill-climbed alignment"}
 
 
-def direction_scores(model, corpus, viterbi_scores: np.ndarray) -> np.ndarray:
+def direction_scores(model, corpus, viterbi_scores: np.ndarray, engine=None) -> np.ndarray:
     """The score of every pair under one direction (see the module docstring); ``viterbi_scores``
-    are those :func:`eegiza.train.align_direction` returned for ``corpus``."""
+    are those :func:`eegiza.train.align_direction` returned for ``corpus``. ``engine``: the Dask
+    engine (issue 17), or None."""
     if model.last_model in ("1", "H"):
-        return direction_posteriors(model, corpus)[2]
+        return _posteriors(model, corpus, engine)[2]
     return np.asarray(viterbi_scores, np.float64)
 
 
@@ -105,18 +106,24 @@ class LinkPosteriors:
         return {"fwd": pf, "rev": pr, "sym": 0.5 * (pf + pr)}[which]
 
 
-def link_posteriors(fwd_model, rev_model, corpus, fertility: bool = False) -> LinkPosteriors:
+def _posteriors(model, corpus, engine):
+    return direction_posteriors(model, corpus) if engine is None else engine.posteriors(model, corpus)
+
+
+def link_posteriors(fwd_model, rev_model, corpus, fertility: bool = False, engine=None) -> LinkPosteriors:
     """Posteriors of both directions on ``corpus`` (models extended to its vocabularies). With
     ``fertility``, a direction whose last model is 3 or 4 gives its neighbourhood posteriors around
-    its hill-climbed alignment (:mod:`eegiza.models.neighbourhood`; slow on large corpora)."""
+    its hill-climbed alignment (:mod:`eegiza.models.neighbourhood`; slow on large corpora).
+    ``engine``: the Dask engine (issue 17; every posterior on its shards), or None."""
     out = []
     for model, c in ((fwd_model, corpus), (rev_model, corpus.reversed())):
         if fertility and model.last_model in ("3", "4"):
-            positions, _ = align_direction(model, c)
-            post, off = fertility_posteriors(model, c, positions)
+            positions, _ = align_direction(model, c, engine=engine)
+            post, off = (fertility_posteriors(model, c, positions) if engine is None else
+                         engine.fertility_posteriors(model, c, positions))
             out.append((post, off, model.last_model))
         else:
-            post, off, _, name = direction_posteriors(model, c)
+            post, off, _, name = _posteriors(model, c, engine)
             out.append((post, off, name))
     (fwd, fwd_off, fwd_name), (rev, rev_off, rev_name) = out
     return LinkPosteriors(fwd, fwd_off, rev, rev_off, corpus.src.lengths, corpus.tgt.lengths, fwd_name, rev_name)

@@ -10,6 +10,7 @@ and the HMM; for Models 3 and 4, hill-climbing from the Viterbi alignment of the
 """
 from __future__ import annotations
 
+import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ import numpy as np
 from scipy.special import digamma
 
 from .config import AlignerConfig
+from .distributed.errors import SchedulerLostError
 from .iterations import IterationLog, perplexity
 from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
@@ -49,6 +51,26 @@ class DirectionModel:
     a_counts: Optional[np.ndarray] = None  # the last Model-2 iteration's a counts (GIZA's `.a2.N`)
     min_link_posterior: float = 0.0   # Models 3/4 output: unalign uncertain links (align_fertility)
     hmm_link_posterior: float = 0.0   # HMM output: posterior decoding at this threshold (0 = Viterbi)
+
+
+@dataclass
+class DirectionState:
+    """Where one direction's training stands, enough to resume it bit for bit (:mod:`eegiza.checkpoint`):
+    ``done`` iterations of the schedule completed (in the order they run: Models 1, 2, H, then 3/4),
+    ``model`` its tables after them (None when ``done`` is 0) and ``start``, the Models 3/4 start
+    alignment (the base model's Viterbi alignment, which they climb from in every iteration), once
+    computed. Models 3/4 keep the rest in the model: ``model.fertility`` (n, p0, d and Model-4
+    tables), ``model.found`` (the last iteration's alignment: the next climb's start with
+    ``climb_from_previous``) and ``model.fertility.output`` (the training corpus' alignment)."""
+
+    done: int
+    model: Optional[DirectionModel] = None
+    start: Optional[np.ndarray] = None
+
+
+def schedule_length(schedule: str) -> int:
+    """The number of iterations of a schedule (per direction)."""
+    return sum(n for _, n in parse_schedule(schedule))
 
 
 ProgressFn = Callable[[str], None]
@@ -141,64 +163,91 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
 def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
                tgt_class: Optional[np.ndarray] = None, fwd_prior=None, rev_prior=None,
                fwd_progress: Optional[ProgressFn] = None, rev_progress: Optional[ProgressFn] = None,
-               profile: PhaseProfile = NO_PROFILE):
+               profile: PhaseProfile = NO_PROFILE, resume: Optional[tuple] = None):
     """Train both directions, (P(tgt | src), P(src | tgt)). With ``config.agreement`` the Model 1 and
     HMM iterations of both run in lockstep with a joint E-step (:mod:`eegiza.models.agreement`);
     Model 2, 3 and 4 iterations stay per direction. Otherwise as two :func:`train_direction` calls.
     ``fwd_prior``/``rev_prior``: each direction's ``prior_factory``; ``profile`` gets a mark after
-    every iteration (:mod:`eegiza.phases`)."""
+    every iteration (:mod:`eegiza.phases`). ``resume``: the (forward, reverse) :class:`DirectionState`
+    of an interrupted run of the same corpus and configuration: only the iterations after them run,
+    and the result is the uninterrupted run's, bit for bit.
+
+    A lost Dask scheduler (:class:`eegiza.distributed.SchedulerLostError`) leaves with both
+    directions' state after their last completed iteration in the error's ``state``."""
+    resume = resume or (None, None)
+    states = {"fwd": resume[0] or DirectionState(0), "rev": resume[1] or DirectionState(0)}
+    try:
+        return _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_progress, rev_progress,
+                           profile, resume, states)
+    except SchedulerLostError as err:
+        err.state = tuple(s() if callable(s) else s for s in (states["fwd"], states["rev"]))
+        raise
+
+
+def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_progress, rev_progress, profile,
+                resume, states):
+    """:func:`train_pair`; ``states[tag]``: the direction's state, or the function that takes it."""
     rev_corpus = corpus.reversed()
     engine = _engine(config, fwd_progress)
-    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, profile=profile, tag="fwd")
+    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, profile=profile, tag="fwd",
+                             resume=resume[0])
+    states["fwd"] = fwd.state
     if not config.agreement:   # one direction after the other; its tables count to its first model's phase
         fwd_model = fwd.run(tgt_class)
+        states["fwd"] = fwd.state()
         del fwd
-        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
+        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
+                                 resume=resume[1])
+        states["rev"] = rev.state
         return fwd_model, rev.run(src_class)
     # the reverse direction's slots in the joint E-step are the forward ones, mapped (agreement.reverse_slot_map)
     rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
-                             own_slots=False)
+                             own_slots=False, resume=resume[1])
+    states["rev"] = rev.state
+    if min(fwd.done, fwd.n_base) != min(rev.done, rev.n_base):
+        raise ValueError(f"cannot resume: the directions' Model 1/HMM iterations ({fwd.done}, {rev.done}) differ, "
+                         "but they train in lockstep (agreement)")
     rev_slot_map = (agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable, len(corpus.src_vocab))
                     if engine is None else None)   # (on a cluster each shard maps its own slots)
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
-        for name, n_iter in fwd.base_items:
-            fwd.begin(name)
-            rev.begin(name)
-            for it in range(1, n_iter + 1):
-                t0 = time.perf_counter()
-                if name == "2":
-                    fwd.end_iteration(name, it, *fwd.estep(name), t0)
-                    rev.end_iteration(name, it, *rev.estep(name), t0)
-                    continue
-                # (the iteration's profile mark, under the model's name, comes from rev.close_iteration)
-                is_hmm = name == "H"
-                if engine is not None:   # issue 17: the same E-step on the Dask cluster's shards
-                    (f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts,
-                     r_loglik) = engine.agreement_estep(is_hmm, config, corpus, fwd, rev)
-                else:
-                    (f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts,
-                     r_loglik) = agreement.estep(
-                        is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
-                        corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
-                        numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[2:])
-                if is_hmm:
-                    fwd.set_jumps(f_jumps, f_starts)
-                    rev.set_jumps(r_jumps, r_starts)
-                # float counts in the fixed-point arrays' memory; then both M-steps at once (mostly
-                # NumPy/SciPy, one core each; the directions share nothing)
-                f_counts = fixed_to_float(f_counts)
-                r_counts = fixed_to_float(r_counts)
-                if _concurrent_kernels_ok():
-                    rev_update = m_steps.submit(rev.update_t, name, r_counts)
-                    fwd.update_t(name, f_counts)
-                    rev_update.result()
-                else:
-                    fwd.update_t(name, f_counts)
-                    rev.update_t(name, r_counts)
-                del f_counts, r_counts
-                fwd.close_iteration(name, it, f_loglik, t0)
-                rev.close_iteration(name, it, r_loglik, t0)
+        for name, it in fwd.base_iterations():
+            if it == 1:
+                fwd.begin(name)
+                rev.begin(name)
+            t0 = time.perf_counter()
+            if name == "2":
+                fwd.end_iteration(name, it, *fwd.estep(name), t0)
+                rev.end_iteration(name, it, *rev.estep(name), t0)
+                continue
+            # (the iteration's profile mark, under the model's name, comes from rev.close_iteration)
+            is_hmm = name == "H"
+            if engine is not None:   # issue 17: the same E-step on the Dask cluster's shards
+                (f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts,
+                 r_loglik) = engine.agreement_estep(is_hmm, config, corpus, fwd, rev)
+            else:
+                (f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts,
+                 r_loglik) = agreement.estep(
+                    is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
+                    corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
+                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[2:])
+            if is_hmm:
+                fwd.set_jumps(f_jumps, f_starts)
+                rev.set_jumps(r_jumps, r_starts)
+            # float counts in the fixed-point arrays' memory; then both M-steps at once (mostly
+            # NumPy/SciPy, one core each; the directions share nothing)
+            f_counts = fixed_to_float(f_counts)
+            r_counts = fixed_to_float(r_counts)
+            if _concurrent_kernels_ok():
+                rev_update = m_steps.submit(rev.update_t, name, r_counts)
+                fwd.update_t(name, f_counts)
+                rev_update.result()
+            else:
+                fwd.update_t(name, f_counts)
+                rev.update_t(name, r_counts)
+            del f_counts, r_counts
+            fwd.close_iteration(name, it, f_loglik, t0)
+            rev.close_iteration(name, it, r_loglik, t0)
     # Models 3/4 one direction after the other (both cores are busy within each); the reverse
     # direction's own slots are built when it gets there
     del rev_slot_map
@@ -232,7 +281,7 @@ class _DirectionTraining:
 
     def __init__(self, corpus, config: AlignerConfig, src_class, prior_factory, progress, on_iteration=None,
                  initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = "",
-                 own_slots: bool = True):
+                 own_slots: bool = True, resume: Optional[DirectionState] = None):
         schedule = parse_schedule(config.schedule)
         self.base_items = [(n, c) for n, c in schedule if n in "12H"]
         self.fertility_items = [(n, c) for n, c in schedule if n in "34"]
@@ -256,6 +305,10 @@ class _DirectionTraining:
                                     hmm_link_posterior=config.hmm_link_posterior)
         if initial is not None and not self.base_items:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
+        self.n_base = sum(n for _, n in self.base_items)
+        self.done, self.start = 0, None    # iterations completed; the Models 3/4 start alignment
+        if resume is not None and resume.done > 0:
+            self._restore(resume, ttable, schedule)
         # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere;
         # on a Dask cluster the workers hold their shards' slots)
         self.engine = _engine(config)   # issue 17: None = the local engine
@@ -265,14 +318,44 @@ class _DirectionTraining:
             corpus, config, progress, on_iteration, initial)
         self.profile, self.tag = profile, tag
 
+    def _restore(self, state: DirectionState, ttable: TTable, schedule) -> None:
+        """Continue from ``state`` (a run of the same corpus and schedule): its tables, its t
+        probabilities on this run's t-table (the same pairs), its Models 3/4 start alignment."""
+        total = sum(n for _, n in schedule)
+        model = state.model
+        if model is None or not 0 < state.done <= total or model.ttable.nnz != ttable.nnz:
+            raise ValueError(f"cannot resume: a state of {state.done} iterations (t-table of "
+                             f"{None if model is None else model.ttable.nnz} pairs) does not fit a schedule of "
+                             f"{total} iterations on this corpus ({ttable.nnz} pairs)")
+        if state.done > self.n_base and state.done < total and (state.start is None or model.fertility is None):
+            raise ValueError("cannot resume Models 3/4: the state lacks their start alignment or tables")
+        # copies of what training updates in place, so ``state`` can be resumed again
+        ttable.probs = model.ttable.probs.copy()
+        self.model = replace(model, ttable=ttable, log=list(model.log), atable=copy.deepcopy(model.atable),
+                             fertility=copy.deepcopy(model.fertility))
+        self.done, self.start = state.done, state.start
+
+    def state(self) -> DirectionState:
+        """This direction's :class:`DirectionState` (after its last completed iteration)."""
+        return DirectionState(self.done, self.model if self.done else None, self.start)
+
+    def base_iterations(self):
+        """(model name, iteration) of the Model 1, 2 and HMM iterations not yet done."""
+        k = 0
+        for name, n_iter in self.base_items:
+            for it in range(1, n_iter + 1):
+                k += 1
+                if k > self.done:
+                    yield name, it
+
     def run(self, tgt_class: Optional[np.ndarray] = None,
             fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
         """The whole schedule of this direction alone (no agreement)."""
-        for name, n_iter in self.base_items:
-            self.begin(name)
-            for it in range(1, n_iter + 1):
-                t0 = time.perf_counter()
-                self.end_iteration(name, it, *self.estep(name), t0)
+        for name, it in self.base_iterations():
+            if it == 1:
+                self.begin(name)
+            t0 = time.perf_counter()
+            self.end_iteration(name, it, *self.estep(name), t0)
         return self.finish(tgt_class, fertility_params)
 
     def _phase(self, label: str) -> str:
@@ -315,8 +398,12 @@ class _DirectionTraining:
             return ibm1.estep(s_off, t_off, self.slots, self.slot_off, probs, floor, numba.get_num_threads())
         if name == "2":
             tt = model.ttable
-            chunk_counts, a_counts, loglik = ibm2.estep(s_ids, s_off, corpus.tgt.ids, t_off, tt.indptr, tt.indices,
-                                                        probs, floor, *model.atable.arrays(), numba.get_num_threads())
+            if self.engine is not None:
+                chunk_counts, a_counts, loglik = self.engine.model2_estep(self)
+            else:
+                chunk_counts, a_counts, loglik = ibm2.estep(s_ids, s_off, corpus.tgt.ids, t_off, tt.indptr,
+                                                            tt.indices, probs, floor, *model.atable.arrays(),
+                                                            numba.get_num_threads())
             ibm2.mstep(model.atable, a_counts)
             model.a_counts = a_counts
             return chunk_counts, loglik
@@ -345,6 +432,7 @@ class _DirectionTraining:
     def close_iteration(self, name: str, it: int, loglik, t0: float) -> None:
         """The iteration's log line, callback and profile mark (after :meth:`update_t`)."""
         _log_iteration(self.model, name, it, float(np.sum(loglik)), len(self.corpus.tgt.ids), t0, self.progress)
+        self.done += 1
         if self.on_iteration is not None:
             self.model.last_model = name
             self.on_iteration(name, it, self.model)
@@ -354,15 +442,19 @@ class _DirectionTraining:
     def finish(self, tgt_class: Optional[np.ndarray] = None,
                fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
         """Models 3/4 of the schedule, from the Viterbi alignment of the last of Models 1, 2, H."""
-        if self.slots is None and self.fertility_items and self.base_items and self.engine is None:
+        fertility_done = max(0, self.done - self.n_base)   # Models 3/4 iterations done before a resume
+        fertility_left = self.fertility_items and fertility_done < sum(n for _, n in self.fertility_items)
+        if self.slots is None and fertility_left and self.base_items and self.engine is None:
             self.slots, self.slot_off = sentence_slots(self.corpus, self.model.ttable)
         slots = (self.slots, self.slot_off) if self.slots is not None else None   # reused by Models 3/4
         self.slots = self.slot_off = None
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
-        if self.fertility_items:
+        if fertility_left:
             model.last_model = model.base_model
-            start, _ = align_direction(model, corpus, slots, engine=self.engine)
+            if self.start is None:
+                self.start, _ = align_direction(model, corpus, slots, engine=self.engine)
+            start = self.start
             self.profile.mark(self._phase("Model 3/4 start alignment"))
             params = fertility_params or fertility_params_of(config)
             if tgt_class is None:
@@ -378,6 +470,7 @@ class _DirectionTraining:
             def fertility_iteration(name, it, fertility, positions, scores):
                 model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
                 model.log.append(fertility.log[-1])
+                self.done += 1
                 self.profile.mark(self._phase(PHASE_NAMES[fertility.log[-1].model]))
                 if self.on_iteration is not None:
                     self.on_iteration(name, it, model)
@@ -389,7 +482,9 @@ class _DirectionTraining:
                                               initial=None if initial is None or self.base_items else initial.fertility,
                                               on_iteration=fertility_iteration,
                                               output_posterior=model.min_link_posterior, slots=slots,
-                                              run_corpus=None if self.engine is None else self.engine.run_corpus)
+                                              run_corpus=None if self.engine is None else self.engine.run_corpus,
+                                              resume=(model.fertility, fertility_done, model.found[0])
+                                              if fertility_done else None)
         model.last_model = parse_schedule(config.schedule)[-1][0]
         return model
 

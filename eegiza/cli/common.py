@@ -85,12 +85,35 @@ def read_corpus(config: AlignerConfig, src=None, tgt=None, joint=None):
     return read_parallel(src, tgt, lowercase=config.lowercase, max_len=config.reader_max_len)
 
 
+def checkpoint_path(outputs: OutputNames, save_model: Optional[str] = None) -> str:
+    """Where a lost Dask scheduler's checkpoint goes: ``PREFIX.checkpoint.npz`` (or beside ``--save-model``)."""
+    return f"{save_model or outputs.prefix}.checkpoint.npz"
+
+
+def lost_scheduler_message(err, config: AlignerConfig) -> str:
+    """The error of a lost scheduler: what was saved and the ``--resume`` command that continues."""
+    from ..checkpoint import progress_text
+    if err.checkpoint is None:
+        why = ("trainings with the embedding prior are not checkpointed" if config.uses_embeddings else
+               "no iteration had completed")
+        return f"{err}; no checkpoint ({why}): run again"
+    return (f"{err}. The training state after the last completed iteration "
+            f"({progress_text(err.state, config.schedule)}) is saved in "
+            f"{err.checkpoint}; continue with the same input and output options plus --resume {err.checkpoint} "
+            "(with --scheduler ADDRESS to go on on a cluster, without it to finish on this machine), e.g. "
+            f"eegiza align SRC TGT -o PREFIX --resume {err.checkpoint}")
+
+
 def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, reporter: Reporter, src=None, tgt=None,
-                  joint=None, save_model: Optional[str] = None, corpus=None):
+                  joint=None, save_model: Optional[str] = None, corpus=None, resume=None):
     """Check every output path, read (unless ``corpus`` is given), set long pairs aside, train both
     directions, align, and write every output file together (:class:`OutputSet`: all or none).
+    ``resume``: a :class:`eegiza.checkpoint.Checkpoint` to continue (issue 17). A lost Dask
+    scheduler saves a checkpoint (:func:`checkpoint_path`) and stops with a ValueError naming it.
     Returns (model, alignment)."""
     from ..api import Aligner
+    from ..checkpoint import Checkpoint
+    from ..distributed.errors import SchedulerLostError
     from ..schedule import parse_schedule
     from .longpairs import report_empty_pairs, set_aside_long_pairs, with_fallback
 
@@ -106,14 +129,17 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
         reporter.profile.mark("reading")
         reporter.compiling_notice(config)
         t0 = time.perf_counter()
-        reporter.expect_iterations(2 * sum(n for _, n in parse_schedule(config.schedule)))
+        if resume is not None:
+            resume.check(training, config, source=joint or f"{src} / {tgt}")
+            reporter.note(f"resuming from {resume.path}: {resume.progress()} done")
+        total = sum(n for _, n in parse_schedule(config.schedule))
+        reporter.expect_iterations(2 * total - (0 if resume is None else resume.fwd.done + resume.rev.done))
+        path = checkpoint_path(outputs, save_model)
         try:
-            model = Aligner(config).train_corpus(training, progress=reporter.progress, profile=reporter.profile)
-        except Exception as err:   # issue 17: a lost Dask scheduler saves the last completed iteration's model
-            if config.scheduler:
-                from ..distributed.checkpoint import checkpoint_on_lost_scheduler
-                checkpoint_on_lost_scheduler(err, config, training, f"{save_model or outputs.prefix}.checkpoint.npz")
-            raise
+            model = Aligner(config).train_corpus(training, progress=reporter.progress, profile=reporter.profile,
+                                                 checkpoint=path if config.scheduler else None, resume=resume)
+        except SchedulerLostError as err:   # issue 17: the last completed iteration's state is saved
+            raise ValueError(lost_scheduler_message(err, config)) from err
         finally:
             reporter.training_done()
         reporter.step("training", time.perf_counter() - t0)
@@ -122,8 +148,16 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
         if model.prior_report is not None:
             reporter.note(prior_summary(model.prior_report))
         t0 = time.perf_counter()
-        alignment = with_fallback(config, model, corpus, long_idx,
-                                  model.align_corpus(training, heuristics, profile=reporter.profile), heuristics)
+        try:
+            alignment = with_fallback(config, model, corpus, long_idx,
+                                      model.align_corpus(training, heuristics, profile=reporter.profile), heuristics)
+        except SchedulerLostError as err:   # training is complete: resuming only aligns
+            saved = Checkpoint.of_model(model, training)
+            err.state = saved.states()
+            if not config.uses_embeddings:
+                saved.save(path)
+                err.checkpoint = path
+            raise ValueError(lost_scheduler_message(err, config)) from err
         if len(long_idx):
             reporter.profile.mark("long pairs (fallback)")
         reporter.step("aligning", time.perf_counter() - t0)

@@ -3,6 +3,7 @@
     eegiza align SRC TGT -o PREFIX [--schedule "1^5 H^5"] [--lowercase] [--threads N]
     eegiza align --joint FILE -o PREFIX ...        (FILE "-": standard input; -o -: one alignment to stdout)
     eegiza align ... [--fast] [--save-model M.npz] [--scores F] [--posteriors F] [--continue M.npz]
+    eegiza align ... --scheduler ADDRESS | local:N [--resume PREFIX.checkpoint.npz]   (Dask, issue 17)
     eegiza align-with M.npz SRC TGT -o PREFIX      (or --joint FILE|-, -o -)
     eegiza lexicon M.npz -o FILE [--min-prob P] [--giza-t PREFIX]
     eegiza eval GOLD HYP [--tail]
@@ -18,7 +19,7 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import List, Optional
 
 from .. import __version__
@@ -66,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     align.add_argument("--continue", dest="continue_from", metavar="MODEL",
                        help="start from a saved model: more EM iterations (--schedule, default the model's) on "
                        "this corpus, new words added; options not given are the model's")
+    align.add_argument("--resume", metavar="CHECKPOINT",
+                       help="continue a training stopped by a lost Dask scheduler from the checkpoint it saved "
+                       "(PREFIX.checkpoint.npz): same input, the checkpoint's options (only --scheduler, "
+                       "--threads and --max-memory may change); the outputs are the uninterrupted run's")
     add_extra_output_arguments(align)
     shown = align.add_mutually_exclusive_group()
     shown.add_argument("--quiet", action="store_true", help="no progress lines and no summary (warnings and "
@@ -111,7 +116,16 @@ def cmd_align(args) -> int:
     if not args.joint and not (args.src and args.tgt):
         raise ValueError("give SRC and TGT files, or --joint FILE")
     heuristics = parse_heuristics(args.heuristics)
-    config = config_from_args(args, FAST_PRESET if args.fast else None)
+    resume = None
+    if args.resume:
+        from ..checkpoint import Checkpoint
+        if args.continue_from or args.fast:
+            raise ValueError("--resume continues a checkpoint with its own options: give it without "
+                             + ("--continue" if args.continue_from else "--fast"))
+        resume = Checkpoint.load(args.resume)
+    # resumed: the checkpoint's options, on this machine unless --scheduler is given again
+    config = config_from_args(args, replace(resume.config, scheduler=None) if resume else
+                              FAST_PRESET if args.fast else None)
     reporter = Reporter(quiet=args.quiet, force=args.progress)
     check_align_args(args, config, heuristics, reporter)
     if args.continue_from:
@@ -122,9 +136,15 @@ def cmd_align(args) -> int:
     extras = wants_extra_outputs(args)
     corpus = read_corpus(config, args.src, args.tgt, args.joint) if extras else None
     model, alignment = run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt,
-                                     joint=args.joint, save_model=args.save_model, corpus=corpus)
+                                     joint=args.joint, save_model=args.save_model, corpus=corpus, resume=resume)
     if extras:
-        write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
+        from ..distributed.errors import SchedulerLostError
+        try:
+            write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)
+        except SchedulerLostError as err:   # issue 17: after training, the alignments are written
+            raise ValueError(f"{err}, while computing --scores/--posteriors (the alignments are written): "
+                             "compute them without training again with 'eegiza align-with MODEL ... --scores F "
+                             "--posteriors F', MODEL from --save-model") from err
     reporter.summary()
     return 0
 

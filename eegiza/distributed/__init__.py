@@ -2,7 +2,9 @@
 
 Dask is an optional dependency (``pip install "eegiza[distributed]"``) and is imported only when
 a scheduler is configured: :func:`engine_for` is the entry point, :mod:`.engine` the driver
-(what runs where, what crosses the wire), :mod:`.tasks` what the workers run.
+(what runs where, what crosses the wire), :mod:`.tasks` what the workers run. A lost scheduler
+raises :class:`SchedulerLostError`, with the training state that :mod:`eegiza.checkpoint` saves
+and ``--resume`` continues.
 """
 from __future__ import annotations
 

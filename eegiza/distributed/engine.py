@@ -24,9 +24,10 @@ code as the local run. Identical results follow, whatever the number of workers 
 values: exact, hence equal to the integer sums here, while a jump bucket's total stays below 2^23
 expected jumps; beyond that the local run itself depends on its number of threads.)
 
-Not distributed: Model 2 (its E-step and Viterbi run on the client; not in the default schedule),
-link posteriors and sentence scores of ``--posteriors``/``--scores`` (computed after training by
-the API on the client), word clustering, vocabularies, the co-occurrence table and the M-steps.
+Link posteriors and sentence scores (``--posteriors``/``--scores``, Model 1 or the HMM) run on the
+shards too, each sentence's by the same kernel as locally, and so do the Models 3/4
+neighbourhood posteriors of ``--fertility-posteriors``. Not distributed: word clustering,
+vocabularies, the co-occurrence table and the M-steps.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from ..ttable import COUNT_SCALE
+from ..ttable import COUNT_SCALE, reduce_counts
 from . import tasks
 from .errors import SchedulerLostError
 
@@ -119,7 +120,6 @@ class DaskEngine:
         self.progress: Optional[Callable[[str], None]] = None
         self.before_gather: Optional[Callable] = None    # tests: called with (engine, label) once tasks are out
         self._sets: Dict[tuple, ShardSet] = {}
-        self.trainings: dict = {}   # {tag: _DirectionTraining} seen in the E-steps: what a checkpoint saves
 
     # ------------------------------------------------------------------ plumbing
     def n_workers(self) -> int:
@@ -141,8 +141,8 @@ class DaskEngine:
         except Exception as err:
             if self.client.status not in ("running",) or type(err).__name__ in (
                     "CommClosedError", "CancelledError", "FutureCancelledError", "TimeoutError", "OSError"):
-                raise SchedulerLostError(f"lost the Dask scheduler at {self.address} during training "
-                                         f"({type(err).__name__}: {err})", self.trainings) from err
+                raise SchedulerLostError(f"lost the Dask scheduler at {self.address} "
+                                         f"({type(err).__name__}: {err})") from err
             raise
 
     def _map(self, label: str, fn, per_shard_args: list, shared_futures: list):
@@ -222,7 +222,6 @@ class DaskEngine:
         """The joint E-step of Model 1 or the HMM for both directions (``fwd``/``rev``: the
         directions' ``_DirectionTraining``); returns what :func:`eegiza.models.agreement.estep` does."""
         from ..models import hmm
-        self.trainings = {"fwd": fwd, "rev": rev}
         shard_set, _, f_slots, f_maps = self._slot_maps(corpus, fwd.model.ttable)
         _, _, r_slots, r_maps = self._slot_maps(corpus.reversed(), rev.model.ttable)
         floor = config.prob_smooth
@@ -255,7 +254,6 @@ class DaskEngine:
     def direction_estep(self, training, name: str):
         """One direction's own E-step of Model 1 or the HMM, as ``_DirectionTraining.estep``."""
         model, config = training.model, training.config
-        self.trainings[training.tag or "fwd"] = training
         shard_set, _, slots, maps = self._slot_maps(training.corpus, model.ttable)
         probs = self._slices(model.ttable.probs, maps, config.prob_smooth)
         args = [(name, probs[k], config.prob_smooth, model.src_class, model.jump, model.start, config.hmm_p_null,
@@ -269,24 +267,79 @@ class DaskEngine:
             training.set_jumps(self._float(outs, 1), self._float(outs, 2))
         return counts, loglik
 
+    def model2_estep(self, training):
+        """One direction's Model-2 E-step: (fixed-point t counts as one row, float a counts,
+        per-sentence log-likelihoods), as :func:`eegiza.models.ibm2.estep` gives them."""
+        model, config = training.model, training.config
+        shard_set, _, slots, maps = self._slot_maps(training.corpus, model.ttable)
+        probs = self._slices(model.ttable.probs, maps, config.prob_smooth)
+        a_arrays = model.atable.arrays()
+        args = [(probs[k], config.prob_smooth, a_arrays) for k in range(len(maps))]
+        futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+        outs = self._map(f"Model 2 E-step {training.tag}".strip(), tasks.model2_task, args, futs)
+        a_counts = outs[0][1].copy()
+        for o in outs[1:]:
+            a_counts += o[1]
+        return (self._counts([o[0] for o in outs], maps, model.ttable.nnz), reduce_counts(a_counts),
+                np.concatenate([o[2] for o in outs]))
+
     # ------------------------------------------------------------------ alignment
     def align(self, model, corpus):
         """:func:`eegiza.train.align_direction` on the cluster: (links, scores)."""
-        from ..models import ibm2
         from ..models.fertility import align_fertility
         if model.last_model in "34":
             start, _ = self.align(replace(model, last_model=model.base_model), corpus)
             return align_fertility(model.fertility, model.ttable, corpus, start, None, model.min_link_posterior,
                                    run_corpus=self.run_corpus)
-        if model.last_model == "2":   # Model 2 stays local
-            return ibm2.align_corpus(corpus, model.ttable, model.atable, model.prob_smooth)
         shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
         probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
+        if model.last_model == "2":
+            args = [(probs[k], model.prob_smooth, model.atable.arrays()) for k in range(len(maps))]
+            futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+            outs = self._map(f"alignment {'rev' if reverse else 'fwd'}", tasks.model2_align_task, args, futs)
+            return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
         args = [(model.last_model, probs[k], model.prob_smooth, model.src_class, model.jump, model.start,
                  model.hmm_p_null, model.hmm_jump_smooth, model.hmm_link_posterior) for k in range(len(maps))]
         futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
         outs = self._map(f"alignment {'rev' if reverse else 'fwd'}", tasks.align_task, args, futs)
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
+
+    def posteriors(self, model, corpus):
+        """:func:`eegiza.models.posteriors.direction_posteriors` on the cluster: (posteriors,
+        offsets, log-likelihoods, model name); the shards' rows concatenated in sentence order."""
+        from ..models.posteriors import posterior_model
+        name = posterior_model(model)
+        shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
+        probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
+        jump, start = (model.jump, model.start) if name == "H" else (np.zeros((1, 1)), np.zeros(1))
+        args = [(name, probs[k], model.prob_smooth, model.src_class, jump, start, model.hmm_p_null,
+                 model.hmm_jump_smooth) for k in range(len(maps))]
+        futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+        outs = self._map(f"posteriors {'rev' if reverse else 'fwd'}", tasks.posterior_task, args, futs)
+        offsets, base = [np.zeros(1, np.int64)], 0
+        for _, off, _ in outs:
+            offsets.append(off[1:] + base)
+            base += int(off[-1])
+        return (np.concatenate([o[0] for o in outs]), np.concatenate(offsets), np.concatenate([o[2] for o in outs]),
+                name)
+
+    def fertility_posteriors(self, model, corpus, positions):
+        """:func:`eegiza.models.neighbourhood.fertility_posteriors` on the cluster: (posteriors,
+        offsets) around ``positions``, the shards' rows concatenated in sentence order."""
+        from ..models.fertility import corpus_tables
+        shard_set, reverse, slots, maps = self._slot_maps(corpus, model.ttable)
+        probs = self._slices(model.ttable.probs, maps, model.prob_smooth)
+        fertility = replace(model.fertility, log=[], a_table=None, output=None)
+        tables = corpus_tables(model.fertility, corpus)
+        t_off = corpus.tgt.offsets
+        args = [(fertility, model.last_model, probs[k], np.ascontiguousarray(positions[t_off[lo]:t_off[hi]]), tables)
+                for k, (lo, hi) in enumerate(zip(shard_set.bounds[:-1], shard_set.bounds[1:]))]
+        futs = [(shard_set.futures[k], slots[k]) for k in range(len(maps))]
+        outs = self._map(f"neighbourhood posteriors {'rev' if reverse else 'fwd'}", tasks.fertility_posterior_task,
+                         args, futs)
+        off = np.zeros(len(corpus) + 1, np.int64)
+        np.cumsum((corpus.src.lengths + 1) * corpus.tgt.lengths, out=off[1:])
+        return np.concatenate([o[0] for o in outs]), off
 
     # ------------------------------------------------------------------ Models 3/4
     def run_corpus(self, model, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,

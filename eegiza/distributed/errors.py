@@ -6,12 +6,14 @@ INSTALL_HINT = 'pip install "eegiza[distributed]"'
 
 
 class SchedulerLostError(RuntimeError):
-    """The Dask scheduler (or the connection to it) went away during training. ``trainings``: the
-    directions being trained ({tag: ``_DirectionTraining``}), for :mod:`.checkpoint`."""
+    """The Dask scheduler (or the connection to it) went away during training. ``state``: set by
+    :func:`eegiza.train.train_pair` on the way out, both directions' ``DirectionState`` after their
+    last completed iteration (what :mod:`eegiza.checkpoint` saves); None when raised elsewhere."""
 
-    def __init__(self, message: str, trainings=None):
+    def __init__(self, message: str):
         super().__init__(message)
-        self.trainings = dict(trainings or {})
+        self.state = None
+        self.checkpoint = None   # the checkpoint file written for it, if any (eegiza.api)
 
 
 class DistributedUnavailable(ValueError):

@@ -116,6 +116,53 @@ def direction_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_cla
     return (_sum_rows(counts), jumps, starts, loglik), time.perf_counter() - t0
 
 
+def model2_task(shard: ShardData, sl: ShardSlots, probs, floor, a_arrays):
+    """One direction's Model-2 E-step on one shard: fixed-point t counts of the shard's slots, a
+    counts in the global a-table's layout (``a_arrays``: ``ATable.arrays()``; it covers every
+    (l, m) of the corpus), per-sentence log-likelihoods."""
+    from ..models import ibm2
+    t0 = time.perf_counter()
+    c = shard.corpus(sl.reverse)
+    t_counts, a_counts, loglik = ibm2.estep_fixed(c.src.ids, c.src.offsets, c.tgt.ids, c.tgt.offsets, sl.indptr,
+                                                  sl.indices, probs, floor, *a_arrays, numba.get_num_threads())
+    return (_sum_rows(t_counts), _sum_rows(a_counts), loglik), time.perf_counter() - t0
+
+
+def model2_align_task(shard: ShardData, sl: ShardSlots, probs, floor, a_arrays):
+    """Model-2 Viterbi alignment of one shard: (links, scores)."""
+    from ..models import ibm2
+    t0 = time.perf_counter()
+    c = shard.corpus(sl.reverse)
+    out = ibm2.viterbi(c.src.ids, c.src.offsets, c.tgt.ids, c.tgt.offsets, sl.indptr, sl.indices, probs, floor,
+                       *a_arrays)
+    return tuple(out), time.perf_counter() - t0
+
+
+def posterior_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, jump, start, p_null, smooth):
+    """Link posteriors and marginal log-likelihoods of one shard under Model 1 or the HMM
+    (:func:`eegiza.models.posteriors.slot_posteriors`): (posteriors, the shard's offsets, log-likelihoods)."""
+    from ..models.posteriors import slot_posteriors
+    t0 = time.perf_counter()
+    c = shard.corpus(sl.reverse)
+    post, loglik = slot_posteriors(name, c.src.ids, c.src.offsets, c.tgt.offsets, sl.slots, sl.slot_off, probs,
+                                   floor, src_class, jump, start, p_null, smooth)
+    return (post, sl.slot_off, loglik), time.perf_counter() - t0
+
+
+def fertility_posterior_task(shard: ShardData, sl: ShardSlots, fertility, last_model, probs, positions, tables):
+    """Models 3/4 neighbourhood posteriors of one shard around its hill-climbed alignment
+    ``positions`` (:func:`eegiza.models.neighbourhood.fertility_posteriors`, under the shard's own
+    table with the global probabilities; ``tables``: n rows and word classes of the whole corpus)."""
+    from types import SimpleNamespace
+
+    from ..models.neighbourhood import fertility_posteriors
+    t0 = time.perf_counter()
+    direction = SimpleNamespace(fertility=fertility, ttable=TTable(sl.indptr, sl.indices, probs),
+                                last_model=last_model)
+    post, _ = fertility_posteriors(direction, shard.corpus(sl.reverse), positions, tables)
+    return (post,), time.perf_counter() - t0
+
+
 def align_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, jump, start, p_null, smooth,
                link_posterior):
     """Viterbi (or HMM posterior decoding) alignment of one shard: (links, scores)."""

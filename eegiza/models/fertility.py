@@ -279,7 +279,8 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
                     progress: Optional[Callable[[str], None]] = None,
                     t_update: Callable = normalise_t, initial: Optional[FertilityModel] = None,
                     on_iteration: Optional[Callable] = None,
-                    output_posterior: Optional[float] = None, slots=None, run_corpus=None) -> FertilityModel:
+                    output_posterior: Optional[float] = None, slots=None, run_corpus=None,
+                    resume: Optional[tuple] = None) -> FertilityModel:
     """Train Models 3/4 on ``corpus`` (see the module docstring); ``start_positions`` is the HMM
     Viterbi alignment (flat, per target token, 0 = NULL, else 1-based). ``ttable.probs`` is replaced
     by the new t(f | e) after every iteration (the TTable object itself is updated), by
@@ -298,7 +299,12 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     the model before the last update, as GIZA++ writes its ``A3.final`` during the last iteration):
     the training corpus then needs no second alignment pass. ``slots``: (slots, slot offsets) of
     :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None.
-    ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
+    ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17).
+
+    ``resume``: (model, k, positions) to continue an interrupted training (:mod:`eegiza.checkpoint`)
+    after its k-th iteration: the model as that iteration left it (updated in place from there on),
+    and the alignment it found (the next climb's start with ``warm_start``); ``ttable`` holds the
+    t(f | e) of that iteration. The remaining iterations then give the uninterrupted run's result."""
     run = run_corpus or _run_corpus
     params = params or FertilityParams()
     if not 0 <= params.peggedcutoff <= 1:
@@ -317,7 +323,14 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     maxfert = int(params.maxfertility)
     lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)
     n_tokens = len(corpus.tgt.ids)
-    if initial is None:
+    done, positions = 0, None
+    if resume is not None:
+        model, done, positions = resume
+        first_from = model.last_model
+        if not 0 < done < len(sequence) or model.last_model != sequence[done - 1]:
+            raise ValueError(f"cannot resume fertility schedule {schedule_items!r} after iteration {done} "
+                             f"of a Model-{model.last_model} model")
+    elif initial is None:
         model = FertilityModel(params, sequence[-1], src_class, tgt_class, np.zeros((n_src, maxfert)),
                                np.zeros((1, maxfert)), np.full(maxfert, 1.0 / maxfert), d_table,
                                params.p0 if params.p0 >= 0 else 0.5, np.full(n_a * n_b * width, 1.0 / width),
@@ -334,8 +347,9 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
         first_from = initial.last_model
         if (first_from, sequence[0]) not in ITERATION_NAMES:
             raise ValueError(f"fertility schedule {schedule_items!r} cannot continue a Model-{first_from} model")
-    positions = None
     for it, to_model in enumerate(sequence, 1):
+        if it <= done:
+            continue
         t0 = time.perf_counter()
         from_model = first_from if it == 1 else sequence[it - 2]
         warm = params.warm_start and positions is not None and from_model == "4"
@@ -484,14 +498,21 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     return positions, scores
 
 
-def score_alignments(model: FertilityModel, ttable, corpus, positions, model_name: Optional[str] = None):
+def corpus_tables(model: FertilityModel, corpus) -> tuple:
+    """(n(phi | e) rows, source classes, target classes) for every id of ``corpus``' vocabularies
+    (which may extend the training ones: see :func:`_fertility_rows`; new words get class 0)."""
+    return (_fertility_rows(model, corpus.src_vocab.words), _pad(model.src_class, len(corpus.src_vocab)),
+            _pad(model.tgt_class, len(corpus.tgt_vocab)))
+
+
+def score_alignments(model: FertilityModel, ttable, corpus, positions, model_name: Optional[str] = None,
+                     tables: Optional[tuple] = None):
     """log P(f, a | e) of the given alignments (flat, 0 = NULL) under Model 3 or 4 (default: the
     last trained model), without hill-climbing; alignments breaking the fertility limits are
-    repaired first as in training."""
+    repaired first as in training. ``tables``: :func:`corpus_tables` of the corpus the ids come
+    from, when ``corpus`` carries no vocabularies (a Dask shard)."""
     name = model.last_model if model_name is None else model_name
-    n_probs = _fertility_rows(model, corpus.src_vocab.words)
-    src_class = _pad(model.src_class, len(corpus.src_vocab))
-    tgt_class = _pad(model.tgt_class, len(corpus.tgt_vocab))
+    n_probs, src_class, tgt_class = tables if tables is not None else corpus_tables(model, corpus)
     _, scores, *_ = _run_corpus(model, ttable, corpus, positions, n_probs, src_class, tgt_class, False, False,
                                 name == "4", False, False, numba.get_num_threads())
     return scores

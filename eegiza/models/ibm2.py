@@ -174,11 +174,19 @@ def estep(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, key
     """Expected counts: t counts fixed point per chunk (n_chunks, nnz), a counts as float64 in the
     a-table's layout, and per-sentence log-likelihoods. The a-table arguments are
     ``ATable.arrays()`` (``ignore_l`` must be False for an a-table)."""
+    t_counts, a_chunks, loglik = estep_fixed(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor,
+                                             keys, dim_l, dim_m, offsets, a_probs, ignore_l, ignore_m, n_chunks)
+    return t_counts, reduce_counts(a_chunks), loglik
+
+
+def estep_fixed(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, keys, dim_l, dim_m, offsets,
+                a_probs, ignore_l, ignore_m, n_chunks):
+    """:func:`estep` with the a counts still fixed point, one row per chunk (the Dask engine sums
+    them over shards before :func:`eegiza.ttable.reduce_counts`, exactly)."""
     if ignore_l:
         raise ValueError("an a-table is keyed by the source length l (ignore_l must be False)")
-    t_counts, a_chunks, loglik = _estep(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor,
-                                        keys, dim_l, dim_m, offsets, a_probs, ignore_m, n_chunks)
-    return t_counts, reduce_counts(a_chunks), loglik
+    return _estep(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, probs, floor, keys, dim_l, dim_m, offsets,
+                  a_probs, ignore_m, n_chunks)
 
 
 @njit(cache=True, nogil=True)

@@ -46,10 +46,12 @@ def neighbourhood(a: np.ndarray, l: int, maxfert: int) -> np.ndarray:
     return np.array(rows, np.int32).reshape(len(rows), m)
 
 
-def fertility_posteriors(direction, corpus: ParallelCorpus, positions: np.ndarray):
+def fertility_posteriors(direction, corpus: ParallelCorpus, positions: np.ndarray, tables=None):
     """(posteriors, offsets) of every pair of ``corpus`` around its hill-climbed alignment
     ``positions`` (flat, as :func:`eegiza.train.align_direction` returns) under ``direction``'s
-    last model (3 or 4)."""
+    last model (3 or 4): an object with ``fertility``, ``ttable`` and ``last_model``.
+    ``tables``: :func:`eegiza.models.fertility.corpus_tables` of the corpus the ids come from,
+    when ``corpus`` carries no vocabularies (a Dask shard)."""
     fert = direction.fertility
     maxfert = fert.params.maxfertility
     src_len, tgt_len = corpus.src.lengths, corpus.tgt.lengths
@@ -72,7 +74,7 @@ def fertility_posteriors(direction, corpus: ParallelCorpus, positions: np.ndarra
         big = ParallelCorpus(_repeat_side(corpus.src, reps), _repeat_side(corpus.tgt, reps), corpus.src_vocab,
                              corpus.tgt_vocab)
         flat = np.concatenate([h.ravel() for h in hoods])
-        scores = score_alignments(fert, direction.ttable, big, flat, direction.last_model)
+        scores = score_alignments(fert, direction.ttable, big, flat, direction.last_model, tables)
         start = 0
         for k, h, n in zip(owners, hoods, counts):
             s = scores[start:start + n]

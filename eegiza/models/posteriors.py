@@ -68,14 +68,20 @@ def direction_posteriors(model, corpus):
     tt = model.ttable
     slots, slot_off = sentence_slots(corpus, tt)
     name = posterior_model(model)
-    if name == "1":
-        post, loglik = _model1_all(corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs,
-                                   model.prob_smooth)
-    else:
-        post, loglik = _hmm_all(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs,
-                                model.prob_smooth, model.src_class, model.jump, model.start, model.hmm_p_null,
-                                model.hmm_jump_smooth)
+    post, loglik = slot_posteriors(name, corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off,
+                                   tt.probs, model.prob_smooth, model.src_class, model.jump, model.start,
+                                   model.hmm_p_null, model.hmm_jump_smooth)
     return post, slot_off, loglik, name
+
+
+def slot_posteriors(name, src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null,
+                    smooth):
+    """(posteriors, log-likelihoods) of every pair under Model 1 or the HMM (``name``), given the
+    pairs' sentence slots in a t-table and its probabilities (the Dask engine's shards call it
+    with their own slots)."""
+    if name == "1":
+        return _model1_all(src_off, tgt_off, slots, slot_off, probs, floor)
+    return _hmm_all(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null, smooth)
 
 
 def posterior_matrix(post: np.ndarray, off: np.ndarray, k: int, l: int, m: int) -> np.ndarray:
