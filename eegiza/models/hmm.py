@@ -133,18 +133,25 @@ def _forward_backward(er, en, R, S, p_null):
     b = np.ones((m, l))
     b_s = np.ones(m)
     w = np.empty(l)
+    # sum_i R[p, i] w[i] for every p, accumulated over i in the outer loop so the inner loop runs
+    # over p on contiguous memory (vectorised; a dot product per p is a serial chain of dependent
+    # additions). Each p still adds its terms in ascending i: the same sums to the last bit.
+    RT = np.ascontiguousarray(R.T)
+    acc = np.empty(l)
     for j in range(m - 2, -1, -1):
         for i in range(l):
             w[i] = er[j + 1, i] * b[j + 1, i]
-        for p in range(l):
-            acc = 0.0
-            for i in range(l):
-                acc += R[p, i] * w[i]
-            b[j, p] = (q * acc + p_null * en[j + 1] * b[j + 1, p]) / scale[j + 1]
-        acc = 0.0
+        acc[:] = 0.0
         for i in range(l):
-            acc += S[i] * w[i]
-        b_s[j] = (q * acc + p_null * en[j + 1] * b_s[j + 1]) / scale[j + 1]
+            wi = w[i]
+            for p in range(l):
+                acc[p] += RT[i, p] * wi
+        for p in range(l):
+            b[j, p] = (q * acc[p] + p_null * en[j + 1] * b[j + 1, p]) / scale[j + 1]
+        acc_s = 0.0
+        for i in range(l):
+            acc_s += S[i] * w[i]
+        b_s[j] = (q * acc_s + p_null * en[j + 1] * b_s[j + 1]) / scale[j + 1]
     return ar, an, a_s, b, b_s, scale
 
 
