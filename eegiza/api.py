@@ -37,16 +37,23 @@ from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
 from .phases import NO_PROFILE, PhaseProfile
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
+from .slot_transpose import SlotTranspose
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
 from .train import DirectionModel, _engine, align_direction, train_direction, train_pair, training_alignment
-from .ttable import TTable
+from .ttable import TTable, sentence_slots
 from .version import __version__
 
 #: Version of the model file layout. 2 adds the eegiza version to the metadata; files of
 #: version 1 (the same arrays) are still read. A newer version is refused, naming who wrote it.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
+
+#: :meth:`AlignmentModel.align_corpus` derives the reverse direction's sentence slots from the
+#: forward ones (:mod:`eegiza.slot_transpose`) when a corpus has at most this many (source + 1) x
+#: target word pairs (both directions' slots are then held at once: 2 x 4 bytes each, 1 GB at this
+#: size); a larger corpus has each direction search its own, one after the other.
+REUSE_MAX_SLOTS = 1 << 27
 
 
 class ModelFileError(ValueError):
@@ -81,6 +88,7 @@ class AlignmentModel:
         self.config, self.src_vocab, self.tgt_vocab, self.fwd, self.rev = config, src_vocab, tgt_vocab, fwd, rev
         self.prior_report: Optional[dict] = None   # mapping quality, chosen prior weights, seconds
         self.trained_on: Optional[ParallelCorpus] = None   # the training corpus (align_corpus reuses its alignment)
+        self._transpose = None   # (fwd t-table, rev t-table, their SlotTranspose), built on first use
 
     # ------------------------------------------------------------------ probabilities
     def translation_probability(self, src_word: str, tgt_word: str, reverse: bool = False) -> float:
@@ -126,8 +134,15 @@ class AlignmentModel:
             elif len(corpus) <= SMALL_BATCH:
                 def align(model, c):
                     return align_direction_small(model, c, align_direction)
-            fwd_pos, fwd_scores = align(_extended(self.fwd, len(corpus.src_vocab)), corpus)
-            rev_pos, rev_scores = align(_extended(self.rev, len(corpus.tgt_vocab)), corpus.reversed())
+            fwd_model, rev_model = self._directions(corpus)
+            fwd_slots, rev_slots = (self._both_slots(corpus, fwd_model, rev_model) if align is align_direction
+                                    else (None, None))
+            fwd_pos, fwd_scores = (align(fwd_model, corpus) if fwd_slots is None
+                                   else align_direction(fwd_model, corpus, fwd_slots))
+            del fwd_slots
+            rev_pos, rev_scores = (align(rev_model, corpus.reversed()) if rev_slots is None
+                                   else align_direction(rev_model, corpus.reversed(), rev_slots))
+            del rev_slots
         fwd = directional_links(fwd_pos, corpus.tgt.offsets, reverse=False)
         rev = directional_links(rev_pos, corpus.src.offsets, reverse=True)
         profile.mark("final alignment")
@@ -135,6 +150,24 @@ class AlignmentModel:
         sym = {m: symmetrize_flat(*fwd, *rev, corpus.src.lengths, corpus.tgt.lengths, m) for m in methods}
         profile.mark("symmetrisation")
         return CorpusAlignment(fwd, rev, sym, fwd_scores, rev_scores)
+
+    def _both_slots(self, corpus: ParallelCorpus, fwd: DirectionModel, rev: DirectionModel):
+        """(forward slots, reverse slots) of the corpus when both directions align through sentence
+        slots and both fit in memory at once (:data:`REUSE_MAX_SLOTS`): the reverse ones derived from
+        the forward ones (:mod:`eegiza.slot_transpose`, the map built once per model), else
+        (None, None): each direction searches its own."""
+        if not (_uses_slots(fwd) and _uses_slots(rev)):
+            return None, None
+        n_slots = int(np.dot(corpus.src.lengths + 1, corpus.tgt.lengths))
+        if n_slots > REUSE_MAX_SLOTS:
+            return None, None
+        cached = self._transpose
+        if cached is None or cached[0] is not self.fwd.ttable or cached[1] is not self.rev.ttable:
+            cached = self._transpose = (self.fwd.ttable, self.rev.ttable,
+                                        SlotTranspose(self.fwd.ttable, self.rev.ttable))
+        fwd_slots = sentence_slots(corpus, fwd.ttable)
+        rev_slots = cached[2].reverse_slots(corpus, fwd_slots)
+        return (fwd_slots, rev_slots) if rev_slots is not None else (None, None)
 
     def align(self, src_sentences, tgt_sentences=None, method: Optional[str] = None) -> List[List[tuple]]:
         """Symmetrised links of new sentence pairs (``method`` defaults to the configured heuristic;
@@ -319,6 +352,11 @@ def _direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
                           [IterationLog(**x) for x in meta.get("log", [])], atable, fertility, meta["base_model"],
                           min_link_posterior=meta.get("min_link_posterior", 0.0),
                           hmm_link_posterior=meta.get("hmm_link_posterior", 0.0))
+
+
+def _uses_slots(d: DirectionModel) -> bool:
+    """True if :func:`eegiza.train.align_direction` aligns this direction through sentence slots."""
+    return d.last_model in "1H" or (d.last_model in "34" and d.base_model in "1H")
 
 
 def _extended(d: DirectionModel, n_src: int) -> DirectionModel:

@@ -189,3 +189,37 @@ def test_fertility_neighbourhood_posteriors_through_the_api(fertility_model):
     for k, links in enumerate(fwd_links):                     # the climbed alignment's links are its hood's modes here
         for i, j in links:
             assert post.fwd_matrix(k)[j].argmax() == i + 1
+
+
+def test_reverse_slots_derived_from_the_forward_ones_equal_searched_ones(fertility_model, monkeypatch):
+    """The reverse direction's sentence slots derived through the transposed table map equal the
+    binary-searched ones (known and new words); align_corpus with and without the derivation agree."""
+    from eegiza import api
+    from eegiza.slot_transpose import SlotTranspose
+    from eegiza.ttable import TTable, sentence_slots
+    model, src, tgt = fertility_model
+    corpus = model.corpus(src[:60] + ["qqq the house .", "", "the"], tgt[:60] + ["la zzz maison", "rien", ""])
+    fwd, rev = model._directions(corpus)
+    fwd_slots = sentence_slots(corpus, fwd.ttable)
+    transpose = SlotTranspose(model.fwd.ttable, model.rev.ttable)
+    derived = transpose.reverse_slots(corpus, fwd_slots)
+    searched = sentence_slots(corpus.reversed(), rev.ttable)
+    assert transpose.ok
+    for a, b in zip(derived, searched):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+    assert (derived[0] >= 0).sum() > 1000 and (derived[0] == -1).any()      # new words: not in the table
+    with_map = model.align_corpus(corpus, ["grow-diag-final-and"])
+    assert model._transpose is not None
+    monkeypatch.setattr(api, "REUSE_MAX_SLOTS", 0)                        # each direction searches its own
+    searched_run = model.align_corpus(corpus, ["grow-diag-final-and"])
+    for which in ("fwd", "rev", "grow-diag-final-and"):
+        assert with_map.links(which) == searched_run.links(which)
+    np.testing.assert_array_equal(with_map.rev_scores, searched_run.rev_scores)
+    tt = model.rev.ttable                                                  # a reverse table missing one pair
+    drop = int(tt.indptr[2]) - 1
+    indptr = tt.indptr.copy()
+    indptr[2:] -= 1
+    thinner = TTable(indptr, np.delete(tt.indices, drop), np.delete(tt.probs, drop))
+    other = SlotTranspose(model.fwd.ttable, thinner)
+    assert not other.ok and other.reverse_slots(corpus, fwd_slots) is None
