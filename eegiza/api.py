@@ -40,7 +40,7 @@ from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, lin
 from .slot_transpose import SlotTranspose
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, _engine, align_direction, train_direction, train_pair, training_alignment
+from .train import DirectionModel, _engine, align_direction, train_pair, training_alignment
 from .ttable import TTable, sentence_slots
 from .version import __version__
 
@@ -228,20 +228,36 @@ class AlignmentModel:
                           progress=None) -> "AlignmentModel":
         """More EM iterations (``config.schedule``, default this model's configuration) on ``corpus``
         (numbered with :meth:`corpus` or read with this model's vocabularies), starting from this
-        model's t-tables and HMM jump tables. New words get rows and columns at the floor
-        probability before the first M-step (rows renormalised), word class 0. The directions are
-        trained independently (no agreement E-step) and without the cognate or embedding prior.
-        Returns a new model; this one is unchanged."""
-        config = replace(config or self.config, agreement=False, cognate_lambda=0.0)
+        model's t-tables (as saved: not renormalised; the first M-step normalises), HMM jump tables,
+        word classes and, for a schedule of Models 3/4 only, fertility tables. Trained as
+        :class:`Aligner` trains: by agreement (the joint E-step of Model 1 and the HMM) if the
+        configuration says so, with the cognate prior if it is on (recomputed from ``corpus``, as
+        training computes it). So on the training corpus, continuing a model trained with
+        ``"1^5 H^3"`` for ``"H^2"`` gives the tables and alignments of training ``"1^5 H^5"``
+        (bit-identical, tested). The embedding prior is not applied (it needs the vectors and its
+        calibration; the returned model's configuration has it off).
+
+        New words (in ``corpus``, not in the model) start at the floor probability (``prob_smooth``)
+        in every t(f|e) they take part in, in both directions, rows not renormalised, and in word
+        class 0; the first E-step gives them counts like any word, so a new word that co-occurs
+        with a known translation learns it in the first iteration. Returns a new model (its
+        vocabularies are ``corpus``'s); this one is unchanged."""
+        config = replace(config or self.config, src_vectors=None, tgt_vectors=None, src_mono=None, tgt_mono=None,
+                         prior_file=None)
         fwd0, rev0 = self._directions(corpus)
         src_class, tgt_class = fwd0.src_class, rev0.src_class
+        fwd_prior = rev_prior = None
+        if config.cognate_lambda > 0:
+            from .cognates import cognate_priors
+            fwd_prior, rev_prior = cognate_priors(corpus, config)
 
         def tagged(tag):
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
-        fwd = train_direction(corpus, config, src_class, None, tagged("fwd"), initial=fwd0, tgt_class=tgt_class)
-        rev = train_direction(corpus.reversed(), config, tgt_class, None, tagged("rev"), initial=rev0,
-                              tgt_class=src_class)
-        return AlignmentModel(config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
+        fwd, rev = train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, tagged("fwd"),
+                              tagged("rev"), initial=(fwd0, rev0), initial_as_is=True)
+        model = AlignmentModel(config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
+        model.trained_on = corpus
+        return model
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:

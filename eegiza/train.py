@@ -117,7 +117,8 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
                     prior_factory=None, progress: Optional[ProgressFn] = None,
                     on_iteration=None, initial: Optional[DirectionModel] = None,
                     tgt_class: Optional[np.ndarray] = None,
-                    fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
+                    fertility_params: Optional[FertilityParams] = None,
+                    initial_as_is: bool = False) -> DirectionModel:
     """Train P(tgt | src) on ``corpus`` through ``config.schedule`` (independently of the other
     direction, as GIZA++ does; :func:`train_pair` trains both, by agreement if configured).
 
@@ -133,31 +134,38 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     Model 2 a-table or t alone give the start alignments) and optionally its ``fertility`` tables
     (then the transfer is skipped: MGIZA's ``-restart 9..11``).
     ``tgt_class``: target word classes (Model 4's non-head distortion); ``fertility_params``
-    override the Model 3/4 parameters of ``config``."""
-    training = _DirectionTraining(corpus, config, src_class, prior_factory, progress, on_iteration, initial)
+    override the Model 3/4 parameters of ``config``. ``initial_as_is``: take the initial t(f|e)
+    without renormalising the rows (continued training: on the same corpus, training on from a
+    saved model is then training longer; the first M-step normalises)."""
+    training = _DirectionTraining(corpus, config, src_class, prior_factory, progress, on_iteration, initial,
+                                  initial_as_is=initial_as_is)
     return training.run(tgt_class, fertility_params)
 
 
 def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
                tgt_class: Optional[np.ndarray] = None, fwd_prior=None, rev_prior=None,
                fwd_progress: Optional[ProgressFn] = None, rev_progress: Optional[ProgressFn] = None,
-               profile: PhaseProfile = NO_PROFILE):
+               profile: PhaseProfile = NO_PROFILE, initial: Optional[tuple] = None, initial_as_is: bool = False):
     """Train both directions, (P(tgt | src), P(src | tgt)). With ``config.agreement`` the Model 1 and
     HMM iterations of both run in lockstep with a joint E-step (:mod:`eegiza.models.agreement`);
     Model 2, 3 and 4 iterations stay per direction. Otherwise as two :func:`train_direction` calls.
     ``fwd_prior``/``rev_prior``: each direction's ``prior_factory``; ``profile`` gets a mark after
-    every iteration (:mod:`eegiza.phases`)."""
+    every iteration (:mod:`eegiza.phases`). ``initial``: (forward, reverse) models to start from and
+    ``initial_as_is``, as :func:`train_direction` takes them (continued training)."""
     rev_corpus = corpus.reversed()
     engine = _engine(config, fwd_progress)
-    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, profile=profile, tag="fwd")
+    fwd_initial, rev_initial = initial if initial is not None else (None, None)
+    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, initial=fwd_initial,
+                             profile=profile, tag="fwd", initial_as_is=initial_as_is)
     if not config.agreement:   # one direction after the other; its tables count to its first model's phase
         fwd_model = fwd.run(tgt_class)
         del fwd
-        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev")
+        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, initial=rev_initial,
+                                 profile=profile, tag="rev", initial_as_is=initial_as_is)
         return fwd_model, rev.run(src_class)
     # the reverse direction's slots in the joint E-step are the forward ones, mapped (agreement.reverse_slot_map)
-    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
-                             own_slots=False)
+    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, initial=rev_initial,
+                             profile=profile, tag="rev", own_slots=False, initial_as_is=initial_as_is)
     rev_slot_map = (agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable, len(corpus.src_vocab))
                     if engine is None else None)   # (on a cluster each shard maps its own slots)
     profile.mark("co-occurrence tables")
@@ -232,7 +240,7 @@ class _DirectionTraining:
 
     def __init__(self, corpus, config: AlignerConfig, src_class, prior_factory, progress, on_iteration=None,
                  initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = "",
-                 own_slots: bool = True):
+                 own_slots: bool = True, initial_as_is: bool = False):
         schedule = parse_schedule(config.schedule)
         self.base_items = [(n, c) for n, c in schedule if n in "12H"]
         self.fertility_items = [(n, c) for n, c in schedule if n in "34"]
@@ -245,7 +253,7 @@ class _DirectionTraining:
         self.n_classes = int(src_class.max()) + 1 if len(src_class) else 1
         ttable = TTable.from_corpus(corpus)
         if initial is not None:
-            if self.base_items:
+            if self.base_items and not initial_as_is:
                 ttable.take_probs_from(initial.ttable, config.prob_smooth)
             else:
                 ttable.probs = ttable.probs_in(initial.ttable, config.prob_smooth)

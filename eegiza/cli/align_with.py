@@ -75,7 +75,9 @@ def run_continued(args, heuristics, reporter: Reporter) -> None:
     t0 = time.perf_counter()
     model = model.continue_training(corpus, config, progress=reporter.progress)
     reporter.step("continued training", time.perf_counter() - t0)
-    reporter.note("continued training: directions trained independently, without agreement or priors")
+    if config.uses_embeddings:
+        reporter.note("continued training: the embedding prior is not applied (agreement and the cognate prior "
+                      "are, as configured)")
     _align_and_write(args, model, corpus, heuristics, reporter)
     if args.save_model:
         model.save(args.save_model)
