@@ -51,9 +51,11 @@ READABLE_VERSIONS = (1, 2)
 
 #: :meth:`AlignmentModel.align_corpus` derives the reverse direction's sentence slots from the
 #: forward ones (:mod:`eegiza.slot_transpose`) when a corpus has at most this many (source + 1) x
-#: target word pairs (both directions' slots are then held at once: 2 x 4 bytes each, 1 GB at this
-#: size); a larger corpus has each direction search its own, one after the other.
-REUSE_MAX_SLOTS = 1 << 27
+#: target word pairs (both directions' slots are then held at once: 2 x 4 bytes each, 256 MB at
+#: this size; about 50,000 pairs of Hansards length); a larger corpus has each direction search its
+#: own, one after the other, so a final pass over a large training corpus needs no more memory
+#: than before (memory.estimate_training_memory).
+REUSE_MAX_SLOTS = 1 << 25
 
 
 class ModelFileError(ValueError):
