@@ -7,8 +7,14 @@ For each corpus spec (``pair[:first_N_training_lines]``): train with ``--schedul
 * ``load_s``: seconds to load the saved model;
 * ``pair_ms_median`` / ``pair_ms_p90``: ``model.align([(src, tgt)])`` of single pairs (the first
   200 test pairs, after one warm-up call);
-* ``10k_s``: ``model.align`` of 10,000 training pairs; ``final_pass_s``: ``align_corpus`` of the
-  same pairs already numbered, which is what training's final alignment pass runs;
+* ``10k_s``: ``model.align`` of 10,000 training pairs (strings in, lists of links out);
+  ``final_pass_s``: ``align_corpus`` of the same pairs already numbered, which is what training's
+  final alignment pass runs; the two one after the other, ``--repeats`` times (medians), after one
+  untimed 10,000-pair call (numbering's one-off check of the model's vocabulary); ``ratio``: median
+  of the per-repeat ratios ``10k_s / final_pass_s`` (at most 1: the loaded model is as fast), with
+  their range; ``searched_pass_s``: ``align_corpus`` with each direction searching its own sentence
+  slots, as the final pass ran before :mod:`eegiza.slot_transpose`; ``cpu_ratio``: the same for the process's CPU time (all threads), steadier than wall
+  time on a shared machine;
 * ``aer_gdfa``: Viterbi grow-diag-final-and AER on the gold; ``aer_post@T``: the links whose mean
   link posterior (forward and reverse, :mod:`eegiza.scoring`) is at least T.
 
@@ -45,8 +51,8 @@ def posterior_links(model, corpus, threshold: float):
     return out
 
 
-def run(spec: str, schedule: str, model_path, data_dir: Path) -> dict:
-    from eegiza import Aligner, AlignerConfig, AlignmentModel, aer, read_gold
+def run(spec: str, schedule: str, model_path, data_dir: Path, repeats: int = 5) -> dict:
+    from eegiza import Aligner, AlignerConfig, AlignmentModel, aer, api, read_gold
     pair, _, n = spec.partition(":")
     proto = load_protocol(pair, int(n) if n else None, data_dir)
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,17 +70,34 @@ def run(spec: str, schedule: str, model_path, data_dir: Path) -> dict:
         model.align([p])
         times.append(time.perf_counter() - t0)
     src10, tgt10 = proto.src_lines[:10000], proto.tgt_lines[:10000]
-    t0 = time.perf_counter()
-    model.align(src10, tgt10)
-    t10 = time.perf_counter() - t0
     corpus10 = model.corpus(src10, tgt10)
-    t0 = time.perf_counter()
-    model.align_corpus(corpus10, [model.config.symmetrization])
-    final_pass = time.perf_counter() - t0
+    links = model.align(src10, tgt10)       # untimed: the model's vocabulary is checked once
+    if links != model.align_corpus(corpus10, [model.config.symmetrization]).links(model.config.symmetrization):
+        raise AssertionError("model.align and align_corpus disagree")
+    t10, final, searched, ratios, cpu_ratios = [], [], [], [], []
+    for r in range(repeats):                 # rotating which goes first
+        cpu = [0.0, 0.0, 0.0]
+        for which in ((0, 1, 2), (1, 2, 0), (2, 0, 1))[r % 3]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            if which == 0:
+                model.align(src10, tgt10)
+            elif which == 1:
+                model.align_corpus(corpus10, [model.config.symmetrization])
+            else:                            # each direction searching its own slots (before slot_transpose)
+                reuse, api.REUSE_MAX_SLOTS = api.REUSE_MAX_SLOTS, 0
+                model.align_corpus(corpus10, [model.config.symmetrization])
+                api.REUSE_MAX_SLOTS = reuse
+            (t10, final, searched)[which].append(time.perf_counter() - t0)
+            cpu[which] = time.process_time() - c0
+        ratios.append(t10[-1] / final[-1])
+        cpu_ratios.append(cpu[0] / cpu[1])
     gold = read_gold(proto.gold_path)
     corpus = model.corpus(proto.src_lines[-proto.n_test:], proto.tgt_lines[-proto.n_test:])
     row = {"pair": spec, "load_s": load_s, "pair_ms_median": 1000 * float(np.median(times)),
-           "pair_ms_p90": 1000 * float(np.percentile(times, 90)), "10k_s": t10, "final_pass_s": final_pass,
+           "pair_ms_p90": 1000 * float(np.percentile(times, 90)), "10k_s": float(np.median(t10)),
+           "final_pass_s": float(np.median(final)), "searched_pass_s": float(np.median(searched)),
+           "ratio": float(np.median(ratios)),
+           "ratio_min": min(ratios), "ratio_max": max(ratios), "cpu_ratio": float(np.median(cpu_ratios)),
            "aer_gdfa": 100 * aer(gold, model.align_corpus(corpus, ["grow-diag-final-and"])
                                  .links("grow-diag-final-and")).aer}
     for threshold in THRESHOLDS:
@@ -88,9 +111,10 @@ def main() -> None:
     parser.add_argument("--schedule", default="1^5 H^5 3^3 4^3")
     parser.add_argument("--model", help="a saved model to load instead of training (one spec only)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--repeats", type=int, default=5, help="10,000-pair timings, alternating (default 5)")
     args = parser.parse_args()
-    rows = [run(spec, args.schedule, args.model, args.data) for spec in args.specs]
-    print_table(rows, list(rows[0]), "{:.2f}")
+    rows = [run(spec, args.schedule, args.model, args.data, args.repeats) for spec in args.specs]
+    print_table(rows, list(rows[0]), "{:.3f}")
 
 
 if __name__ == "__main__":

@@ -36,16 +36,25 @@ from .links import directional_links, to_lists
 from .memory import check_memory_limit, estimate_training_memory
 from .phases import NO_PROFILE, PhaseProfile
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
+from .slot_transpose import SlotTranspose
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
-from .train import DirectionModel, _engine, align_direction, train_direction, train_pair, training_alignment
-from .ttable import TTable
+from .train import DirectionModel, _engine, align_direction, train_pair, training_alignment
+from .ttable import TTable, sentence_slots
 from .version import __version__
 
 #: Version of the model file layout. 2 adds the eegiza version to the metadata; files of
 #: version 1 (the same arrays) are still read. A newer version is refused, naming who wrote it.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
+
+#: :meth:`AlignmentModel.align_corpus` derives the reverse direction's sentence slots from the
+#: forward ones (:mod:`eegiza.slot_transpose`) when a corpus has at most this many (source + 1) x
+#: target word pairs (both directions' slots are then held at once: 2 x 4 bytes each, 256 MB at
+#: this size; about 50,000 pairs of Hansards length); a larger corpus has each direction search its
+#: own, one after the other, so a final pass over a large training corpus needs no more memory
+#: than before (memory.estimate_training_memory).
+REUSE_MAX_SLOTS = 1 << 25
 
 
 class ModelFileError(ValueError):
@@ -80,6 +89,7 @@ class AlignmentModel:
         self.config, self.src_vocab, self.tgt_vocab, self.fwd, self.rev = config, src_vocab, tgt_vocab, fwd, rev
         self.prior_report: Optional[dict] = None   # mapping quality, chosen prior weights, seconds
         self.trained_on: Optional[ParallelCorpus] = None   # the training corpus (align_corpus reuses its alignment)
+        self._transpose = None   # (fwd t-table, rev t-table, their SlotTranspose), built on first use
 
     # ------------------------------------------------------------------ probabilities
     def translation_probability(self, src_word: str, tgt_word: str, reverse: bool = False) -> float:
@@ -125,8 +135,15 @@ class AlignmentModel:
             elif len(corpus) <= SMALL_BATCH:
                 def align(model, c):
                     return align_direction_small(model, c, align_direction)
-            fwd_pos, fwd_scores = align(_extended(self.fwd, len(corpus.src_vocab)), corpus)
-            rev_pos, rev_scores = align(_extended(self.rev, len(corpus.tgt_vocab)), corpus.reversed())
+            fwd_model, rev_model = self._directions(corpus)
+            fwd_slots, rev_slots = (self._both_slots(corpus, fwd_model, rev_model) if align is align_direction
+                                    else (None, None))
+            fwd_pos, fwd_scores = (align(fwd_model, corpus) if fwd_slots is None
+                                   else align_direction(fwd_model, corpus, fwd_slots))
+            del fwd_slots
+            rev_pos, rev_scores = (align(rev_model, corpus.reversed()) if rev_slots is None
+                                   else align_direction(rev_model, corpus.reversed(), rev_slots))
+            del rev_slots
         fwd = directional_links(fwd_pos, corpus.tgt.offsets, reverse=False)
         rev = directional_links(rev_pos, corpus.src.offsets, reverse=True)
         profile.mark("final alignment")
@@ -134,6 +151,24 @@ class AlignmentModel:
         sym = {m: symmetrize_flat(*fwd, *rev, corpus.src.lengths, corpus.tgt.lengths, m) for m in methods}
         profile.mark("symmetrisation")
         return CorpusAlignment(fwd, rev, sym, fwd_scores, rev_scores)
+
+    def _both_slots(self, corpus: ParallelCorpus, fwd: DirectionModel, rev: DirectionModel):
+        """(forward slots, reverse slots) of the corpus when both directions align through sentence
+        slots and both fit in memory at once (:data:`REUSE_MAX_SLOTS`): the reverse ones derived from
+        the forward ones (:mod:`eegiza.slot_transpose`, the map built once per model), else
+        (None, None): each direction searches its own."""
+        if not (_uses_slots(fwd) and _uses_slots(rev)):
+            return None, None
+        n_slots = int(np.dot(corpus.src.lengths + 1, corpus.tgt.lengths))
+        if n_slots > REUSE_MAX_SLOTS:
+            return None, None
+        cached = self._transpose
+        if cached is None or cached[0] is not self.fwd.ttable or cached[1] is not self.rev.ttable:
+            cached = self._transpose = (self.fwd.ttable, self.rev.ttable,
+                                        SlotTranspose(self.fwd.ttable, self.rev.ttable))
+        fwd_slots = sentence_slots(corpus, fwd.ttable)
+        rev_slots = cached[2].reverse_slots(corpus, fwd_slots)
+        return (fwd_slots, rev_slots) if rev_slots is not None else (None, None)
 
     def align(self, src_sentences, tgt_sentences=None, method: Optional[str] = None) -> List[List[tuple]]:
         """Symmetrised links of new sentence pairs (``method`` defaults to the configured heuristic;
@@ -196,20 +231,36 @@ class AlignmentModel:
                           progress=None) -> "AlignmentModel":
         """More EM iterations (``config.schedule``, default this model's configuration) on ``corpus``
         (numbered with :meth:`corpus` or read with this model's vocabularies), starting from this
-        model's t-tables and HMM jump tables. New words get rows and columns at the floor
-        probability before the first M-step (rows renormalised), word class 0. The directions are
-        trained independently (no agreement E-step) and without the cognate or embedding prior.
-        Returns a new model; this one is unchanged."""
-        config = replace(config or self.config, agreement=False, cognate_lambda=0.0)
+        model's t-tables (as saved: not renormalised; the first M-step normalises), HMM jump tables,
+        word classes and, for a schedule of Models 3/4 only, fertility tables. Trained as
+        :class:`Aligner` trains: by agreement (the joint E-step of Model 1 and the HMM) if the
+        configuration says so, with the cognate prior if it is on (recomputed from ``corpus``, as
+        training computes it). So on the training corpus, continuing a model trained with
+        ``"1^5 H^3"`` for ``"H^2"`` gives the tables and alignments of training ``"1^5 H^5"``
+        (bit-identical, tested). The embedding prior is not applied (it needs the vectors and its
+        calibration; the returned model's configuration has it off).
+
+        New words (in ``corpus``, not in the model) start at the floor probability (``prob_smooth``)
+        in every t(f|e) they take part in, in both directions, rows not renormalised, and in word
+        class 0; the first E-step gives them counts like any word, so a new word that co-occurs
+        with a known translation learns it in the first iteration. Returns a new model (its
+        vocabularies are ``corpus``'s); this one is unchanged."""
+        config = replace(config or self.config, src_vectors=None, tgt_vectors=None, src_mono=None, tgt_mono=None,
+                         prior_file=None)
         fwd0, rev0 = self._directions(corpus)
         src_class, tgt_class = fwd0.src_class, rev0.src_class
+        fwd_prior = rev_prior = None
+        if config.cognate_lambda > 0:
+            from .cognates import cognate_priors
+            fwd_prior, rev_prior = cognate_priors(corpus, config)
 
         def tagged(tag):
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
-        fwd = train_direction(corpus, config, src_class, None, tagged("fwd"), initial=fwd0, tgt_class=tgt_class)
-        rev = train_direction(corpus.reversed(), config, tgt_class, None, tagged("rev"), initial=rev0,
-                              tgt_class=src_class)
-        return AlignmentModel(config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
+        fwd, rev = train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, tagged("fwd"),
+                              tagged("rev"), initial=(fwd0, rev0), initial_as_is=True)
+        model = AlignmentModel(config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)
+        model.trained_on = corpus
+        return model
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:
@@ -288,6 +339,11 @@ def _pack_words(words: List[str]) -> np.ndarray:
 
 def _unpack_words(packed: np.ndarray) -> List[str]:
     return bytes(packed).decode("utf-8").split("\n")
+
+
+def _uses_slots(d: DirectionModel) -> bool:
+    """True if :func:`eegiza.train.align_direction` aligns this direction through sentence slots."""
+    return d.last_model in "1H" or (d.last_model in "34" and d.base_model in "1H")
 
 
 def _extended(d: DirectionModel, n_src: int) -> DirectionModel:

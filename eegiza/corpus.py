@@ -19,7 +19,6 @@ are :mod:`eegiza.longlines`). Empty sides are allowed: such a pair gets an empty
 from __future__ import annotations
 
 import bz2
-import io
 import lzma
 import gzip
 import os
@@ -29,7 +28,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from .textnum import number_text
+from .textnum import number_seeded, number_text, seed_vocabulary
 
 NULL_TOKEN = "NULL"
 JOINT_SEPARATOR = "|||"
@@ -52,6 +51,7 @@ class Vocab:
     words: list
     counts: np.ndarray
     index: dict = field(default=None, repr=False)
+    _seed: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.index is None:
@@ -59,6 +59,14 @@ class Vocab:
 
     def __len__(self):
         return len(self.words)
+
+    def seed(self) -> tuple:
+        """(UTF-8 words, int32 ids) of the index, checked once and kept: numbering many texts with
+        one vocabulary (a loaded model's) costs the text, not the vocabulary, from the second on.
+        A vocabulary is not changed after it is made (numbering extends a copy)."""
+        if self._seed is None:
+            self._seed = seed_vocabulary({w.encode("utf-8"): i for w, i in self.index.items()})
+        return self._seed
 
     def get(self, word: str, default: int = -1) -> int:
         return self.index.get(word, default)
@@ -193,17 +201,33 @@ def split_joint(data: bytes, path) -> tuple:
 
 
 def _number_side(data: bytes, vocab: Optional[Vocab], name):
-    """Number one side; a given vocabulary is extended with new words (ids appended)."""
-    index = None
+    """Number one side; a given vocabulary is extended with new words (ids appended to a copy)."""
     if vocab is not None:
-        index = {w.encode("utf-8"): i for w, i in vocab.index.items()}
-    numbered = number_text(data, index, source=str(name))
+        return _number_with(data, vocab, name)
+    numbered = number_text(data, None, source=str(name))
     words = [NULL_TOKEN] + [w.decode("utf-8") for w in numbered.words[1:]]
     counts = np.asarray(numbered.counts, np.int64)
     if len(counts) < len(words):
         counts = np.concatenate([counts, np.zeros(len(words) - len(counts), np.int64)])
     return Side(numbered.ids.astype(np.int32, copy=False), numbered.offsets.astype(np.int64, copy=False)), \
         Vocab(words, counts)
+
+
+def _number_with(data: bytes, vocab: Vocab, name):
+    """Number one side with a known vocabulary (:meth:`Vocab.seed`, checked once): its words keep
+    their ids, new words get ids from ``len(vocab)`` on in order of appearance; the returned
+    vocabulary is ``vocab``'s words then the new ones, with this text's counts."""
+    seed_words, seed_ids = vocab.seed()
+    ids, offsets, new_words, counts = number_seeded(data, seed_words, seed_ids, first_id=len(vocab),
+                                                    source=str(name))
+    new = {w.decode("utf-8"): i for i, w in enumerate(new_words, len(vocab))}
+    words = vocab.words + list(new) if new else vocab.words
+    index = {**vocab.index, **new} if new else vocab.index
+    counts = np.asarray(counts, np.int64)
+    if len(counts) < len(words):
+        counts = np.concatenate([counts, np.zeros(len(words) - len(counts), np.int64)])
+    side = Side(ids.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False))
+    return side, Vocab(words, counts, index)
 
 
 def _check_lengths(side: Side, path, max_len: Optional[int]):
@@ -250,14 +274,12 @@ def read_joint(path, lowercase: bool = False, max_len: Optional[int] = None) -> 
 
 
 def _join_sentences(sentences: Iterable, name: str) -> bytes:
-    out = io.StringIO()
-    for k, sent in enumerate(sentences, 1):
-        line = sent if isinstance(sent, str) else " ".join(sent)
-        if "\n" in line:
-            raise CorpusError(name, k, "a sentence contains a newline")
-        out.write(line)
-        out.write("\n")
-    return out.getvalue().encode("utf-8")
+    lines = [sent if isinstance(sent, str) else " ".join(sent) for sent in sentences]
+    text = "\n".join(lines)
+    if text.count("\n") != max(len(lines) - 1, 0):   # some sentence holds a newline: which one
+        k = next(k for k, line in enumerate(lines, 1) if "\n" in line)
+        raise CorpusError(name, k, "a sentence contains a newline")
+    return (text + "\n").encode("utf-8") if lines else b""
 
 
 def corpus_from_sentences(src_sentences, tgt_sentences, lowercase: bool = False,

@@ -34,7 +34,14 @@ def directional_links(positions: np.ndarray, observed_offsets: np.ndarray, rever
 
 
 def to_lists(i: np.ndarray, j: np.ndarray, offsets: np.ndarray) -> List[List[Link]]:
-    """Flat links -> one sorted list of (i, j) per sentence."""
+    """Flat links -> one sorted list of (i, j) per sentence (sorted in NumPy, unless already
+    sorted as the symmetrisations and the reverse direction give them: no Python sort per sentence)."""
+    if len(i) > 1:
+        sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        key = (sentence * (int(i.max()) + 1) + i) * (int(j.max()) + 1) + j   # (sentence, i, j) order
+        if np.any(key[1:] < key[:-1]):
+            order = np.argsort(key, kind="stable")
+            i, j = i[order], j[order]
     pairs = list(zip(i.tolist(), j.tolist()))
     bounds = offsets.tolist()
-    return [sorted(pairs[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [pairs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]

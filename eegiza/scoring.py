@@ -20,7 +20,7 @@ forward posterior of f_j aligned to e_i and the reverse posterior of e_i aligned
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List
 
 import numpy as np
@@ -113,12 +113,14 @@ def _posteriors(model, corpus, engine):
 def link_posteriors(fwd_model, rev_model, corpus, fertility: bool = False, engine=None) -> LinkPosteriors:
     """Posteriors of both directions on ``corpus`` (models extended to its vocabularies). With
     ``fertility``, a direction whose last model is 3 or 4 gives its neighbourhood posteriors around
-    its hill-climbed alignment (:mod:`eegiza.models.neighbourhood`; slow on large corpora).
-    ``engine``: the Dask engine (issue 17; every posterior on its shards), or None."""
+    its hill-climbed alignment (:mod:`eegiza.models.neighbourhood`): the climb's own result, before
+    ``min_link_posterior`` unaligns uncertain links (that output need not keep the NULL limit, so it
+    would have no neighbourhood). ``engine``: the Dask engine (issue 17; every posterior on its
+    shards), or None."""
     out = []
     for model, c in ((fwd_model, corpus), (rev_model, corpus.reversed())):
         if fertility and model.last_model in ("3", "4"):
-            positions, _ = align_direction(model, c, engine=engine)
+            positions, _ = align_direction(replace(model, min_link_posterior=0.0), c, engine=engine)
             post, off = (fertility_posteriors(model, c, positions) if engine is None else
                          engine.fertility_posteriors(model, c, positions))
             out.append((post, off, model.last_model))

@@ -69,6 +69,24 @@ def number_text(data: bytes, vocab_index: Optional[dict] = None, first_id: int =
     if not 0 <= first_id <= MAX_ID:
         raise ValueError(f"first_id must be in [0, {MAX_ID}], got {first_id}")
     seed_words, seed_ids = _check_vocab_index(vocab_index, first_id)
+    ids, offsets, new_words, counts = number_seeded(data, seed_words, seed_ids, first_id, use_c, source=source)
+    words = [b""] * len(counts)
+    for word, i in zip(seed_words, seed_ids.tolist()):
+        words[i] = word
+    words[len(words) - len(new_words):] = new_words
+    return NumberedText(ids, offsets, words, counts)
+
+
+def seed_vocabulary(vocab_index: Optional[dict], first_id: int = 1):
+    """(words, ids) of a ``vocab_index`` after checking it (the arguments :func:`number_seeded`
+    takes): check a vocabulary once, then number many texts with it."""
+    return _check_vocab_index(vocab_index, operator.index(first_id))
+
+
+def number_seeded(data: bytes, seed_words: list, seed_ids: np.ndarray, first_id: int = 1,
+                  use_c: Optional[bool] = None, *, source: str = "<text>"):
+    """:func:`number_text` with a vocabulary already checked by :func:`seed_vocabulary`, without
+    building the id-indexed word list: (ids, offsets, new words in id order, counts by id)."""
     if use_c is None:
         use_c = _textnum is not None
     if use_c:
@@ -84,11 +102,7 @@ def number_text(data: bytes, vocab_index: Optional[dict] = None, first_id: int =
     else:
         ids, offsets, new_words, counts = _number_python(bytes(data), seed_words, seed_ids, first_id,
                                                          source)
-    words = [b""] * len(counts)
-    for word, i in zip(seed_words, seed_ids.tolist()):
-        words[i] = word
-    words[len(words) - len(new_words):] = new_words
-    return NumberedText(ids, offsets, words, counts)
+    return ids, offsets, new_words, counts
 
 
 def _check_vocab_index(vocab_index: Optional[dict], first_id: int):

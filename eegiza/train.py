@@ -139,7 +139,8 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
                     prior_factory=None, progress: Optional[ProgressFn] = None,
                     on_iteration=None, initial: Optional[DirectionModel] = None,
                     tgt_class: Optional[np.ndarray] = None,
-                    fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
+                    fertility_params: Optional[FertilityParams] = None,
+                    initial_as_is: bool = False) -> DirectionModel:
     """Train P(tgt | src) on ``corpus`` through ``config.schedule`` (independently of the other
     direction, as GIZA++ does; :func:`train_pair` trains both, by agreement if configured).
 
@@ -155,22 +156,27 @@ def train_direction(corpus, config: AlignerConfig, src_class: Optional[np.ndarra
     Model 2 a-table or t alone give the start alignments) and optionally its ``fertility`` tables
     (then the transfer is skipped: MGIZA's ``-restart 9..11``).
     ``tgt_class``: target word classes (Model 4's non-head distortion); ``fertility_params``
-    override the Model 3/4 parameters of ``config``."""
-    training = _DirectionTraining(corpus, config, src_class, prior_factory, progress, on_iteration, initial)
+    override the Model 3/4 parameters of ``config``. ``initial_as_is``: take the initial t(f|e)
+    without renormalising the rows (continued training: on the same corpus, training on from a
+    saved model is then training longer; the first M-step normalises)."""
+    training = _DirectionTraining(corpus, config, src_class, prior_factory, progress, on_iteration, initial,
+                                  initial_as_is=initial_as_is)
     return training.run(tgt_class, fertility_params)
 
 
 def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = None,
                tgt_class: Optional[np.ndarray] = None, fwd_prior=None, rev_prior=None,
                fwd_progress: Optional[ProgressFn] = None, rev_progress: Optional[ProgressFn] = None,
-               profile: PhaseProfile = NO_PROFILE, resume: Optional[tuple] = None):
+               profile: PhaseProfile = NO_PROFILE, resume: Optional[tuple] = None,
+               initial: Optional[tuple] = None, initial_as_is: bool = False):
     """Train both directions, (P(tgt | src), P(src | tgt)). With ``config.agreement`` the Model 1 and
     HMM iterations of both run in lockstep with a joint E-step (:mod:`eegiza.models.agreement`);
     Model 2, 3 and 4 iterations stay per direction. Otherwise as two :func:`train_direction` calls.
     ``fwd_prior``/``rev_prior``: each direction's ``prior_factory``; ``profile`` gets a mark after
     every iteration (:mod:`eegiza.phases`). ``resume``: the (forward, reverse) :class:`DirectionState`
     of an interrupted run of the same corpus and configuration: only the iterations after them run,
-    and the result is the uninterrupted run's, bit for bit.
+    and the result is the uninterrupted run's, bit for bit. ``initial``: (forward, reverse) models to
+    start from and ``initial_as_is``, as :func:`train_direction` takes them (continued training).
 
     A lost Dask scheduler (:class:`eegiza.distributed.SchedulerLostError`) leaves with both
     directions' state after their last completed iteration in the error's ``state``."""
@@ -178,31 +184,33 @@ def train_pair(corpus, config: AlignerConfig, src_class: Optional[np.ndarray] = 
     states = {"fwd": resume[0] or DirectionState(0), "rev": resume[1] or DirectionState(0)}
     try:
         return _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_progress, rev_progress,
-                           profile, resume, states)
+                           profile, resume, states, initial, initial_as_is)
     except SchedulerLostError as err:
         err.state = tuple(s() if callable(s) else s for s in (states["fwd"], states["rev"]))
         raise
 
 
 def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_progress, rev_progress, profile,
-                resume, states):
+                resume, states, initial, initial_as_is):
     """:func:`train_pair`; ``states[tag]``: the direction's state, or the function that takes it."""
     rev_corpus = corpus.reversed()
     engine = _engine(config, fwd_progress)
-    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, profile=profile, tag="fwd",
-                             resume=resume[0])
+    fwd_initial, rev_initial = initial if initial is not None else (None, None)
+    fwd = _DirectionTraining(corpus, config, src_class, fwd_prior, fwd_progress, initial=fwd_initial,
+                             profile=profile, tag="fwd", resume=resume[0], initial_as_is=initial_as_is)
     states["fwd"] = fwd.state
     if not config.agreement:   # one direction after the other; its tables count to its first model's phase
         fwd_model = fwd.run(tgt_class)
         states["fwd"] = fwd.state()
         del fwd
-        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
-                                 resume=resume[1])
+        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, initial=rev_initial,
+                                 profile=profile, tag="rev", resume=resume[1], initial_as_is=initial_as_is)
         states["rev"] = rev.state
         return fwd_model, rev.run(src_class)
     # the reverse direction's slots in the joint E-step are the forward ones, mapped (agreement.reverse_slot_map)
-    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, profile=profile, tag="rev",
-                             own_slots=False, resume=resume[1])
+    rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, initial=rev_initial,
+                             profile=profile, tag="rev", own_slots=False, resume=resume[1],
+                             initial_as_is=initial_as_is)
     states["rev"] = rev.state
     if min(fwd.done, fwd.n_base) != min(rev.done, rev.n_base):
         raise ValueError(f"cannot resume: the directions' Model 1/HMM iterations ({fwd.done}, {rev.done}) differ, "
@@ -281,7 +289,8 @@ class _DirectionTraining:
 
     def __init__(self, corpus, config: AlignerConfig, src_class, prior_factory, progress, on_iteration=None,
                  initial: Optional[DirectionModel] = None, profile: PhaseProfile = NO_PROFILE, tag: str = "",
-                 own_slots: bool = True, resume: Optional[DirectionState] = None):
+                 own_slots: bool = True, resume: Optional[DirectionState] = None,
+                 initial_as_is: bool = False):
         schedule = parse_schedule(config.schedule)
         self.base_items = [(n, c) for n, c in schedule if n in "12H"]
         self.fertility_items = [(n, c) for n, c in schedule if n in "34"]
@@ -294,7 +303,7 @@ class _DirectionTraining:
         self.n_classes = int(src_class.max()) + 1 if len(src_class) else 1
         ttable = TTable.from_corpus(corpus, config.table_precision)
         if initial is not None:
-            if self.base_items:
+            if self.base_items and not initial_as_is:
                 ttable.take_probs_from(initial.ttable, config.prob_smooth)
             else:
                 ttable.probs = ttable.probs_in(initial.ttable, config.prob_smooth)

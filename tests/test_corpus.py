@@ -67,3 +67,39 @@ def test_known_vocabulary_is_extended_not_changed():
     assert more.src_vocab.index["b"] == base.src_vocab.index["b"]
     assert more.src_vocab.index["c"] == len(base.src_vocab)
     assert "c" not in base.src_vocab.index
+
+
+def test_known_vocabulary_numbering_matches_the_reference_and_reuses_its_check():
+    """Numbering with a known vocabulary (checked once, Vocab.seed) gives the ids, offsets, words
+    and counts of the pure-Python reference numbering seeded with the same words."""
+    import numpy as np
+    from eegiza.textnum import number_text
+    base = corpus_from_sentences(["a b c", "c d"], ["x y", "z"])
+    src = ["d e a", "", "f e  b", "a"]
+    more = corpus_from_sentences(src, ["y"] * 4, src_vocab=base.src_vocab, tgt_vocab=base.tgt_vocab)
+    ref = number_text("\n".join(src).encode() + b"\n",
+                      {w.encode(): i for w, i in base.src_vocab.index.items()}, use_c=False)
+    assert more.src.ids.tolist() == ref.ids.tolist() and more.src.offsets.tolist() == ref.offsets.tolist()
+    assert more.src_vocab.words[1:] == [w.decode() for w in ref.words[1:]]
+    assert more.src_vocab.counts.tolist() == ref.counts.tolist()
+    assert more.src_vocab.index == {w: i for i, w in enumerate(more.src_vocab.words) if i > 0}
+    seed = base.src_vocab.seed()
+    assert base.src_vocab.seed() is seed                      # checked once, then kept
+    assert len(base.src_vocab) == 5 and np.array_equal(np.sort(seed[1]), np.arange(1, 5))
+
+
+def test_a_sentence_with_a_newline_is_named():
+    with pytest.raises(CorpusError, match=r"<source sentences>:2: a sentence contains a newline"):
+        corpus_from_sentences(["a", "b\nc", "d"], ["x", "y", "z"])
+    assert len(corpus_from_sentences([], [])) == 0
+    assert len(corpus_from_sentences(["a", ""], [["x", "y"], []])) == 2
+
+
+def test_to_lists_sorts_each_sentence():
+    import numpy as np
+    from eegiza.links import to_lists
+    i, j = np.array([2, 0, 1, 0, 0]), np.array([0, 1, 1, 3, 0])
+    off = np.array([0, 3, 3, 5])
+    assert to_lists(i, j, off) == [sorted([(2, 0), (0, 1), (1, 1)]), [], [(0, 0), (0, 3)]]
+    assert to_lists(np.array([1]), np.array([0]), np.array([0, 1])) == [[(1, 0)]]
+    assert to_lists(np.zeros(0, int), np.zeros(0, int), np.array([0, 0])) == [[]]

@@ -156,9 +156,10 @@ def test_small_batches_align_exactly_like_the_corpus_path(fertility_model):
     assert small.src_vocab.words == big.src_vocab.words
 
 
-def test_continued_training_starts_from_the_saved_model_and_grows_the_vocabulary(tmp_path):
+@pytest.mark.parametrize("agreement", [False, True])
+def test_continued_training_starts_from_the_saved_model_and_grows_the_vocabulary(tmp_path, agreement):
     src, tgt = demo_sentences(800)
-    first = Aligner(AlignerConfig(schedule="1^3 H^3", lowercase=True, agreement=False)).train(src[:400], tgt[:400])
+    first = Aligner(AlignerConfig(schedule="1^3 H^3", lowercase=True, agreement=agreement)).train(src[:400], tgt[:400])
     first.save(tmp_path / "m.npz")
     loaded = AlignmentModel.load(tmp_path / "m.npz")
     corpus = loaded.corpus(src, tgt)                               # 800 lines: new words on both sides
@@ -189,3 +190,62 @@ def test_fertility_neighbourhood_posteriors_through_the_api(fertility_model):
     for k, links in enumerate(fwd_links):                     # the climbed alignment's links are its hood's modes here
         for i, j in links:
             assert post.fwd_matrix(k)[j].argmax() == i + 1
+
+
+def test_reverse_slots_derived_from_the_forward_ones_equal_searched_ones(fertility_model, monkeypatch):
+    """The reverse direction's sentence slots derived through the transposed table map equal the
+    binary-searched ones (known and new words); align_corpus with and without the derivation agree."""
+    from eegiza import api
+    from eegiza.slot_transpose import SlotTranspose
+    from eegiza.ttable import TTable, sentence_slots
+    model, src, tgt = fertility_model
+    corpus = model.corpus(src[:60] + ["qqq the house .", "", "the"], tgt[:60] + ["la zzz maison", "rien", ""])
+    fwd, rev = model._directions(corpus)
+    fwd_slots = sentence_slots(corpus, fwd.ttable)
+    transpose = SlotTranspose(model.fwd.ttable, model.rev.ttable)
+    derived = transpose.reverse_slots(corpus, fwd_slots)
+    searched = sentence_slots(corpus.reversed(), rev.ttable)
+    assert transpose.ok
+    for a, b in zip(derived, searched):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+    assert (derived[0] >= 0).sum() > 1000 and (derived[0] == -1).any()      # new words: not in the table
+    with_map = model.align_corpus(corpus, ["grow-diag-final-and"])
+    assert model._transpose is not None
+    monkeypatch.setattr(api, "REUSE_MAX_SLOTS", 0)                        # each direction searches its own
+    searched_run = model.align_corpus(corpus, ["grow-diag-final-and"])
+    for which in ("fwd", "rev", "grow-diag-final-and"):
+        assert with_map.links(which) == searched_run.links(which)
+    np.testing.assert_array_equal(with_map.rev_scores, searched_run.rev_scores)
+    tt = model.rev.ttable                                                  # a reverse table missing one pair
+    drop = int(tt.indptr[2]) - 1
+    indptr = tt.indptr.copy()
+    indptr[2:] -= 1
+    thinner = TTable(indptr, np.delete(tt.indices, drop), np.delete(tt.probs, drop))
+    other = SlotTranspose(model.fwd.ttable, thinner)
+    assert not other.ok and other.reverse_slots(corpus, fwd_slots) is None
+
+
+@pytest.mark.parametrize("first, more, whole", [("1^5 H^3", "H^2", "1^5 H^5"), ("1^3", "1^1 H^2", "1^4 H^2")])
+def test_continuing_a_saved_model_is_training_longer(tmp_path, first, more, whole):
+    """Continuing a saved model on its training corpus (agreement, variational Bayes and the cognate
+    prior on, the defaults) gives bit-identically the t-tables, jump tables and alignments of
+    training the longer schedule directly."""
+    src, tgt = demo_sentences(300)
+    config = AlignerConfig(schedule=first, lowercase=True, threads=2)
+    assert config.agreement and config.vb_alpha > 0 and config.cognate_lambda > 0
+    Aligner(config).train(src, tgt).save(tmp_path / "m.npz")
+    loaded = AlignmentModel.load(tmp_path / "m.npz")
+    continued = loaded.continue_training(loaded.corpus(src, tgt), replace(loaded.config, schedule=more))
+    direct = Aligner(replace(config, schedule=whole)).train(src, tgt)
+    for a, b in ((continued.fwd, direct.fwd), (continued.rev, direct.rev)):
+        np.testing.assert_array_equal(a.ttable.indptr, b.ttable.indptr)
+        np.testing.assert_array_equal(a.ttable.probs, b.ttable.probs)
+        np.testing.assert_array_equal(a.jump, b.jump)
+        np.testing.assert_array_equal(a.start, b.start)
+        assert [x.perplexity for x in a.log] == [x.perplexity for x in b.log[-len(a.log):]]
+    assert continued.align(src, tgt) == direct.align(src, tgt)
+    assert continued.align(src, tgt, method="fwd") == direct.align(src, tgt, method="fwd")
+    independent = loaded.continue_training(loaded.corpus(src, tgt), replace(loaded.config, schedule=more,
+                                                                            agreement=False))
+    assert not np.array_equal(independent.fwd.ttable.probs, direct.fwd.ttable.probs)   # agreement mattered

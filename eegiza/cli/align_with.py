@@ -33,7 +33,7 @@ def add_extra_output_arguments(parser: argparse.ArgumentParser) -> None:
                         "directions' link posteriors (HMM forward-backward; Model 1 if no HMM was trained)")
     parser.add_argument("--fertility-posteriors", action="store_true",
                         help="for models ending in Model 3/4: their neighbourhood posteriors around the "
-                        "hill-climbed alignment instead of the HMM's (slower: about l*m + m*m/2 alignments per pair)")
+                        "hill-climbed alignment (it, its moves and swaps) instead of the HMM's; it costs a climbing step per pair")
     parser.add_argument("--posteriors-dir", choices=POSTERIOR_DIRS, default="sym",
                         help="sym (default): symmetrised links, mean posterior; fwd / rev: that direction's "
                         "links and posteriors; both: FILE as sym plus FILE.fwd and FILE.rev")
@@ -75,7 +75,9 @@ def run_continued(args, heuristics, reporter: Reporter) -> None:
     t0 = time.perf_counter()
     model = model.continue_training(corpus, config, progress=reporter.progress)
     reporter.step("continued training", time.perf_counter() - t0)
-    reporter.note("continued training: directions trained independently, without agreement or priors")
+    if config.uses_embeddings:
+        reporter.note("continued training: the embedding prior is not applied (agreement and the cognate prior "
+                      "are, as configured)")
     _align_and_write(args, model, corpus, heuristics, reporter)
     if args.save_model:
         model.save(args.save_model)

@@ -77,6 +77,10 @@ def modules_for(config) -> set:
         names.add("clustering")
     if config.cognate_lambda > 0:
         names.add("cognates")
+    order = [name for name, _ in parse_schedule(config.schedule)]
+    base = [name for name in order if name in "12H"]
+    if order[-1] in "1H" or (config.final_alignment_pass and base and base[-1] in "1H"):
+        names.add("slot_transpose")   # the final alignment pass derives the reverse slots (api.align_corpus)
     return names
 
 

@@ -236,8 +236,11 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                    float(min_posterior), tc, nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik,
                    decoded, slot_arr, slot_off, log_neighbour_cut)
 
-    with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
-        list(pool.map(work, range(n_chunks)))
+    if n_chunks == 1:   # one worker: this thread (starting a pool thread costs more than a short sentence)
+        work(0)
+    else:
+        with ThreadPoolExecutor(max_workers=min(n_chunks, numba.get_num_threads())) as pool:
+            list(pool.map(work, range(n_chunks)))
     return positions, scores, loglik, tc, nc, dc, pc, c1, cb, decoded
 
 
@@ -470,7 +473,7 @@ def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
     n_train = len(model.n_table)
     if len(words) <= n_train:
         return model.n_table
-    extra = ibm3.word_byte_lengths(words)[n_train:]
+    extra = np.array([len(w.encode("utf-8")) for w in words[n_train:]], np.int64)   # (as ibm3.word_byte_lengths)
     rows = np.where((extra < len(model.n_by_length))[:, None],
                     model.n_by_length[np.minimum(extra, len(model.n_by_length) - 1)], model.n_general)
     return np.concatenate([model.n_table, rows])

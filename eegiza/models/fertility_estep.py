@@ -198,6 +198,40 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
 
 
 @njit(cache=True, nogil=True)
+def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs,
+                    d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, slots):
+    """One pair's log tables for the climb and the neighbourhood: (log t[i, j] (i = 0 NULL), its
+    t-table slots (-1: not in the table), log d and its slots, log n(phi | e_i) of the model and
+    of Model 3, log of the NULL-insertion terms, source and target word classes). ``slots``: the
+    pair's t-table slots (:func:`eegiza.ttable.sentence_slots`), or empty to look them up here."""
+    l, m = len(e_sent), len(f_sent)
+    n_rows = len(indptr) - 1  # source words unseen in training have no t-table row
+    lt = np.empty((l + 1, m))
+    tslot = np.empty((l + 1, m), np.int64)
+    for i in range(l + 1):
+        e = 0 if i == 0 else e_sent[i - 1]
+        for j in range(m):
+            if len(slots) > 0:
+                s = slots[j * (l + 1) + i]
+            else:
+                s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
+            tslot[i, j] = s
+            lt[i, j] = np.log(max(probs[s], floor)) if s >= 0 else np.log(floor)
+    ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, floor)
+    lfert = ibm3.fertility_log_probs(e_sent, n_probs, floor, not model4)
+    lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, floor, True) if model4 else lfert
+    lnull = ibm3.null_log_probs(m, log_p0, log_p1, deficient)
+    ecls = np.zeros(l + 1, np.int64)
+    for i in range(1, l + 1):
+        ecls[i] = src_class[e_sent[i - 1]]
+    ecls[0] = src_class[0]
+    fcls = np.empty(m, np.int64)
+    for j in range(m):
+        fcls[j] = tgt_class[f_sent[j]]
+    return lt, tslot, ld, dslot, lfert, lfert3, lnull, ecls, fcls
+
+
+@njit(cache=True, nogil=True)
 def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
               floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
               tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, decoded,
@@ -219,28 +253,9 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
         if len(decoded) > 0:
             decoded[:] = out
         return -np.inf, 0.0
-    n_rows = len(indptr) - 1  # source words unseen in training have no t-table row
-    lt = np.empty((l + 1, m))
-    tslot = np.empty((l + 1, m), np.int64)
-    for i in range(l + 1):
-        e = 0 if i == 0 else e_sent[i - 1]
-        for j in range(m):
-            if len(slots) > 0:
-                s = slots[j * (l + 1) + i]
-            else:
-                s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
-            tslot[i, j] = s
-            lt[i, j] = np.log(max(probs[s], floor)) if s >= 0 else np.log(floor)
-    ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, floor)
-    lfert = ibm3.fertility_log_probs(e_sent, n_probs, floor, not model4)
-    lnull = ibm3.null_log_probs(m, log_p0, log_p1, deficient)
-    ecls = np.zeros(l + 1, np.int64)
-    for i in range(1, l + 1):
-        ecls[i] = src_class[e_sent[i - 1]]
-    ecls[0] = src_class[0]
-    fcls = np.empty(m, np.int64)
-    for j in range(m):
-        fcls[j] = tgt_class[f_sent[j]]
+    lt, tslot, ld, dslot, lfert, lfert3, lnull, ecls, fcls = sentence_tables(
+        e_sent, f_sent, model4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m,
+        log_p0, log_p1, deficient, src_class, tgt_class, slots)
     a = np.empty(m, np.int64)
     fert = np.zeros(l + 1, np.int64)
     _repair(start, l, m, lt, maxfert, a, fert)
@@ -251,7 +266,6 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     terms = np.zeros((2, l + 1))
     dmove = np.full((l + 1, m), -np.inf)
     dswap = np.full((m, m), -np.inf)
-    lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, floor, True) if model4 else lfert
     current = False
     if climb:
         current = _climb(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, model4, ecls, fcls, m4, st, nxtpos,

@@ -7,92 +7,149 @@ fertility below ``maxfertility``) and every *swap* (a_j1 and a_j2 exchanged, a_j
 
     P(a_j = i | e, f)  ~  sum_{b in N(a), b_j = i} P(f, b | e) / sum_{b in N(a)} P(f, b | e)
 
-Each alignment is scored by :func:`eegiza.models.fertility.score_alignments` (the model's own
-log P(f, a | e)). Cost: about l m + m^2 / 2 alignments per pair, each O(m): fine for test sets
-and annotation projection, slow for a large corpus. The layout is that of
+One Numba kernel per pair: the log ratios P(b) / P(a) of every move and swap come from the climb's
+own neighbour scoring (:func:`eegiza.models.fertility_search._neighbour_deltas`, Model 4's exact
+incremental distortion change, without the training's neighbour cut-off), so a pair costs one
+climbing step, O((l + m) m) (plus Model 4's incremental terms), not the O(m) score of each of its
+l m + m^2 / 2 neighbours. Then, with W the neighbourhood's total weight (the centre weighing 1),
+P(a_j = i) for i != a_j is the weight of the move a_j := i plus the swaps of j with a j2 aligned to
+i, and P(a_j = a_j) is W minus every move and swap that changes a_j. Pairs run in parallel, threads
+taking blocks of pairs as they go (:func:`eegiza.atomic.claim_block`); every pair's result is its
+own, so the output does not depend on the thread count. The tests check the kernel against the
+pure-Python enumeration of each neighbourhood (``tests/reference_neighbourhood.py``) to 1e-9.
+
+A pair whose given alignment breaks the fertility limits (no source words, or more target words
+than the fertilities can hold: the climb leaves such pairs as they are) has no neighbourhood: each
+target word gets posterior 1 at its given link (NULL if it is out of range). The layout is that of
 :mod:`eegiza.models.posteriors`: pair k's rows (one per target word, over NULL, 1..l) at ``off[k]``.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
+from numba import njit, prange
 
-from ..corpus import ParallelCorpus, Side
-from .fertility import score_alignments
+from ..atomic import claim_block
+from .fertility import P_CLAMP, corpus_tables
+from .fertility_estep import sentence_tables
+from .fertility_search import _neighbour_deltas
 
-CHUNK = 64
+
+@njit(cache=True, nogil=True)
+def _one_hot(a, l, m, out):
+    for j in range(m):
+        out[j * (l + 1) + (a[j] if 0 <= a[j] <= l else 0)] = 1.0
 
 
-def neighbourhood(a: np.ndarray, l: int, maxfert: int) -> np.ndarray:
-    """The centre ``a`` (0 = NULL, else 1-based) then every allowed move and every swap, one row each."""
-    m = len(a)
-    fert = np.bincount(a, minlength=l + 1)
-    rows = [a.copy()]
+@njit(cache=True, nogil=True)
+def _pair_posteriors(e_sent, f_sent, a_in, out, model4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff,
+                     dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4):
+    """Posteriors of one pair around its alignment ``a_in`` into ``out`` (flat (m, l + 1), zeroed)."""
+    l, m = len(e_sent), len(f_sent)
+    if m == 0:
+        return
+    maxfert = n_probs.shape[1]
+    a = np.empty(m, np.int64)
+    fert = np.zeros(l + 1, np.int64)
+    valid = l > 0
+    for j in range(m):
+        a[j] = a_in[j]
+        if 0 <= a[j] <= l:
+            fert[a[j]] += 1
+        else:
+            valid = False
+    if valid:
+        valid = 2 * fert[0] <= m
+        for i in range(1, l + 1):
+            if fert[i] >= maxfert:
+                valid = False
+    if not valid:
+        _one_hot(a, l, m, out)
+        return
+    lt, _, ld, _, lfert, _, lnull, ecls, fcls = sentence_tables(
+        e_sent, f_sent, model4, indptr, indices, probs, floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m,
+        log_p0, log_p1, deficient, src_class, tgt_class, indices[0:0])
+    st = np.zeros((6, l + 2), np.int64)
+    nxtpos = np.zeros(m + 1, np.int64)
+    terms = np.zeros((2, l + 1))
+    dmove = np.full((l + 1, m), -np.inf)
+    dswap = np.full((m, m), -np.inf)
+    _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
+                      dmove, dswap)
+    shift = 0.0                                    # the largest weight (the centre: log ratio 0) scaled to 1
     for j in range(m):
         for i in range(l + 1):
-            if i == a[j]:
-                continue
-            f0 = fert[0] - (a[j] == 0) + (i == 0)
-            if 2 * f0 > m or (i > 0 and fert[i] + 1 >= maxfert):
-                continue
-            b = a.copy()
-            b[j] = i
-            rows.append(b)
-    for j1 in range(m):
-        for j2 in range(j1 + 1, m):
-            if a[j1] != a[j2]:
-                b = a.copy()
-                b[j1], b[j2] = a[j2], a[j1]
-                rows.append(b)
-    return np.array(rows, np.int32).reshape(len(rows), m)
+            shift = max(shift, dmove[i, j])
+        for j2 in range(j + 1, m):
+            shift = max(shift, dswap[j, j2])
+    total = np.exp(-shift)
+    leaving = np.zeros(m)
+    for j in range(m):
+        row = j * (l + 1)
+        for i in range(l + 1):
+            if dmove[i, j] > -np.inf:
+                w = np.exp(dmove[i, j] - shift)
+                total += w
+                leaving[j] += w
+                out[row + i] += w
+        for j2 in range(j + 1, m):
+            if dswap[j, j2] > -np.inf:
+                w = np.exp(dswap[j, j2] - shift)
+                total += w
+                leaving[j] += w
+                leaving[j2] += w
+                out[row + a[j2]] += w
+                out[j2 * (l + 1) + a[j]] += w
+    for j in range(m):
+        row = j * (l + 1)
+        out[row + a[j]] = total - leaving[j]
+        for i in range(l + 1):
+            out[row + i] /= total
 
 
-def fertility_posteriors(direction, corpus: ParallelCorpus, positions: np.ndarray, tables=None):
+@njit(cache=True, nogil=True, parallel=True)
+def _all_posteriors(src_ids, src_off, tgt_ids, tgt_off, positions, off, n_chunks, model4, indptr, indices, probs,
+                    floor, n_probs, dk, dl_, dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient,
+                    src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth):
+    n_sent = len(src_off) - 1
+    post = np.zeros(off[-1])
+    no_counts = np.zeros(0, np.int64)
+    m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, no_counts, no_counts, -np.inf)   # no cut-off
+    counter = np.zeros(1, np.int64)   # the next block of pairs (atomic.claim_block)
+    for c in prange(n_chunks):
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                t_lo, t_hi = tgt_off[k], tgt_off[k + 1]
+                _pair_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], positions[t_lo:t_hi],
+                                 post[off[k]:off[k + 1]], model4, indptr, indices, probs, floor, n_probs, dk, dl_,
+                                 dm_, doff, dprobs, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class,
+                                 m4)
+            lo, hi = claim_block(counter, n_sent)
+    return post
+
+
+def fertility_posteriors(direction, corpus, positions: np.ndarray, tables=None, n_threads: int = 0):
     """(posteriors, offsets) of every pair of ``corpus`` around its hill-climbed alignment
     ``positions`` (flat, as :func:`eegiza.train.align_direction` returns) under ``direction``'s
-    last model (3 or 4): an object with ``fertility``, ``ttable`` and ``last_model``.
-    ``tables``: :func:`eegiza.models.fertility.corpus_tables` of the corpus the ids come from,
-    when ``corpus`` carries no vocabularies (a Dask shard)."""
-    fert = direction.fertility
-    maxfert = fert.params.maxfertility
+    last model (3 or 4); ``n_threads`` workers (0: Numba's thread count). ``tables``:
+    :func:`eegiza.models.fertility.corpus_tables` of the corpus the ids come from, when ``corpus``
+    carries no vocabularies (a Dask shard)."""
+    fert, tt = direction.fertility, direction.ttable
+    prm, d = fert.params, fert.d_table
     src_len, tgt_len = corpus.src.lengths, corpus.tgt.lengths
     off = np.zeros(len(corpus) + 1, np.int64)
     np.cumsum((src_len + 1) * tgt_len, out=off[1:])
-    post = np.zeros(off[-1])
-    for lo in range(0, len(corpus), CHUNK):
-        hoods, owners = [], []
-        for k in range(lo, min(lo + CHUNK, len(corpus))):
-            m = int(tgt_len[k])
-            if m == 0:
-                continue
-            a = positions[corpus.tgt.offsets[k]:corpus.tgt.offsets[k + 1]].astype(np.int32)
-            hoods.append(neighbourhood(a, int(src_len[k]), maxfert))
-            owners.append(k)
-        if not owners:
-            continue
-        counts = [len(h) for h in hoods]
-        reps = np.repeat(np.array(owners), counts)
-        big = ParallelCorpus(_repeat_side(corpus.src, reps), _repeat_side(corpus.tgt, reps), corpus.src_vocab,
-                             corpus.tgt_vocab)
-        flat = np.concatenate([h.ravel() for h in hoods])
-        scores = score_alignments(fert, direction.ttable, big, flat, direction.last_model, tables)
-        start = 0
-        for k, h, n in zip(owners, hoods, counts):
-            s = scores[start:start + n]
-            start += n
-            w = np.exp(s - s.max())
-            l, m = int(src_len[k]), int(tgt_len[k])
-            p = np.zeros((m, l + 1))
-            for j in range(m):
-                np.add.at(p[j], h[:, j], w)
-            post[off[k]:off[k + 1]] = (p / w.sum()).ravel()
+    p0 = min(max(fert.p0, P_CLAMP), 1.0 - P_CLAMP)
+    positions = np.ascontiguousarray(positions, dtype=np.int32)
+    if len(positions) != len(corpus.tgt.ids):
+        raise ValueError(f"positions has {len(positions)} entries for {len(corpus.tgt.ids)} target tokens")
+    n_chunks = max(1, min(n_threads or numba.get_num_threads(), len(corpus)))
+    n_probs, src_class, tgt_class = tables if tables is not None else corpus_tables(fert, corpus)
+    post = _all_posteriors(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, positions, off,
+                           n_chunks, direction.last_model == "4", tt.indptr, tt.indices, tt.probs, prm.prob_smooth,
+                           n_probs, d.keys, d.dim_l, d.dim_m, d.offsets,
+                           d.probs, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
+                           int(prm.deficientdistortionforemptyword), src_class, tgt_class, fert.d1, fert.d1_seen, fert.db, fert.db_seen,
+                           fert.n_tgt_classes, fert.half, prm.model4smoothfactor)
     return post, off
-
-
-def _repeat_side(side: Side, sentences: np.ndarray) -> Side:
-    """A side holding ``side``'s sentences in the order (and multiplicity) of ``sentences``."""
-    lengths = side.lengths[sentences]
-    offsets = np.zeros(len(sentences) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    starts = side.offsets[sentences]
-    idx = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-    return Side(side.ids[idx].astype(np.int32), offsets)
