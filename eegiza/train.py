@@ -112,10 +112,12 @@ def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float
     totals[sizes > 0] = row_total
     row_denom = digamma(totals + alpha * sizes)
     out = np.empty(len(counts)) if out is None else out
-    for lo in range(0, len(counts), VB_BLOCK):
-        hi = min(len(counts), lo + VB_BLOCK)
-        rows = np.searchsorted(indptr, np.arange(lo, hi), side="right") - 1
-        out[lo:hi] = np.exp(digamma(counts[lo:hi] + alpha) - row_denom[rows])
+    first = 0   # blocks of whole rows, about VB_BLOCK slots each (one row if it is longer)
+    while first < len(sizes):
+        end = max(first + 1, int(np.searchsorted(indptr, indptr[first] + VB_BLOCK, side="right")) - 1)
+        lo, hi = indptr[first], indptr[end]
+        out[lo:hi] = np.exp(digamma(counts[lo:hi] + alpha) - np.repeat(row_denom[first:end], sizes[first:end]))
+        first = end
     return out
 
 
