@@ -75,7 +75,9 @@ def softmax_into_slots(out, slots, scores, temperature):
 @njit(cache=True, nogil=True, parallel=True)
 def _interpolate(indptr, probs, row_ptr, slots, values, has_prior, weight_counts, lam):
     """t <- (c t + lam p) / (c + lam) on the rows with ``has_prior``; p is sparse: the nonzero
-    entries of row e are ``slots``/``values`` [row_ptr[e], row_ptr[e + 1])."""
+    entries of row e are ``slots``/``values`` [row_ptr[e], row_ptr[e + 1]) (ascending slots).
+    Each new t is computed in float64 and stored once, so a float32 table is rounded once and
+    needs no float64 copy."""
     for e in prange(len(indptr) - 1):
         if not has_prior[e]:
             continue
@@ -83,12 +85,13 @@ def _interpolate(indptr, probs, row_ptr, slots, values, has_prior, weight_counts
         denom = c + lam
         if denom <= 0.0:
             continue
+        k, k_end = row_ptr[e], row_ptr[e + 1]
         for s in range(indptr[e], indptr[e + 1]):
-            probs[s] = c * probs[s]
-        for k in range(row_ptr[e], row_ptr[e + 1]):
-            probs[slots[k]] += lam * values[k]
-        for s in range(indptr[e], indptr[e + 1]):
-            probs[s] /= denom
+            v = c * probs[s]
+            while k < k_end and slots[k] == s:
+                v += lam * values[k]
+                k += 1
+            probs[s] = v / denom
 
 
 def _row_sums(indptr: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -130,10 +133,9 @@ class EmbeddingPrior:
             weight = self.src_counts
         else:
             weight = _row_sums(ttable.indptr, np.asarray(counts, np.float64))
-        probs = np.ascontiguousarray(ttable.probs, np.float64)
         row_ptr = np.searchsorted(self.slots, ttable.indptr)
-        _interpolate(ttable.indptr, probs, row_ptr, self.slots, self.values, self.has_prior, weight, self.lam)
-        ttable.probs = probs
+        _interpolate(ttable.indptr, ttable.probs, row_ptr, self.slots, self.values, self.has_prior, weight,
+                     self.lam)   # in place, in the table's own precision
 
     @property
     def p_emb(self) -> np.ndarray:
