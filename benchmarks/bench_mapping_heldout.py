@@ -24,16 +24,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from protocol import DEFAULT_DATA_DIR, load_protocol, write_mono_halves  # noqa: E402
-from bench_lowres import MONO_CAP, row_lines  # noqa: E402
-
-
-def _value(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+from bench_lowres import MONO_CAP, parse_prior_options, row_lines  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -49,7 +40,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from eegiza.corpus import corpus_from_sentences
-    from eegiza.embeddings import PRIOR_DEFAULTS, _embedding_priors
+    from eegiza.embeddings import _embedding_priors
 
     pair, n_lines = row_lines(args.row)
     mono_dir = args.mono_dir / pair
@@ -57,12 +48,7 @@ def main(argv=None) -> None:
     texts = [mono_dir / f"{pair}.mono.{lang}" for lang in (src_lang, tgt_lang)]
     if not all(t.exists() for t in texts):
         texts = write_mono_halves(pair, mono_dir, args.data, MONO_CAP.get(pair))
-    options = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        if name not in PRIOR_DEFAULTS:
-            parser.error(f"unknown option {name!r}")
-        options[name] = _value(value)
+    options = parse_prior_options(args.set)
     config = SimpleNamespace(src_mono=str(texts[0]), tgt_mono=str(texts[1]), vectors_cache=str(args.vectors_cache),
                              threads=args.threads, lowercase=False, **options)
     protocol = load_protocol(pair, n_lines, args.data)

@@ -165,6 +165,31 @@ def test_random_vectors_keep_the_gate_shut_and_the_alignment_unchanged(tmp_path)
     assert with_prior.align(src, tgt) == without.align(src, tgt)
 
 
+def test_refit_maps_with_the_whole_dictionary_after_the_gate(tmp_path):
+    """mapping_refit: the gate judges the mapping fitted to the fit half; the prior then uses a
+    mapping fitted to every dictionary pair (and gives the correct translation the most mass)."""
+    from eegiza.embeddings import prepare_prior
+    from eegiza.ttable import TTable
+    src, tgt = _bitext()
+    corpus = corpus_from_sentences(src, tgt)
+    _write_vectors(tmp_path, rotated=True)
+    reports = {}
+    for refit in (False, True):
+        fwd, _, reports[refit] = prepare_prior(corpus, _options(tmp_path, mapping="procrustes", mapping_rounds=0,
+                                                                mapping_refit=refit, prior_calibrate=False))
+    assert "refit_seed_pairs" not in reports[False]
+    sizes = reports[True]["dictionary"]
+    assert reports[True]["refit_seed_pairs"] == sizes["pairs"] > sizes["fit"]
+    assert reports[True]["quality"] == reports[False]["quality"]          # measured before the refit
+    ttable = TTable.from_corpus(corpus)
+    prior = fwd(ttable)
+    for k in (0, 5, 20):
+        e, f = corpus.src_vocab.index[f"s{k}"], corpus.tgt_vocab.index[f"t{k}"]
+        fs, _ = ttable.row(e)
+        row = prior.p_emb[ttable.indptr[e]:ttable.indptr[e + 1]]
+        assert fs[int(np.argmax(row))] == f
+
+
 def test_mapping_precision_prefers_the_held_out_part():
     from eegiza.embeddings import mapping_precision
     assert mapping_precision({"model1_precision": 0.318, "heldout_precision": 0.062}) == 0.062

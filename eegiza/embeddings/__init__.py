@@ -1,11 +1,14 @@
 """Cross-lingual word embeddings as a prior on t(f|e).
 
 Pipeline (:func:`prepare_prior`): monolingual vectors per language (:mod:`.vectors`: trained with
-gensim or loaded) -> one shared space (:mod:`.mapping`: unsupervised VecMap self-learning, or
-self-learning seeded with the bitext's identical strings and mutual-best Model 1 dictionary) ->
-p_emb(f|e) over each direction's co-occurring pairs (:mod:`.prior`) -> the mapping's quality and
-the prior weight lambda chosen by the likelihood the trained models reach (:mod:`.calibrate`). The
-result is two ``prior_factory`` callables for :func:`eegiza.train.train_pair` and a report.
+gensim or loaded) -> the bitext's dictionary (mutual-best Model 1 pairs), split into a fit half
+and a held-out half (:func:`.calibrate.split_dictionary`) -> one shared space (:mod:`.mapping`:
+by default the orthogonal Procrustes map of the identical strings and the fit half; or VecMap
+self-learning, seeded or unsupervised) -> the mapping's precision@1 on the held-out half, the
+gate -> the mapping refitted on the whole dictionary (``mapping_refit``) -> p_emb(f|e) over each
+direction's co-occurring pairs (:mod:`.prior`) -> the prior weight lambda chosen by the
+likelihood the trained models reach (:mod:`.calibrate`). The result is two ``prior_factory``
+callables for :func:`eegiza.train.train_pair` and a report.
 
 Options are read from any object with these attributes (missing ones take the defaults of
 :data:`PRIOR_DEFAULTS`), e.g. :class:`eegiza.AlignerConfig` once it has the fields.
@@ -29,16 +32,17 @@ from .vectors import (VectorFileError, WordVectors, cached_train_vectors, load_v
 PRIOR_DEFAULTS = {
     "src_vectors": None, "tgt_vectors": None,        # vector files (word2vec text/binary, gensim)
     "src_mono": None, "tgt_mono": None,              # or monolingual text to train them on
-    "embed_kind": "fasttext", "embed_dim": 300, "embed_epochs": 5, "embed_min_count": 3,
+    "embed_kind": "word2vec", "embed_dim": 100, "embed_epochs": 20, "embed_min_count": 3,
     "embed_max_words": 200000,                       # most frequent words of each space used
     "vectors_cache": None,                           # folder of trained vectors (default: the text's)
-    "mapping": "seeded",                             # unsupervised | seeded | identical | procrustes | none
-    "mapping_rounds": 3,                             # procrustes: refinement rounds (CSLS mutual NN added)
+    "mapping": "procrustes",                         # procrustes | seeded | unsupervised | identical | none
+    "mapping_rounds": 0,                             # procrustes: refinement rounds (CSLS mutual NN added)
     "mapping_whiten": False,                         # procrustes: VecMap's whitened step instead
     "seed_schedule": "1^5",                          # the bitext dictionary: mutual best of these models
     "seed_min_prob": 0.0,                            # ... with t(f|e), t(e|f) >= this
     "seed_min_count": 1,                             # ... and both words seen this often
     "seed_holdout_every": 2,                         # every k-th dictionary pair held out for the gate
+    "mapping_refit": True,                           # after the gate, refit on the whole dictionary
     "mapping_cutoff": 20000, "mapping_interval": 50, "mapping_max_iterations": 1000,
     "mapping_threshold": None,                       # self-learning stops below this objective gain;
                                                      # None: 1e-3 seeded (en-fr N=1000: same AER and
@@ -347,6 +351,15 @@ def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tupl
     report["quality"] = _quality(corpus, src_words, xm, tgt_words, zm, dictionary, csls_k, held_out)
     say("mapping quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                         for k, v in report["quality"].items()))
+    if _option(config, "mapping_refit") and kind not in ("none", "unsupervised") and len(held_out):
+        t1 = time.perf_counter()
+        seed = _seed_pairs(kind, src_vec, tgt_vec, corpus, dictionary)
+        mapping = _fit_mapping(kind, src_vec.matrix, tgt_vec.matrix, seed, config, say)
+        src_words, xm = _extended_space(src_vec, corpus.src_vocab.words, mapping.map_src)
+        tgt_words, zm = _extended_space(tgt_vec, corpus.tgt_vocab.words, mapping.map_tgt)
+        report["refit_seed_pairs"] = len(seed[0])
+        report["seconds"]["mapping"] += time.perf_counter() - t1
+        say(f"mapping refitted on the whole dictionary ({len(seed[0])} seed pairs) for the prior")
     fwd = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words, (src_words, xm), (tgt_words, zm),
                              lam_max, csls_k=csls_k, src_counts=corpus.src_vocab.counts, **opts)
     rev = make_prior_factory(corpus.tgt_vocab.words, corpus.src_vocab.words, (tgt_words, zm), (src_words, xm),
