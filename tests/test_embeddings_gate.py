@@ -190,6 +190,20 @@ def test_refit_maps_with_the_whole_dictionary_after_the_gate(tmp_path):
         assert fs[int(np.argmax(row))] == f
 
 
+def test_a_dictionary_too_small_to_hold_out_keeps_the_prior_out(tmp_path):
+    """One dictionary pair and no identical strings: holding it out leaves no seed, so the mapping
+    is fitted to it (no error, as before the split) but cannot be judged: lambda 0."""
+    from eegiza.embeddings import prepare_prior
+    corpus = corpus_from_sentences(["s0"] * 20, ["t0"] * 20)
+    _write_vectors(tmp_path, rotated=True)
+    messages = []
+    _, _, report = prepare_prior(corpus, _options(tmp_path, mapping="procrustes"), messages.append)
+    assert report["dictionary"] == {"pairs": 1, "fit": 0, "held_out": 1}
+    assert report["quality"]["heldout_pairs"] == 0 and report["quality"]["heldout_precision"] is None
+    assert report["lambda"] == {"fwd": 0.0, "rev": 0.0}
+    assert any("cannot be judged" in m for m in messages)
+
+
 def test_mapping_precision_prefers_the_held_out_part():
     from eegiza.embeddings import mapping_precision
     assert mapping_precision({"model1_precision": 0.318, "heldout_precision": 0.062}) == 0.062

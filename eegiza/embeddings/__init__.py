@@ -329,7 +329,15 @@ def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tupl
     if kind == "none":
         src_map, tgt_map = unit_rows, unit_rows
     else:
-        seed = _seed_pairs(kind, src_vec, tgt_vec, corpus, fit, held_out)
+        try:
+            seed = _seed_pairs(kind, src_vec, tgt_vec, corpus, fit, held_out)
+        except MappingError:
+            if not len(held_out):
+                raise
+            say(f"no seed pair is left once {len(held_out)} dictionary pairs are held out: the mapping is "
+                "fitted to all of them and cannot be judged, so the gate keeps the prior out")
+            seed = _seed_pairs(kind, src_vec, tgt_vec, corpus, dictionary)
+            held_out = held_out[:0]
         say(f"mapping ({kind}, {0 if seed is None else len(seed[0])} seed pairs; {len(held_out)} "
             "dictionary pairs held out)")
         mapping = _fit_mapping(kind, src_vec.matrix, tgt_vec.matrix, seed, config, say)
