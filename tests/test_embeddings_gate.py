@@ -155,6 +155,7 @@ def test_random_vectors_keep_the_gate_shut_and_the_alignment_unchanged(tmp_path)
     assert quality["heldout_precision"] < quality["model1_precision"]        # the seed half is fitted
     assert report["lambda"] == {"fwd": 0.0, "rev": 0.0}
     assert any("not used" in m for m in messages)
+    assert "refit_seed_pairs" not in report                                 # no refit behind a shut gate
     common = dict(schedule="1^3 H^2 3^1", threads=1, word_classes=0)
     with_prior = Aligner(AlignerConfig(**common, src_vectors=str(tmp_path / "src.vec"),
                                        tgt_vectors=str(tmp_path / "tgt.vec"))).train(src, tgt)

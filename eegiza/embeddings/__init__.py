@@ -359,7 +359,9 @@ def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tupl
     report["quality"] = _quality(corpus, src_words, xm, tgt_words, zm, dictionary, csls_k, held_out)
     say("mapping quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                         for k, v in report["quality"].items()))
-    if _option(config, "mapping_refit") and kind not in ("none", "unsupervised") and len(held_out):
+    gated = bool(_option(config, "prior_calibrate")) and \
+        mapping_precision(report["quality"]) < float(_option(config, "prior_min_precision"))
+    if _option(config, "mapping_refit") and kind not in ("none", "unsupervised") and len(held_out) and not gated:
         t1 = time.perf_counter()
         seed = _seed_pairs(kind, src_vec, tgt_vec, corpus, dictionary)
         mapping = _fit_mapping(kind, src_vec.matrix, tgt_vec.matrix, seed, config, say)
