@@ -8,22 +8,26 @@ link-posterior threshold, no cognate prior, no variational Bayes; "gizalike"), e
 prior (``cognate_lambda=0``, "plain"; ``--no-plain`` skips it), eegiza with its
 defaults (the cognate prior, "base"), eegiza with the embedding prior as well, eflomal
 (benchmarks/run_eflomal.py), and prints one table: gdfa AER of the four, the chosen prior weight
-lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 against identical strings
-and against the Model 1 dictionary), seconds (vectors / mapping / prior / training) and peak RSS.
+lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 on the held-out half of
+the Model 1 dictionary, the gate's number, on the whole dictionary and on identical strings),
+seconds (vectors / mapping / prior / training) and peak RSS.
 
 Vectors: trained once per pair on the protocol's monolingual texts (item 5: source side of the
 even-numbered training lines, target side of the odd ones, lower-cased; of all training lines, but
 en-fr's first 100,000 only, ``MONO_CAP``) with eegiza's own
-:func:`eegiza.embeddings.train_vectors` (``--kind``/``--dim``: fastText 300-d by default, as
-``eegiza embed``; ``--kind word2vec --dim 100`` is the issue's reproduction setting) and cached
-under ``--vectors-dir`` (reruns reuse them; the "vectors" seconds are those of that one-time
-training). The mapping and the prior are recomputed
-per row, seeded by that row's N-line bitext. eegiza uses the default AlignerConfig except
-``--schedule``.
+:func:`eegiza.embeddings.vectors.cached_train_vectors` (``--kind``/``--dim``/``--epochs``:
+fastText 300-d, 5 epochs by default, as ``eegiza embed``; ``--kind word2vec --dim 100 --epochs 20``
+= the defaults of ``--src-mono`` training, used for benchmarks/README.md), cached in eegiza's
+vector cache (``--vectors-cache``, default ``--vectors-dir``; the "vectors" seconds are those of
+this run: training, or loading a cached entry) and saved under ``--vectors-dir`` as word2vec binary.
+The mapping and the prior are recomputed per row, seeded by that row's N-line bitext. eegiza
+uses the default AlignerConfig except ``--schedule``; ``--prior-set NAME=VALUE`` changes an
+option of the embedding prior (:data:`eegiza.embeddings.PRIOR_DEFAULTS`) in the prior run.
 
     PYTHONPATH=/work/main python benchmarks/bench_lowres.py --out /tmp/lowres.jsonl \
         [ro-en:1000 de-en:full ...] [--schedule "1^5 H^5 3^3 4^3"] [--resume] [--threads 1] \
-        [--no-eflomal] [--no-plain]
+        [--no-eflomal] [--no-plain] [--kind word2vec --dim 100 --epochs 20] [--vectors-cache DIR] \
+        [--prior-set mapping=seeded ...]
 """
 from __future__ import annotations
 
@@ -47,8 +51,8 @@ MONO_CAP = {"en-fr": 100000}
 #: the seed paper's baseline: GIZA++-like EM (no agreement, no link-posterior threshold, no cognate
 #: prior, no variational Bayes)
 GIZA_LIKE = {"agreement": False, "min_link_posterior": 0.0, "cognate_lambda": 0.0, "vb_alpha": 0.0}
-COLUMNS = ["pair", "N", "aer_gizalike", "aer_plain", "aer_base", "aer_prior", "aer_eflomal", "lambda", "p1_heldout", "p1_m1", "p1_ident",
-           "s_vectors", "s_mapping", "s_prior", "s_train", "s_plain", "s_base", "s_eflomal",
+COLUMNS = ["pair", "N", "aer_gizalike", "aer_plain", "aer_base", "aer_prior", "aer_eflomal", "lambda",
+           "p1_heldout", "p1_m1", "p1_ident", "s_vectors", "s_mapping", "s_prior", "s_train", "s_plain", "s_base", "s_eflomal",
            "rss_plain", "rss_base", "rss_prior", "rss_eflomal"]
 
 
