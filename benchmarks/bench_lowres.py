@@ -14,7 +14,7 @@ seconds (vectors / mapping / prior / training) and peak RSS.
 
 Vectors: trained once per pair on the protocol's monolingual texts (item 5: source side of the
 even-numbered training lines, target side of the odd ones, lower-cased; of all training lines, but
-en-fr's first 100,000 only, ``MONO_CAP``) with eegiza's own
+en-fr's first 100,000 only, ``MONO_CAP``, unless ``--mono-all``) with eegiza's own
 :func:`eegiza.embeddings.vectors.cached_train_vectors` (``--kind``/``--dim``/``--epochs``:
 fastText 300-d, 5 epochs by default, as ``eegiza embed``; ``--kind word2vec --dim 100 --epochs 20``
 = the defaults of ``--src-mono`` training, used for benchmarks/README.md), cached in eegiza's
@@ -205,6 +205,9 @@ def main(argv=None) -> None:
     parser.add_argument("--kind", default="fasttext", choices=["word2vec", "fasttext"],
                         help="vectors trained (default: fasttext, as 'eegiza embed')")
     parser.add_argument("--dim", type=int, default=300)
+    parser.add_argument("--mono-all", action="store_true",
+                        help="monolingual text of all training lines for every pair (en-fr too: no MONO_CAP); "
+                             "use another --vectors-dir")
     parser.add_argument("--vectors-cache", type=Path, help="eegiza's vector cache folder (default: --vectors-dir)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
@@ -222,6 +225,8 @@ def main(argv=None) -> None:
         print(json.dumps(run_eegiza(pair, n_lines, args.schedule, args.data, vectors, settings,
                                     parse_prior_options(args.prior_set))))
         return
+    if args.mono_all:
+        MONO_CAP.clear()
     done = []
     if args.resume and args.out is not None and args.out.exists():
         done = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
