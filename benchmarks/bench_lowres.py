@@ -8,22 +8,26 @@ link-posterior threshold, no cognate prior, no variational Bayes; "gizalike"), e
 prior (``cognate_lambda=0``, "plain"; ``--no-plain`` skips it), eegiza with its
 defaults (the cognate prior, "base"), eegiza with the embedding prior as well, eflomal
 (benchmarks/run_eflomal.py), and prints one table: gdfa AER of the four, the chosen prior weight
-lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 against identical strings
-and against the Model 1 dictionary), seconds (vectors / mapping / prior / training) and peak RSS.
+lambda (fwd/rev), the mapping quality prepare_prior reports (precision@1 on the held-out half of
+the Model 1 dictionary, the gate's number, on the whole dictionary and on identical strings),
+seconds (vectors / mapping / prior / training) and peak RSS.
 
 Vectors: trained once per pair on the protocol's monolingual texts (item 5: source side of the
 even-numbered training lines, target side of the odd ones, lower-cased; of all training lines, but
-en-fr's first 100,000 only, ``MONO_CAP``) with eegiza's own
-:func:`eegiza.embeddings.train_vectors` (``--kind``/``--dim``: fastText 300-d by default, as
-``eegiza embed``; ``--kind word2vec --dim 100`` is the issue's reproduction setting) and cached
-under ``--vectors-dir`` (reruns reuse them; the "vectors" seconds are those of that one-time
-training). The mapping and the prior are recomputed
-per row, seeded by that row's N-line bitext. eegiza uses the default AlignerConfig except
-``--schedule``.
+en-fr's first 100,000 only, ``MONO_CAP``, unless ``--mono-all``) with eegiza's own
+:func:`eegiza.embeddings.vectors.cached_train_vectors` (``--kind``/``--dim``/``--epochs``:
+fastText 300-d, 5 epochs by default, as ``eegiza embed``; ``--kind word2vec --dim 100 --epochs 20``
+= the defaults of ``--src-mono`` training, used for benchmarks/README.md), cached in eegiza's
+vector cache (``--vectors-cache``, default ``--vectors-dir``; the "vectors" seconds are those of
+this run: training, or loading a cached entry) and saved under ``--vectors-dir`` as word2vec binary.
+The mapping and the prior are recomputed per row, seeded by that row's N-line bitext. eegiza
+uses the default AlignerConfig except ``--schedule``; ``--prior-set NAME=VALUE`` changes an
+option of the embedding prior (:data:`eegiza.embeddings.PRIOR_DEFAULTS`) in the prior run.
 
     PYTHONPATH=/work/main python benchmarks/bench_lowres.py --out /tmp/lowres.jsonl \
         [ro-en:1000 de-en:full ...] [--schedule "1^5 H^5 3^3 4^3"] [--resume] [--threads 1] \
-        [--no-eflomal] [--no-plain]
+        [--no-eflomal] [--no-plain] [--kind word2vec --dim 100 --epochs 20] [--vectors-cache DIR] \
+        [--prior-set mapping=seeded ...]
 """
 from __future__ import annotations
 
@@ -47,8 +51,8 @@ MONO_CAP = {"en-fr": 100000}
 #: the seed paper's baseline: GIZA++-like EM (no agreement, no link-posterior threshold, no cognate
 #: prior, no variational Bayes)
 GIZA_LIKE = {"agreement": False, "min_link_posterior": 0.0, "cognate_lambda": 0.0, "vb_alpha": 0.0}
-COLUMNS = ["pair", "N", "aer_gizalike", "aer_plain", "aer_base", "aer_prior", "aer_eflomal", "lambda", "p1_ident", "p1_m1",
-           "s_vectors", "s_mapping", "s_prior", "s_train", "s_plain", "s_base", "s_eflomal",
+COLUMNS = ["pair", "N", "aer_gizalike", "aer_plain", "aer_base", "aer_prior", "aer_eflomal", "lambda",
+           "p1_heldout", "p1_m1", "p1_ident", "s_vectors", "s_mapping", "s_prior", "s_train", "s_plain", "s_base", "s_eflomal",
            "rss_plain", "rss_base", "rss_prior", "rss_eflomal"]
 
 
@@ -59,12 +63,15 @@ def row_lines(spec: str):
 
 
 def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int, data_dir: Path,
-                   threads: int = 0) -> dict:
+                   threads: int = 0, cache: Path | None = None) -> dict:
     """Train (once) and cache word vectors of the pair's monolingual texts (protocol item 5 on the
-    first ``MONO_CAP`` lines, or all); returns their metadata."""
-    from eegiza.embeddings import save_word2vec, train_vectors
+    first ``MONO_CAP`` lines, or all); returns their metadata. Training goes through eegiza's
+    vector cache (``cache``, default ``directory``), keyed by the text and the options as
+    ``--src-mono`` runs and ``bench_mapping_heldout.py`` key it, so all three share vectors."""
+    from eegiza.embeddings import save_word2vec
+    from eegiza.embeddings.vectors import cached_train_vectors
 
-    meta_path = directory / f"{pair}.{kind}{dim}.json"
+    meta_path = directory / f"{pair}.{kind}{dim}e{epochs}.json"
     if meta_path.exists():
         return json.loads(meta_path.read_text())
     directory.mkdir(parents=True, exist_ok=True)
@@ -73,10 +80,12 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
     texts = write_mono_halves(pair, directory, data_dir, MONO_CAP.get(pair))
     for side, lang, text in zip(("src", "tgt"), (src_lang, tgt_lang), texts):
         start = time.perf_counter()
-        vectors = train_vectors(text, kind=kind, dim=dim, epochs=epochs, lowercase=True, threads=threads,
-                                progress=lambda m: print("  ", m, file=sys.stderr, flush=True))
+        vectors, cached = cached_train_vectors(text, cache or directory, kind=kind, dim=dim, epochs=epochs,
+                                               min_count=3, threads=threads, lowercase=False,
+                                               progress=lambda m: print("  ", m, file=sys.stderr, flush=True))
         meta["seconds"] += time.perf_counter() - start
-        path = directory / f"{pair}.{lang}.{kind}{dim}.bin"
+        meta[f"{side}_cached"] = cached
+        path = directory / f"{pair}.{lang}.{kind}{dim}e{epochs}.bin"
         save_word2vec(path, vectors, binary=True)
         meta[side] = str(path)
         meta[f"{side}_lines"], meta[f"{side}_words"] = text.read_bytes().count(b"\n"), len(vectors)
@@ -85,19 +94,22 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
 
 
 def run_eegiza(pair: str, n_lines, schedule: str, data_dir: Path, vectors: dict | None,
-               settings: dict | None = None) -> dict:
+               settings: dict | None = None, prior_options: dict | None = None) -> dict:
     """One eegiza run (both directions + gdfa), with the embedding prior if ``vectors`` are given;
-    ``settings``: other AlignerConfig fields."""
+    ``settings``: other AlignerConfig fields; ``prior_options``: options of
+    :data:`eegiza.embeddings.PRIOR_DEFAULTS` set on the config (``--prior-set``)."""
     from eegiza import Aligner, AlignerConfig, aer, read_gold
     from eegiza.corpus import corpus_from_sentences
 
     protocol = load_protocol(pair, n_lines, data_dir)
     start, start_cpu = time.perf_counter(), cpu_seconds()
     extra = {} if vectors is None else {"src_vectors": vectors["src"], "tgt_vectors": vectors["tgt"]}
-    config = AlignerConfig(schedule=schedule, **extra, **(settings or {}))
+    aligner = Aligner(AlignerConfig(schedule=schedule, **extra, **(settings or {})))
+    for name, value in (prior_options or {}).items():
+        setattr(aligner.config, name, value)      # not AlignerConfig fields: Aligner() would drop them
     corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
     progress = (lambda m: print("  ", m, file=sys.stderr, flush=True)) if vectors is not None else None
-    model = Aligner(config).train_corpus(corpus, progress)
+    model = aligner.train_corpus(corpus, progress)
     links = model.align_corpus(corpus, ["grow-diag-final-and"]).links("grow-diag-final-and")
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - start_cpu
     row = {"lines": len(protocol.src_lines), "aer_gdfa": 100 * aer(read_gold(protocol.gold_path), links).aer,
@@ -115,6 +127,26 @@ def run_eegiza(pair: str, n_lines, schedule: str, data_dir: Path, vectors: dict 
     return row
 
 
+def parse_prior_options(items) -> dict:
+    """``["mapping=procrustes", "seed_min_prob=0.3"]`` -> options of PRIOR_DEFAULTS (numbers and
+    true/false/none parsed); an unknown name is an error."""
+    from eegiza.embeddings import PRIOR_DEFAULTS
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or name not in PRIOR_DEFAULTS:
+            raise SystemExit(f"--prior-set {item!r}: expected NAME=VALUE with NAME one of {sorted(PRIOR_DEFAULTS)}")
+        value = {"true": True, "false": False, "none": None}.get(text.lower(), text)
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                pass
+        out[name] = value
+    return out
+
+
 def child(command) -> dict:
     result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -122,7 +154,8 @@ def child(command) -> dict:
 
 def run_row(spec: str, args) -> dict:
     pair, n_lines = row_lines(spec)
-    vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data, args.threads)
+    vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data, args.threads,
+                             args.vectors_cache)
     base_cmd = [sys.executable, __file__, "--data", str(args.data), "--schedule", args.schedule,
                 "--threads", str(args.threads)]
     gizalike = child(base_cmd + ["--child", "gizalike", spec])
@@ -134,7 +167,8 @@ def run_row(spec: str, args) -> dict:
     base = child(base_cmd + ["--child", "base", spec])
     print(f"{spec} with the cognate prior: gdfa AER {base['aer_gdfa']:.2f}, {base['seconds']:.1f} s",
           flush=True)
-    prior = child(base_cmd + ["--child", "prior", spec, "--vectors", json.dumps(vectors)])
+    prior = child(base_cmd + ["--child", "prior", spec, "--vectors", json.dumps(vectors)]
+                  + [arg for item in args.prior_set for arg in ("--prior-set", item)])
     print(f"{spec} with the embedding prior too: gdfa AER {prior['aer_gdfa']:.2f}, lambda {prior['lambda']}",
           flush=True)
     efl_spec = pair if n_lines is None else f"{pair}:{n_lines}"
@@ -149,6 +183,7 @@ def run_row(spec: str, args) -> dict:
             "aer_eflomal": 100 * eflomal["aer_gdfa"],
             "lambda": f"{lam['fwd']:g}/{lam['rev']:g}",
             "p1_ident": quality.get("identical_precision"), "p1_m1": quality.get("model1_precision"),
+            "p1_heldout": quality.get("heldout_precision"), "heldout_pairs": quality.get("heldout_pairs"),
             "s_vectors": vectors["seconds"], "s_mapping": prior["s_mapping"], "s_prior": prior["s_prior"],
             "s_train": prior["s_train"], "s_plain": plain["seconds"], "s_base": base["seconds"],
             "s_eflomal": eflomal["seconds"], "rss_plain": plain["peak_rss_mb"], "rss_base": base["peak_rss_mb"],
@@ -170,8 +205,15 @@ def main(argv=None) -> None:
     parser.add_argument("--kind", default="fasttext", choices=["word2vec", "fasttext"],
                         help="vectors trained (default: fasttext, as 'eegiza embed')")
     parser.add_argument("--dim", type=int, default=300)
+    parser.add_argument("--mono-all", action="store_true",
+                        help="monolingual text of all training lines for every pair (en-fr too: no MONO_CAP); "
+                             "use another --vectors-dir")
+    parser.add_argument("--vectors-cache", type=Path, help="eegiza's vector cache folder (default: --vectors-dir)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--prior-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an option of eegiza.embeddings.PRIOR_DEFAULTS for the prior run, e.g. "
+                             "mapping=procrustes (numbers parsed; repeatable)")
     parser.add_argument("--child", choices=["gizalike", "plain", "base", "prior"], help=argparse.SUPPRESS)
     parser.add_argument("--vectors", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -180,8 +222,11 @@ def main(argv=None) -> None:
         vectors = json.loads(args.vectors) if args.child == "prior" else None
         settings = {"plain": {"cognate_lambda": 0.0}, "gizalike": GIZA_LIKE}.get(args.child, {})
         settings["threads"] = args.threads
-        print(json.dumps(run_eegiza(pair, n_lines, args.schedule, args.data, vectors, settings)))
+        print(json.dumps(run_eegiza(pair, n_lines, args.schedule, args.data, vectors, settings,
+                                    parse_prior_options(args.prior_set))))
         return
+    if args.mono_all:
+        MONO_CAP.clear()
     done = []
     if args.resume and args.out is not None and args.out.exists():
         done = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]

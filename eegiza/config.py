@@ -102,15 +102,18 @@ class AlignerConfig:
     src_mono: Optional[str] = field(default=None, metadata=_giza(
         "", "source monolingual text to train vectors on (instead of --src-vectors)"))
     tgt_mono: Optional[str] = field(default=None, metadata=_giza("", "target monolingual text"))
-    embed_kind: str = field(default="fasttext", metadata=_giza("", "vectors trained from text: fasttext or word2vec"))
-    embed_dim: int = field(default=300, metadata=_giza("", "dimension of vectors trained from text"))
-    embed_epochs: int = field(default=5, metadata=_giza("", "training passes of vectors trained from text"))
+    # word2vec 100-d, 20 epochs: on the protocol's monolingual texts (13k-50k sentences a side) it maps
+    # far better than fastText 300-d, 5 epochs (held-out precision@1, benchmarks/README.md, issue 16)
+    embed_kind: str = field(default="word2vec", metadata=_giza("", "vectors trained from text: word2vec or fasttext"))
+    embed_dim: int = field(default=100, metadata=_giza("", "dimension of vectors trained from text"))
+    embed_epochs: int = field(default=20, metadata=_giza("", "training passes of vectors trained from text"))
     vectors_cache: Optional[str] = field(default=None, metadata=_giza(
         "", "folder where vectors trained from --src-mono/--tgt-mono are cached, keyed by a hash of the "
             "text and the training options (default: the text's folder)"))
-    mapping: str = field(default="seeded", metadata=_giza(
-        "", "cross-lingual mapping: seeded (bitext identical strings + Model 1 dictionary), unsupervised, "
-            "identical, or none (vectors already mapped)"))
+    mapping: str = field(default="procrustes", metadata=_giza(
+        "", "cross-lingual mapping: procrustes (orthogonal map of the bitext's identical strings + Model 1 "
+            "dictionary), seeded (the same seed, then VecMap self-learning), unsupervised, identical, or none "
+            "(vectors already mapped)"))
     prior_lambda: float = field(default=1e4, metadata=_giza(
         "", "largest prior weight tried by calibration, or the weight itself without calibration"))
     prior_temperature: float = field(default=0.1, metadata=_giza("", "softmax temperature of p_emb(f|e)"))
@@ -120,8 +123,8 @@ class AlignerConfig:
         "", "choose the prior weight by training with each candidate and comparing the likelihood "
         "the models reach (down to 0 for a poor embedding space)"))
     prior_min_precision: float = field(default=0.25, metadata=_giza(
-        "", "calibration uses no prior (lambda 0) when the mapping's precision@1 on the bitext's "
-            "Model 1 dictionary (identical strings if it has none) is below this"))
+        "", "calibration uses no prior (lambda 0) when the mapping's precision@1 on the held-out half "
+            "of the bitext's Model 1 dictionary (pairs it was not fitted to) is below this"))
     prior_file: Optional[str] = field(default=None, metadata=_giza(
         "", "reuse priors saved with --save-prior (PREFIX.fwd.eeprob, PREFIX.rev.eeprob)"))
     save_prior: Optional[str] = field(default=None, metadata=_giza(

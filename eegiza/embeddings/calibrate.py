@@ -78,6 +78,38 @@ def mutual_best_pairs(fwd: TTable, rev: TTable, min_prob: float = 0.0) -> np.nda
     return np.stack([e[ok], f[ok]], axis=1)
 
 
+def split_dictionary(pairs: np.ndarray, holdout_every: int = 2) -> tuple:
+    """(fit, held_out) parts of a dictionary of (e, f) id pairs, deterministic: pairs sorted by
+    (e, f), every ``holdout_every``-th of them (1st, (k+1)-th, ...) held out, so both parts span the
+    same frequency range (ids are frequency ranks). A mapping is fitted on the first part and
+    judged on the second, which it has never seen."""
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    if holdout_every < 2:
+        raise ValueError(f"holdout_every must be at least 2, got {holdout_every}")
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    pairs = pairs[order]
+    held = np.zeros(len(pairs), bool)
+    held[::holdout_every] = True
+    return pairs[~held], pairs[held]
+
+
+def confident_pairs(fwd: TTable, rev: TTable, src_counts, tgt_counts, min_prob: float = 0.0,
+                    min_count: int = 1) -> np.ndarray:
+    """Mutual-best (e, f) pairs (:func:`mutual_best_pairs`) with t(f|e) and t(e|f) both at least
+    ``min_prob`` and both words seen at least ``min_count`` times in the bitext: the pairs the
+    bitext is sure of, as a seed and as a reference for the mapping."""
+    pairs = mutual_best_pairs(fwd, rev)
+    if not len(pairs):
+        return pairs
+    e, f = pairs[:, 0], pairs[:, 1]
+    ok = (np.asarray(src_counts)[e] >= min_count) & (np.asarray(tgt_counts)[f] >= min_count)
+    if min_prob > 0:
+        p_fe = fwd.probs[fwd.find_slots(e, f)]
+        p_ef = rev.probs[rev.find_slots(f, e)]
+        ok &= (p_fe >= min_prob) & (p_ef >= min_prob)
+    return pairs[ok]
+
+
 # --------------------------------------------------------------------------- the prior weight
 
 def take_sentences(corpus: ParallelCorpus, rows: np.ndarray) -> ParallelCorpus:

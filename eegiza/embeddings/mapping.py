@@ -280,6 +280,43 @@ def map_embeddings(x: np.ndarray, z: np.ndarray, seed: Optional[tuple] = None, *
     return Mapping(x_mean, z_mean, tx, tz, log)
 
 
+def refine_mapping(x: np.ndarray, z: np.ndarray, seed: tuple, *, rounds: int = 3,
+                   vocabulary_cutoff: int = 5000, csls_k: int = 10, whiten: bool = False,
+                   batch_bytes: int = DEFAULT_BATCH_BYTES,
+                   progress: Optional[Callable[[str], None]] = None) -> Mapping:
+    """A mapping fitted to a seed dictionary, then refined ``rounds`` times: map, add the mutual
+    CSLS nearest neighbours among the ``vocabulary_cutoff`` most frequent words of each side to the
+    seed (the seed itself always stays, unlike :func:`map_embeddings`' self-learning, which replaces
+    it by its own dictionary), fit again. The fit is orthogonal Procrustes on the normalised vectors
+    (``whiten=True``: VecMap's whitened, re-weighted step of :func:`self_learning_step`). Deterministic."""
+    check_dimensions(x, z)
+    xn, x_mean = normalize(x)
+    zn, z_mean = normalize(z)
+    seed_src, seed_trg = (np.asarray(a, np.int64) for a in seed)
+    if len(seed_src) == 0 or len(seed_src) != len(seed_trg):
+        raise MappingError(f"the seed dictionary is empty or uneven ({len(seed_src)} / {len(seed_trg)} entries)")
+    src, trg = seed_src, seed_trg
+    cut_x, cut_z = min(vocabulary_cutoff, len(xn)), min(vocabulary_cutoff, len(zn))
+    identity = np.eye(xn.shape[1], dtype=np.float32)
+    log = []
+    for it in range(rounds + 1):
+        if whiten:
+            tx, tz = self_learning_step(xn, zn, src, trg)
+        else:
+            tx, tz = orthogonal_procrustes(xn[src], zn[trg]), identity
+        if it == rounds:
+            break
+        xw, zw = unit_rows(xn[:cut_x] @ tx), unit_rows(zn[:cut_z] @ tz)
+        fwd, fwd_val, bwd, _ = csls_dictionary(xw, zw, csls_k, batch_bytes=batch_bytes)
+        mutual = np.flatnonzero(bwd[fwd] == np.arange(cut_x))
+        src = np.concatenate([seed_src, mutual])
+        trg = np.concatenate([seed_trg, fwd[mutual]])
+        log.append({"iteration": it + 1, "mutual_pairs": int(len(mutual)), "objective": float(fwd_val.mean())})
+        if progress is not None:
+            progress(f"refinement round {it + 1}: {len(mutual)} mutual nearest neighbours added to the seed")
+    return Mapping(x_mean, z_mean, tx, tz, log)
+
+
 def identical_seed(src_words: Sequence[str], tgt_words: Sequence[str]) -> tuple:
     """Seed dictionary of the strings present in both vocabularies (index pairs)."""
     index = {w: i for i, w in enumerate(tgt_words)}
