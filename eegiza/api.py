@@ -29,7 +29,7 @@ import numpy as np
 from .clustering import cluster_words, read_classes_file
 from .config import AlignerConfig
 from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
-from .direction_file import direction_arrays, direction_from_arrays, direction_meta
+from .direction_file import direction_arrays, direction_from_arrays, direction_meta, open_npz
 from .distributed.errors import SchedulerLostError
 from .formats.atomic import atomic_open
 from .links import directional_links, to_lists
@@ -279,13 +279,7 @@ class AlignmentModel:
         """Read a model written by :meth:`save`. Raises :class:`ModelFileError` naming the file if
         it is missing, not an eegiza model, or of a format this version cannot read (the message
         names the eegiza version that wrote it)."""
-        try:
-            data = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise ModelFileError(f"{path}: no such model file") from None
-        except (OSError, ValueError) as err:
-            raise ModelFileError(f"{path}: not an eegiza model file ({err})") from None
-        with data:
+        with open_npz(path, ModelFileError, "model file", "model file") as data:
             meta = _read_meta(data, path)
             config = AlignerConfig(**{k: v for k, v in meta["config"].items()
                                       if k in {f.name for f in fields(AlignerConfig)}})

@@ -28,7 +28,7 @@ from typing import Optional
 import numpy as np
 
 from .config import AlignerConfig
-from .direction_file import direction_arrays, direction_from_arrays, direction_meta
+from .direction_file import direction_arrays, direction_from_arrays, direction_meta, open_npz
 from .formats.atomic import atomic_open
 from .kernel_cache import kernel_sources_hash
 from .train import DirectionState, schedule_length
@@ -148,13 +148,7 @@ class Checkpoint:
     def load(cls, path) -> "Checkpoint":
         """Read a checkpoint written by :meth:`save`; :class:`CheckpointError` naming ``path`` if it
         is missing, not a checkpoint, or of another format version."""
-        try:
-            data = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise CheckpointError(f"{path}: no such checkpoint file") from None
-        except (OSError, ValueError) as err:
-            raise CheckpointError(f"{path}: not an eegiza checkpoint ({err})") from None
-        with data:
+        with open_npz(path, CheckpointError, "checkpoint file", "checkpoint") as data:
             try:
                 meta = json.loads(bytes(data["meta"]).decode()) if "meta" in data.files else None
             except (ValueError, UnicodeDecodeError):

@@ -6,11 +6,24 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import numpy as np
+
 from .iterations import IterationLog
 from .models.fertility import FertilityModel
 from .models.ibm2 import ATable
 from .train import DirectionModel
 from .ttable import TTable
+
+
+def open_npz(path, error: type, missing: str, kind: str):
+    """``np.load`` of an eegiza ``.npz`` file (model or checkpoint), or ``error`` naming ``path``:
+    "no such ``missing``" if it does not exist, "not an eegiza ``kind`` (why)" if it is no .npz."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise error(f"{path}: no such {missing}") from None
+    except (OSError, ValueError) as err:
+        raise error(f"{path}: not an eegiza {kind} ({err})") from None
 
 
 def direction_meta(d: DirectionModel) -> dict:

@@ -13,21 +13,13 @@ from eegiza.embeddings.calibrate import confident_pairs, mutual_best_pairs, spli
 from eegiza.embeddings.mapping import MappingError, refine_mapping
 from eegiza.embeddings.vectors import WordVectors, save_word2vec
 from eegiza.train import train_direction
+from test_embeddings_prior import synthetic_sentences
 
 N_WORDS, DIM = 40, 16
 
 
 def _bitext(n_pairs=300, seed=0):
-    """Word-for-word translations s_k <-> t_k, shuffled order, Zipf-distributed words."""
-    rng = np.random.default_rng(seed)
-    weights = 1.0 / np.arange(1, N_WORDS + 1)
-    weights /= weights.sum()
-    src, tgt = [], []
-    for _ in range(n_pairs):
-        ks = rng.choice(N_WORDS, 6, p=weights)
-        src.append(" ".join(f"s{k}" for k in ks))
-        tgt.append(" ".join(f"t{k}" for k in rng.permutation(ks)))
-    return src, tgt
+    return synthetic_sentences(n_pairs, N_WORDS, seed)
 
 
 def _write_vectors(folder, rotated: bool):

@@ -175,8 +175,8 @@ def test_eeprob_round_trip_and_reuse(tmp_path):
         read_eeprob(bad)
 
 
-def _synthetic_bitext(n_pairs=400, n_words=40, seed=0):
-    """Word-for-word translations s_k <-> t_k, shuffled order, Zipf-distributed words."""
+def synthetic_sentences(n_pairs=400, n_words=40, seed=0):
+    """Word-for-word translations s_k <-> t_k, shuffled order, Zipf-distributed words: (src, tgt)."""
     rng = np.random.default_rng(seed)
     weights = 1.0 / np.arange(1, n_words + 1)
     weights /= weights.sum()
@@ -185,7 +185,11 @@ def _synthetic_bitext(n_pairs=400, n_words=40, seed=0):
         ks = rng.choice(n_words, 6, p=weights)
         src.append(" ".join(f"s{k}" for k in ks))
         tgt.append(" ".join(f"t{k}" for k in rng.permutation(ks)))
-    return corpus_from_sentences(src, tgt)
+    return src, tgt
+
+
+def _synthetic_bitext(n_pairs=400, n_words=40, seed=0):
+    return corpus_from_sentences(*synthetic_sentences(n_pairs, n_words, seed))
 
 
 def test_calibration_trusts_a_good_prior_and_rejects_a_bad_one():
