@@ -34,7 +34,7 @@ def kernels(corpus):
 
     fwd, rev = TTable.from_corpus(corpus), TTable.from_corpus(corpus.reversed())
     slots, offsets = sentence_slots(corpus, fwd)
-    reverse_map = agreement.reverse_slot_map(fwd, rev, len(corpus.src_vocab))
+    reverse_map = agreement.reverse_slot_map(fwd, rev)
     src_class = np.zeros(len(corpus.src_vocab), np.int32)
     tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
     jump, start = hmm.initial_jump_counts(1)

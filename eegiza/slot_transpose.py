@@ -4,7 +4,10 @@ Aligning a corpus in both directions needs, per direction, the t-table slot of e
 target) word pair of every sentence pair (:func:`eegiza.ttable.sentence_slots`: a binary search in
 the table row for each). The two directions' t-tables are built from the same co-occurrences, so
 the reverse table holds (f, e) exactly when the forward table holds (e, f), and the reverse slots
-of a sentence pair are the transpose of its forward slots mapped entry by entry.
+of a sentence pair are the transpose of its forward slots mapped entry by entry. Both users of
+that fact share this module: the joint (agreement) E-step of training, which stores only the
+forward slots (:func:`reverse_slot_map`, :func:`reverse_block`), and the alignment of a corpus in
+both directions (:class:`SlotTranspose`).
 
 :class:`SlotTranspose` builds that map once for a pair of tables (one pass over the forward table:
 the reverse table's row f lists its e in increasing order, so walking the forward rows in increasing
@@ -51,22 +54,28 @@ def _transpose_map(fwd_indptr, fwd_indices, rev_indptr, rev_indices, out, null_o
     return True
 
 
+@njit(cache=True, nogil=True)
+def reverse_block(fwd_block, src, m, rev_map, rev_null, out):
+    """One pair's reverse slots (laid out as :func:`eegiza.ttable.sentence_slots` lays out the
+    reversed corpus: ``out[i * (m + 1) + j]``, j = 0 NULL) from its forward ones
+    (``fwd_block[j * (l + 1) + i]``, i = 0 NULL); returns that part of ``out``. A source word the
+    map does not know (a new word) has no NULL slot (-1)."""
+    l = len(src)
+    for i in range(l):
+        row = i * (m + 1)
+        out[row] = rev_null[src[i]] if src[i] < len(rev_null) else -1
+        for j in range(m):
+            s = fwd_block[j * (l + 1) + 1 + i]
+            out[row + 1 + j] = rev_map[s] if s >= 0 else -1
+    return out[:l * (m + 1)]
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _reverse_slots(src_ids, src_off, tgt_off, fwd_slots, fwd_off, rev_map, rev_null, rev_off, out):
-    """The reversed corpus' slots (pair k: ``out[rev_off[k] + i * (m + 1) + j]``, j = 0 NULL) from the
-    forward ones (``fwd_slots[fwd_off[k] + j * (l + 1) + i]``, i = 0 NULL)."""
+    """The reversed corpus' slots (pair k at ``out[rev_off[k]:]``) from the forward ones."""
     for k in prange(len(src_off) - 1):
-        l = src_off[k + 1] - src_off[k]
-        m = tgt_off[k + 1] - tgt_off[k]
-        fwd = fwd_slots[fwd_off[k]:fwd_off[k + 1]]
-        rev = out[rev_off[k]:rev_off[k + 1]]
-        for i in range(l):
-            e = src_ids[src_off[k] + i]
-            row = i * (m + 1)
-            rev[row] = rev_null[e] if e < len(rev_null) else -1
-            for j in range(m):
-                s = fwd[j * (l + 1) + 1 + i]
-                rev[row + 1 + j] = rev_map[s] if s >= 0 else -1
+        reverse_block(fwd_slots[fwd_off[k]:fwd_off[k + 1]], src_ids[src_off[k]:src_off[k + 1]],
+                      tgt_off[k + 1] - tgt_off[k], rev_map, rev_null, out[rev_off[k]:rev_off[k + 1]])
 
 
 class SlotTranspose:
@@ -93,3 +102,14 @@ class SlotTranspose:
         _reverse_slots(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, self.map, self.null,
                        rev_off, out)
         return out, rev_off
+
+
+def reverse_slot_map(fwd_table, rev_table):
+    """(map, null slots) of the two t-tables of one corpus, for the joint E-step
+    (:func:`eegiza.models.agreement.estep`) and :func:`reverse_block`: ``map[s]`` = the reverse
+    table's slot of the pair (f, e) whose forward slot is s (-1 for the forward NULL row), ``null
+    slots[e]`` = the reverse table's slot of (NULL, e)."""
+    transpose = SlotTranspose(fwd_table, rev_table)
+    if not transpose.ok:
+        raise ValueError("the forward and reverse t-tables do not hold the same word pairs (not built from one corpus)")
+    return transpose.map, transpose.null

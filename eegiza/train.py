@@ -217,7 +217,7 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
     if min(fwd.done, fwd.n_base) != min(rev.done, rev.n_base):
         raise ValueError(f"cannot resume: the directions' Model 1/HMM iterations ({fwd.done}, {rev.done}) differ, "
                          "but they train in lockstep (agreement)")
-    rev_slot_map = (agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable, len(corpus.src_vocab))
+    rev_slot_map = (agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable)
                     if engine is None else None)   # (on a cluster each shard maps its own slots)
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps

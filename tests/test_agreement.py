@@ -56,7 +56,7 @@ def test_joint_estep_matches_the_formula_over_enumerated_posteriors(use_hmm, pow
 
     out = agreement.estep(use_hmm, power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, 1e-7,
                           0.2, 0.2, 2, *sentence_slots(corpus, fwd_tt), fwd_tt.probs, src_class, fwd_jump, fwd_start,
-                          *agreement.reverse_slot_map(fwd_tt, rev_tt, len(corpus.src_vocab)), rev_tt.probs, tgt_class,
+                          *agreement.reverse_slot_map(fwd_tt, rev_tt), rev_tt.probs, tgt_class,
                           rev_jump, rev_start)
     f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = out
     for tt, chunk_counts, want in ((fwd_tt, f_counts, want_fwd), (rev_tt, r_counts, want_rev)):
@@ -79,11 +79,11 @@ def test_reverse_slots_derived_from_the_forward_ones_equal_the_reversed_corpus_s
     fwd_tt, rev_tt = TTable.from_corpus(corpus), TTable.from_corpus(rev_corpus)
     fwd_slots, fwd_off = sentence_slots(corpus, fwd_tt)
     rev_slots, rev_off = sentence_slots(rev_corpus, rev_tt)
-    rev_map, rev_null = agreement.reverse_slot_map(fwd_tt, rev_tt, len(corpus.src_vocab))
+    rev_map, rev_null = agreement.reverse_slot_map(fwd_tt, rev_tt)
     buffer = np.empty(int(np.max(np.diff(rev_off))), fwd_slots.dtype)
     for k in range(len(corpus)):
-        got = agreement._reverse_block(fwd_slots[fwd_off[k]:fwd_off[k + 1]], corpus.src.sentence(k),
-                                       len(corpus.tgt.sentence(k)), rev_map, rev_null, buffer)
+        got = agreement.reverse_block(fwd_slots[fwd_off[k]:fwd_off[k + 1]], corpus.src.sentence(k),
+                                      len(corpus.tgt.sentence(k)), rev_map, rev_null, buffer)
         np.testing.assert_array_equal(got, rev_slots[rev_off[k]:rev_off[k + 1]])
 
 

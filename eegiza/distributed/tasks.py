@@ -88,8 +88,7 @@ def agreement_task(shard: ShardData, fwd: ShardSlots, rev: ShardSlots, use_hmm, 
     t0 = time.perf_counter()
     if getattr(rev, "from_forward", None) is None:   # the reverse slots as the forward ones mapped, kept on the worker
         rev.from_forward = agreement.reverse_slot_map(TTable(fwd.indptr, fwd.indices, np.zeros(0)),
-                                                      TTable(rev.indptr, rev.indices, np.zeros(0)),
-                                                      len(fwd.indptr) - 1)
+                                                      TTable(rev.indptr, rev.indices, np.zeros(0)))
     f_counts, f_jumps, f_starts, f_ll, r_counts, r_jumps, r_starts, r_ll = agreement.estep(
         use_hmm, power, shard.src.ids, shard.src.offsets, shard.tgt.ids, shard.tgt.offsets, floor, p_null, smooth,
         numba.get_num_threads(), fwd.slots, fwd.slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,

@@ -21,7 +21,8 @@ agreement mass underflows to zero keeps its own posteriors.
 
 Cost: the E-steps of both directions, as in independent training; both directions' t-tables are
 held at once, but only the forward direction's sentence slots: the reverse direction's slots of a
-pair are the transpose of the forward ones mapped through :func:`reverse_slot_map` (one int per
+pair are the transpose of the forward ones mapped through
+:func:`eegiza.slot_transpose.reverse_slot_map` (one int per
 table entry instead of one per (source, target) word pair of the corpus). Counts are fixed point
 (translation counts in one shared array per direction), so results do not depend on the number of
 threads or on which thread takes which sentences.
@@ -32,7 +33,8 @@ import numpy as np
 from numba import njit, prange
 
 from ..atomic import claim_block
-from ..ttable import COUNT_SCALE, add_slot_counts, find_slot
+from ..slot_transpose import reverse_block, reverse_slot_map  # noqa: F401 (reverse_slot_map: for estep's callers)
+from ..ttable import COUNT_SCALE, add_slot_counts
 from . import hmm, ibm1
 
 
@@ -63,45 +65,6 @@ def agree(gamma_fwd, gamma_rev, power):
             q[j, i] = (gamma_fwd[j, i + 1] * gamma_rev[i, j + 1]) ** power
     _rescale_to_own_mass(gamma_fwd, q)
     _rescale_to_own_mass(gamma_rev, q.T)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _reverse_slot_map(fwd_indptr, fwd_indices, rev_indptr, rev_indices, out):
-    for e in prange(1, len(fwd_indptr) - 1):
-        for s in range(fwd_indptr[e], fwd_indptr[e + 1]):
-            out[s] = find_slot(rev_indptr, rev_indices, fwd_indices[s], e)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _null_slots(rev_indptr, rev_indices, n_src_vocab, out):
-    for e in prange(n_src_vocab):
-        out[e] = find_slot(rev_indptr, rev_indices, 0, e)
-
-
-def reverse_slot_map(fwd_table, rev_table, n_src_vocab: int):
-    """(map, null slots) for :func:`estep`: ``map[s]`` = the reverse table's slot of the pair (f, e)
-    whose forward slot is s (-1 for the forward NULL row), ``null slots[e]`` = the reverse table's
-    slot of (NULL, e). The slot dtype follows the forward table's sentence slots."""
-    dtype = np.int32 if max(fwd_table.nnz, rev_table.nnz) < 2 ** 31 else np.int64
-    mapping = np.full(fwd_table.nnz, -1, dtype)
-    _reverse_slot_map(fwd_table.indptr, fwd_table.indices, rev_table.indptr, rev_table.indices, mapping)
-    null_slots = np.empty(n_src_vocab, dtype)
-    _null_slots(rev_table.indptr, rev_table.indices, n_src_vocab, null_slots)
-    return mapping, null_slots
-
-
-@njit(cache=True, nogil=True)
-def _reverse_block(fwd_block, src, m, rev_map, rev_null, out):
-    """The reverse pair's slots (laid out as :func:`eegiza.ttable.sentence_slots` lays out the
-    reversed corpus: ``out[i * (m + 1) + j]``, j = 0 NULL) from the forward pair's."""
-    l = len(src)
-    for i in range(l):
-        row = i * (m + 1)
-        out[row] = rev_null[src[i]]
-        for j in range(m):
-            s = fwd_block[j * (l + 1) + 1 + i]
-            out[row + 1 + j] = rev_map[s] if s >= 0 else -1
-    return out[:l * (m + 1)]
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -137,7 +100,7 @@ def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smo
                 src = src_ids[src_off[k]:src_off[k + 1]]
                 tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
                 fwd_block = fwd_slots[fwd_slot_off[k]:fwd_slot_off[k + 1]]
-                rev_block = _reverse_block(fwd_block, src, len(tgt), rev_map, rev_null, rev_buffer)
+                rev_block = reverse_block(fwd_block, src, len(tgt), rev_map, rev_null, rev_buffer)
                 if use_hmm:
                     g_fwd, fwd_ll[k] = hmm.sentence_posteriors(src, len(tgt), fwd_block, fwd_probs, floor, fwd_class,
                                                                fwd_jump, fwd_start, p_null, smooth, fwd_j[c], fwd_s[c])
