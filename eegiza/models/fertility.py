@@ -473,7 +473,7 @@ def _fertility_rows(model: FertilityModel, words) -> np.ndarray:
     n_train = len(model.n_table)
     if len(words) <= n_train:
         return model.n_table
-    extra = np.array([len(w.encode("utf-8")) for w in words[n_train:]], np.int64)   # (as ibm3.word_byte_lengths)
+    extra = ibm3.word_byte_lengths(words, n_train)
     rows = np.where((extra < len(model.n_by_length))[:, None],
                     model.n_by_length[np.minimum(extra, len(model.n_by_length) - 1)], model.n_general)
     return np.concatenate([model.n_table, rows])

@@ -145,9 +145,10 @@ def normalise_distortion(dim_l, dim_m, offsets, counts, smooth):
     return out
 
 
-def word_byte_lengths(words) -> np.ndarray:
-    """Length in UTF-8 bytes of every vocabulary word (GIZA's ``word.length()``); NULL gets 0."""
-    return np.array([0] + [len(w.encode("utf-8")) for w in words[1:]], np.int64)
+def word_byte_lengths(words, start: int = 0) -> np.ndarray:
+    """Length in UTF-8 bytes of the vocabulary words from id ``start`` on (GIZA's ``word.length()``);
+    NULL (id 0) gets 0."""
+    return np.array([0 if i == 0 else len(words[i].encode("utf-8")) for i in range(start, len(words))], np.int64)
 
 
 def normalise_fertility(counts: np.ndarray, lengths: np.ndarray, nsmooth: float, nsmoothgeneral: float,
