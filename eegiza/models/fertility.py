@@ -213,6 +213,8 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     scores = np.zeros(n_sent)
     loglik = np.zeros(n_sent)
 
+    log_n = ibm3.floored_logs(n_probs, prm.prob_smooth)   # once per pass, not per sentence
+    log_d = ibm3.floored_logs(d.probs, prm.prob_smooth)
     log_pegcut = float(np.log(prm.peggedcutoff)) if prm.peggedcutoff > 0 else -np.inf
     log_neighbour_cut = float(np.log(prm.neighbourcutoff)) if prm.neighbourcutoff > 0 else -np.inf
     slot_arr, slot_off = slots if slots is not None else (np.zeros(0, np.int32), np.zeros(0, np.int64))
@@ -228,8 +230,8 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                 return
             _chunk(b * n_sent // n_blocks, (b + 1) * n_sent // n_blocks, corpus.src.ids, src_off, tgt_ids,
                    corpus.tgt.offsets, start, climb, neighbours, from_model4, collect, collect_d4, ttable.indptr,
-                   ttable.indices, ttable.probs, prm.prob_smooth, n_probs, d.keys, d.dim_l, d.dim_m, d.offsets,
-                   d.probs, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
+                   ttable.indices, ttable.probs, prm.prob_smooth, log_n, d.keys, d.dim_l, d.dim_m, d.offsets,
+                   log_d, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
                    int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
                    prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache),

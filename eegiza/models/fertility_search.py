@@ -21,6 +21,10 @@ from . import ibm3, ibm4, pegging
 
 LOG_CLIMB_GAIN = float(np.log(1.00001))
 MAX_CLIMB_STEPS = 61
+#: Model-4 climb: candidates whose Model-3 change is below this (a factor e^-10) stay out of the
+#: ordering heap; they are scored only when no candidate in the heap improves Model 4, which leaves
+#: the choice unchanged (they rank below every heap candidate) and keeps the heap small.
+HEAP_MIN_PROPOSAL = -10.0
 
 @njit(cache=True, nogil=True)
 def _repair(start, l, m, lt, maxfert, a, fert):
@@ -37,6 +41,63 @@ def _repair(start, l, m, lt, maxfert, a, fert):
                     best, i = lt[i2, j], i2
         a[j] = i
         fert[i] += 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _move_proposal(a, fert, i, j, m, maxfert, lt, lfert, lnull, ld, peg):
+    """Model-3 log change of the move a_j := i (distortion included), -inf if it is not a neighbour
+    (i = a_j, j pegged, or the fertility limits forbid it)."""
+    if i == a[j] or j == peg or not ibm3.move_allowed(i, fert, m, maxfert):
+        return -np.inf
+    return ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, True)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _swap_proposal(a, j, j2, lt, ld, peg):
+    """Model-3 log change of exchanging a_j and a_j2 (j < j2), -inf if it is not a neighbour."""
+    if a[j2] == a[j] or j == peg or j2 == peg:
+        return -np.inf
+    return ibm3.swap_delta(a, j, j2, lt, ld, True)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, pm, ps):
+    """Every neighbour's Model-3 log change: pm[i, j] for the moves, ps[j, j2] (j < j2) for the
+    swaps, -inf where there is no such neighbour."""
+    for j in range(m):
+        for i in range(l + 1):
+            pm[i, j] = _move_proposal(a, fert, i, j, m, maxfert, lt, lfert, lnull, ld, peg)
+        for j2 in range(j + 1, m):
+            ps[j, j2] = _swap_proposal(a, j, j2, lt, ld, peg)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, pm, ps, j1, j2, i_old, i_new,
+                           dirty):
+    """Bring :func:`_model3_changes` up to date after one step, recomputing only what it changed:
+    a move of a_j1 from ``i_old`` to ``i_new`` (``j2`` = -1) or a swap of a_j1, a_j2 (``i_old`` =
+    ``i_new`` = -1). A move's change depends on a_j, the fertilities of a_j and of the new i and
+    the two cells; a swap's on a_j1 and a_j2 alone. So a move step changes the columns of j1 and of
+    every j whose a_j is i_old or i_new, and the rows i_old and i_new; a swap step the columns of
+    j1 and j2; both, the swaps that involve j1 or j2. Each entry is recomputed by the same function
+    as in :func:`_model3_changes`, so the result is the same bits. ``dirty``: m booleans of scratch."""
+    for j in range(m):
+        dirty[j] = j == j1 or j == j2 or (i_old >= 0 and (a[j] == i_old or a[j] == i_new))
+    for j in range(m):
+        if dirty[j]:
+            for i in range(l + 1):
+                pm[i, j] = _move_proposal(a, fert, i, j, m, maxfert, lt, lfert, lnull, ld, peg)
+        elif i_old >= 0:
+            pm[i_old, j] = _move_proposal(a, fert, i_old, j, m, maxfert, lt, lfert, lnull, ld, peg)
+            pm[i_new, j] = _move_proposal(a, fert, i_new, j, m, maxfert, lt, lfert, lnull, ld, peg)
+    for p in (j1, j2):
+        if p < 0:
+            continue
+        for q in range(m):
+            if q < p:
+                ps[q, p] = _swap_proposal(a, q, p, lt, ld, peg)
+            elif q > p:
+                ps[p, q] = _swap_proposal(a, p, q, lt, ld, peg)
 
 
 @njit(cache=True, nogil=True)
@@ -79,14 +140,11 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
                   dswap, peg):
     """Model-3 steepest-ascent hill-climbing over moves and swaps (GIZA's ``hillClimb_std``); returns
     True if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``.
-    ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned)."""
+    ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned). The deltas
+    are computed once and then updated after each step (:func:`_update_model3_changes`)."""
+    dirty = np.empty(m, np.bool_)
+    _model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, dmove, dswap)
     for _ in range(MAX_CLIMB_STEPS):
-        _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, False, ecls, fcls, m4, st, nxtpos, terms,
-                          dmove, dswap)
-        if peg >= 0:
-            dmove[:, peg] = -np.inf
-            dswap[peg, :] = -np.inf
-            dswap[:, peg] = -np.inf
         best, kind, v1, v2 = LOG_CLIMB_GAIN, 0, 0, 0
         for j in range(m):
             for j2 in range(j + 1, m):
@@ -101,10 +159,15 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
             i1 = a[v1]
             a[v1] = a[v2]
             a[v2] = i1
+            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, dmove, dswap, v1, v2, -1, -1,
+                                   dirty)
         else:
-            fert[a[v2]] -= 1
+            i_old = a[v2]
+            fert[i_old] -= 1
             fert[v1] += 1
             a[v2] = v1
+            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, dmove, dswap, v2, -1, i_old,
+                                   v1, dirty)
     return False
 
 
@@ -158,31 +221,32 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     that multiplies the Model-4 probability by more than 1.00001 is applied. Returns True at a local
     optimum, where every neighbour has been scored: ``dmove``/``dswap`` then hold the Model-4 deltas.
 
-    The order comes lazily from a heap; after a quarter of the candidates have been tried in vain,
-    the rest are all scored (as they must be at a local optimum) and the best-ranked improving one,
-    if any, is applied: the same choice as trying them all in order. ``peg`` >= 0: position ``peg``
-    is never moved nor swapped (and False is returned)."""
+    The order comes lazily from a heap of the candidates whose Model-3 change is at least
+    ``HEAP_MIN_PROPOSAL``; after a quarter of them have been tried in vain, the rest and the
+    candidates left out of the heap are all scored (as they must be at a local optimum) and the
+    best-ranked improving one, if any, is applied: the same choice as trying them all in order.
+    The Model-3 changes are computed once and updated after each step
+    (:func:`_update_model3_changes`). ``peg`` >= 0: position ``peg`` is never moved nor swapped
+    (and False is returned)."""
     n_moves = (l + 1) * m
-    proposal = np.empty(n_moves + m * m)
-    heap = np.empty(n_moves + m * m, np.int64)
+    n_all = n_moves + m * m
+    proposal = np.full(n_all, -np.inf)
+    moves = proposal[:n_moves].reshape((l + 1, m))   # views: candidate k = i m + j
+    swaps = proposal[n_moves:].reshape((m, m))       # k = (l + 1) m + j1 m + j2
+    heap = np.empty(n_all, np.int64)
+    dirty = np.empty(m, np.bool_)
+    _model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps)
     for _ in range(MAX_CLIMB_STEPS):
-        n = 0
-        for j in range(m):
-            aj = a[j]
-            for i in range(l + 1):
-                k = i * m + j
-                if i == aj or j == peg or not ibm3.move_allowed(i, fert, m, maxfert):
-                    proposal[k] = -np.inf
-                else:
-                    proposal[k] = ibm3.move_delta(a, fert, i, j, lt, lfert3, lnull, ld, True)
-                    heap[n] = k
-                    n += 1
-            for j2 in range(j + 1, m):
-                if a[j2] != aj and j != peg and j2 != peg:
-                    k = n_moves + j * m + j2
-                    proposal[k] = ibm3.swap_delta(a, j, j2, lt, ld, True)
-                    heap[n] = k
-                    n += 1
+        n = 0          # heap candidates in heap[:n], the others in heap[n_all - n_low:]
+        n_low = 0
+        for k in range(n_all):
+            v = proposal[k]
+            if v >= HEAP_MIN_PROPOSAL:
+                heap[n] = k
+                n += 1
+            elif v > -np.inf:
+                n_low += 1
+                heap[n_all - n_low] = k
         for pos in range(n // 2 - 1, -1, -1):
             _sift_down(heap, n, pos, proposal)
         dmove[:] = -np.inf
@@ -200,7 +264,9 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
                            dswap) > LOG_CLIMB_GAIN:
                 chosen = k
         if chosen < 0:
-            for r in range(n):
+            for r in range(n_all):
+                if n <= r < n_all - n_low:
+                    continue
                 k = heap[r]
                 if _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
                                dswap) > LOG_CLIMB_GAIN and (chosen < 0 or _ranked_before(proposal, k, chosen)):
@@ -209,14 +275,19 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
             return peg < 0
         if chosen < n_moves:
             i, j = chosen // m, chosen % m
-            fert[a[j]] -= 1
+            i_old = a[j]
+            fert[i_old] -= 1
             fert[i] += 1
             a[j] = i
+            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps, j, -1, i_old, i,
+                                   dirty)
         else:
             j, j2 = (chosen - n_moves) // m, (chosen - n_moves) % m
             i1 = a[j]
             a[j] = a[j2]
             a[j2] = i1
+            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps, j, j2, -1, -1,
+                                   dirty)
     return False
 
 

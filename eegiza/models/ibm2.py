@@ -32,7 +32,7 @@ from ..ttable import COUNT_SCALE, find_slot, reduce_counts, sorted_position
 KEY_SHIFT = 32
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def table_key(l, m, ignore_l, ignore_m):
     """The key of a sentence with lengths (l, m) in a position table."""
     kl = np.int64(0) if ignore_l else np.int64(l)
@@ -40,13 +40,13 @@ def table_key(l, m, ignore_l, ignore_m):
     return (kl << KEY_SHIFT) | km
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def find_block(keys, key):
     """Index of ``key`` in the sorted ``keys``, or -1."""
     return sorted_position(keys, 0, len(keys), key)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def block_slot(offsets, dim_l, dim_m, b, i, j):
     """Slot of v(i, j) (i >= 0, j >= 1) in block ``b``, or -1 if outside the table."""
     if b < 0 or i > dim_l[b] or j > dim_m[b]:

@@ -44,32 +44,50 @@ def null_log_probs(m, log_p0, log_p1, deficient):
 
 
 @njit(cache=True, nogil=True)
-def fertility_log_probs(e_sent, n_probs, floor, with_factorial):
-    """lfert[i, phi] for i = 1..l (row 0 unused) and phi < maxfertility (``n_probs.shape[1]``)."""
+def _floored_logs(values, floor, out):
+    for k in range(len(values)):
+        out[k] = np.log(max(values[k], floor))
+
+
+def floored_logs(values: np.ndarray, floor: float) -> np.ndarray:
+    """log max(v, floor) of every entry (float64, the shape of ``values``): the fertility and
+    distortion tables' logs, taken once per pass over the corpus instead of once per sentence."""
+    flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    out = np.empty(len(flat))
+    _floored_logs(flat, float(floor), out)
+    return out.reshape(np.shape(values))
+
+
+@njit(cache=True, nogil=True)
+def fertility_log_probs(e_sent, log_n, with_factorial):
+    """lfert[i, phi] for i = 1..l (row 0 unused) and phi < maxfertility: log n(phi | e_i) from the
+    table of :func:`floored_logs` of n, plus log phi! if ``with_factorial``."""
     l = len(e_sent)
-    maxfert = n_probs.shape[1]
+    maxfert = log_n.shape[1]
+    lfact = np.zeros(maxfert)
+    for phi in range(1, maxfert):
+        lfact[phi] = lfact[phi - 1] + np.log(phi)
     out = np.zeros((l + 1, maxfert))
     for i in range(1, l + 1):
         e = e_sent[i - 1]
-        lfact = 0.0
         for phi in range(maxfert):
-            if phi > 0:
-                lfact += np.log(phi)
-            out[i, phi] = np.log(max(n_probs[e, phi], floor)) + (lfact if with_factorial else 0.0)
+            out[i, phi] = log_n[e, phi] + (lfact[phi] if with_factorial else 0.0)
     return out
 
 
 @njit(cache=True, nogil=True)
-def distortion_logs(l, m, keys, dim_l, dim_m, offsets, probs, ignore_l, ignore_m, floor):
-    """ld[i, j] = log d(j+1 | i, l, m) and the table slot of each (-1 outside: uniform 1/m)."""
+def distortion_logs(l, m, keys, dim_l, dim_m, offsets, log_probs, ignore_l, ignore_m, floor):
+    """ld[i, j] = log d(j+1 | i, l, m) (``log_probs``: :func:`floored_logs` of the table) and the
+    table slot of each (-1 outside: uniform 1/m)."""
     ld = np.zeros((l + 1, m))
     slots = np.full((l + 1, m), -1, np.int64)
+    uniform = np.log(max(1.0 / m, floor))
     b = find_block(keys, table_key(l, m, ignore_l, ignore_m))
     for i in range(1, l + 1):
         for j in range(m):
             s = block_slot(offsets, dim_l, dim_m, b, i, j + 1)
             slots[i, j] = s
-            ld[i, j] = np.log(max(probs[s], floor)) if s >= 0 else np.log(max(1.0 / m, floor))
+            ld[i, j] = log_probs[s] if s >= 0 else uniform
     return ld, slots
 
 
