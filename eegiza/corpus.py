@@ -23,6 +23,7 @@ import lzma
 import gzip
 import os
 import sys
+from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
@@ -70,6 +71,15 @@ class Vocab:
 
     def get(self, word: str, default: int = -1) -> int:
         return self.index.get(word, default)
+
+    def extended(self, new: dict, counts: np.ndarray) -> "Vocab":
+        """This vocabulary followed by ``new`` words (word -> id, ids from ``len(self)`` on, in
+        order), with ``counts`` (one per id of the result). Its index looks up ``new`` and then
+        this index (a ``ChainMap``) instead of copying the whole vocabulary: numbering one new
+        sentence against a large model vocabulary costs the sentence, not the vocabulary."""
+        if not new:
+            return Vocab(self.words, counts, self.index)
+        return Vocab(self.words + list(new), counts, ChainMap(new, self.index))
 
     @classmethod
     def from_words(cls, words: Sequence[str], counts=None) -> "Vocab":
@@ -221,13 +231,12 @@ def _number_with(data: bytes, vocab: Vocab, name):
     ids, offsets, new_words, counts = number_seeded(data, seed_words, seed_ids, first_id=len(vocab),
                                                     source=str(name))
     new = {w.decode("utf-8"): i for i, w in enumerate(new_words, len(vocab))}
-    words = vocab.words + list(new) if new else vocab.words
-    index = {**vocab.index, **new} if new else vocab.index
+    n_words = len(vocab) + len(new)
     counts = np.asarray(counts, np.int64)
-    if len(counts) < len(words):
-        counts = np.concatenate([counts, np.zeros(len(words) - len(counts), np.int64)])
+    if len(counts) < n_words:
+        counts = np.concatenate([counts, np.zeros(n_words - len(counts), np.int64)])
     side = Side(ids.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False))
-    return side, Vocab(words, counts, index)
+    return side, vocab.extended(new, counts)
 
 
 def _check_lengths(side: Side, path, max_len: Optional[int]):

@@ -12,6 +12,8 @@ from typing import List, Tuple
 
 import numpy as np
 
+from .formats.pharaoh import gc_paused
+
 Link = Tuple[int, int]
 
 
@@ -35,13 +37,17 @@ def directional_links(positions: np.ndarray, observed_offsets: np.ndarray, rever
 
 def to_lists(i: np.ndarray, j: np.ndarray, offsets: np.ndarray) -> List[List[Link]]:
     """Flat links -> one sorted list of (i, j) per sentence (sorted in NumPy, unless already
-    sorted as the symmetrisations and the reverse direction give them: no Python sort per sentence)."""
+    sorted as the symmetrisations and the reverse direction give them: no Python sort per sentence).
+    The tuples and lists are built with the cyclic garbage collector paused: they hold no cycles,
+    and the collections their allocation triggers walk every tracked object of the process (in a
+    program holding many, that was up to 3x the time of building them)."""
     if len(i) > 1:
         sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
         key = (sentence * (int(i.max()) + 1) + i) * (int(j.max()) + 1) + j   # (sentence, i, j) order
         if np.any(key[1:] < key[:-1]):
             order = np.argsort(key, kind="stable")
             i, j = i[order], j[order]
-    pairs = list(zip(i.tolist(), j.tolist()))
-    bounds = offsets.tolist()
-    return [pairs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    with gc_paused():
+        pairs = list(zip(i.tolist(), j.tolist()))
+        bounds = offsets.tolist()
+        return [pairs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]

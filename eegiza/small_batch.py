@@ -42,10 +42,8 @@ def _number(sentences, vocab: Vocab, lowercase: bool, name: str):
                 i = new.setdefault(tok, n + len(new))
             ids.append(i)
         offsets.append(len(ids))
-    words = vocab.words + list(new) if new else vocab.words
     counts = np.concatenate([vocab.counts, np.zeros(len(new), np.int64)]) if new else vocab.counts
-    index = {**vocab.index, **new} if new else vocab.index
-    return Side(np.array(ids, np.int32), np.array(offsets, np.int64)), Vocab(words, counts, index)
+    return Side(np.array(ids, np.int32), np.array(offsets, np.int64)), vocab.extended(new, counts)
 
 
 def small_corpus(model, src_sentences, tgt_sentences) -> ParallelCorpus:

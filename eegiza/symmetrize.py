@@ -26,7 +26,7 @@ from typing import Iterable, List, Sequence, Tuple
 import numpy as np
 from numba import njit
 
-from .formats.pharaoh import gc_paused
+from .links import to_lists
 
 Link = Tuple[int, int]
 
@@ -259,7 +259,4 @@ def symmetrize_corpus(fwd: Sequence[Iterable[Link]], rev: Sequence[Iterable[Link
                          f"src_lens {len(src_lens)}, tgt_lens {len(tgt_lens)}")
     out_i, out_j, out_off = symmetrize_flat(*_flatten(fwd), *_flatten(rev), src_lens, tgt_lens,
                                             method)
-    with gc_paused():
-        links = list(zip(out_i.tolist(), out_j.tolist()))
-        bounds = out_off.tolist()
-        return [links[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return to_lists(out_i, out_j, out_off)

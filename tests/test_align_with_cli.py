@@ -106,3 +106,28 @@ def test_align_continue_from_a_saved_model(trained):
     assert [x.model for x in model.fwd.log] == [model.fwd.log[0].model] * 2     # two more HMM iterations only
     old = AlignmentModel.load(tmp / "m.npz")
     assert model.fwd.log[-1].perplexity < old.fwd.log[-1].perplexity * 1.05
+
+
+@pytest.mark.parametrize("policy", ["skip", "fallback"])
+def test_over_long_pairs_keep_their_score_and_posterior_lines(trained, policy):
+    """Pairs left out of training as too long still get a score line (under the trained model) and
+    a posterior line parallel to their (possibly empty) links: no line is dropped."""
+    tmp, src, tgt = trained
+    n = 120
+    (tmp / "l.en").write_text("\n".join(src[:n]) + "\n")
+    (tmp / "l.fr").write_text("\n".join(tgt[:n]) + "\n")
+    out = tmp / f"long_{policy}"
+    assert main(["align", str(tmp / "l.en"), str(tmp / "l.fr"), "-o", str(out), "--lowercase", "--quiet",
+                 "--schedule", "1^2 H^1", "--max-sentence-length", "8", "--on-long", policy,
+                 "--scores", f"{out}.scores", "--posteriors", f"{out}.post"]) == 0
+    long_lines = [k for k in range(n) if max(len(src[k].split()), len(tgt[k].split())) > 8]
+    assert long_lines and len(long_lines) < n
+    rows = (tmp / f"long_{policy}.scores").read_text().splitlines()[1:]
+    post = (tmp / f"long_{policy}.post").read_text().splitlines()
+    links = read_pharaoh(f"{out}.gdfa")
+    assert len(rows) == len(post) == len(links) == n
+    for k in long_lines:
+        if src[k] and tgt[k]:
+            assert all(math.isfinite(float(x)) and float(x) < 0 for x in rows[k].split("\t"))
+        assert [tuple(map(int, e.split(":")[0].split("-"))) for e in post[k].split()] == links[k]
+    assert all(links[k] == [] for k in long_lines) if policy == "skip" else any(links[k] for k in long_lines)

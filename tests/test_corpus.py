@@ -103,3 +103,34 @@ def test_to_lists_sorts_each_sentence():
     assert to_lists(i, j, off) == [sorted([(2, 0), (0, 1), (1, 1)]), [], [(0, 0), (0, 3)]]
     assert to_lists(np.array([1]), np.array([0]), np.array([0, 1])) == [[(1, 0)]]
     assert to_lists(np.zeros(0, int), np.zeros(0, int), np.array([0, 0])) == [[]]
+
+
+def test_an_extended_vocabulary_leaves_the_known_one_unchanged_and_numbers_on():
+    """Numbering new words extends a view of the known vocabulary (not a copy of its index): the
+    known vocabulary is unchanged, and the extended one numbers further text like a plain one."""
+    from eegiza.corpus import Vocab
+    base = corpus_from_sentences(["a b c", "c d"], ["x y", "z"])
+    before = dict(base.src_vocab.index), list(base.src_vocab.words)
+    more = corpus_from_sentences(["d e a", "f"], ["y", "y"], src_vocab=base.src_vocab, tgt_vocab=base.tgt_vocab)
+    assert (dict(base.src_vocab.index), base.src_vocab.words) == before
+    assert more.src_vocab.index == {w: i for i, w in enumerate(more.src_vocab.words) if i > 0}
+    assert more.src_vocab.get("e") == 5 and base.src_vocab.get("e") == -1
+    plain = Vocab(list(more.src_vocab.words), more.src_vocab.counts)     # the same words, a plain dict
+    again = corpus_from_sentences(["g e b", "h"], ["y", "y"], src_vocab=more.src_vocab, tgt_vocab=base.tgt_vocab)
+    ref = corpus_from_sentences(["g e b", "h"], ["y", "y"], src_vocab=plain, tgt_vocab=base.tgt_vocab)
+    assert again.src.ids.tolist() == ref.src.ids.tolist() == [7, 5, 2, 8]
+    assert again.src_vocab.words == ref.src_vocab.words and again.src_vocab.index == ref.src_vocab.index
+
+
+def test_to_lists_restores_the_garbage_collector():
+    import gc
+    import numpy as np
+    from eegiza.links import to_lists
+    i, j, off = np.array([1, 0]), np.array([0, 2]), np.array([0, 2])
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            assert to_lists(i, j, off) == [[(0, 2), (1, 0)]]
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
