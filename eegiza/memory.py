@@ -11,9 +11,10 @@ word) of 4 bytes (target id) + 4 or 8 (probability, ``config.table_precision``).
   slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
   M-step's blocks;
 * a direction trained alone: its table, slots and counts, and the other direction's table;
-* Models 3/4 of one direction: both tables, that direction's slots and its fixed-point counts
-  (the float counts take their place; the new probabilities overwrite the old);
-* the final alignment: both tables and one direction's slots.
+* Models 3/4 of one direction: both tables, that direction's slots, its fixed-point counts
+  (the float counts take their place; the new probabilities overwrite the old) and the log of
+  its t-table (8 nnz, :func:`eegiza.models.fertility.pass_logs`);
+* the final alignment: both tables, one direction's slots and its t-table's log.
 
 The estimate is the largest phase plus the corpus and the baseline. Measured: ro-en through
 ``eegiza align`` 399 MB estimated, 424 MB peak; in ``benchmarks/bench_align.py``, which also holds
@@ -39,6 +40,7 @@ BASELINE_MB = 240.0   # interpreter, NumPy, SciPy, Numba and the loaded kernels:
 INDEX_BYTES = 4       # target id of a table entry; its probability takes the table precision's size
 COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in place
 SLOT = 4              # a sentence slot (int32)
+LOG_ENTRY = 8         # log t of a table entry (float64) during a Model 3/4 pass
 VB_BLOCK_BYTES = VB_BLOCK * 64   # the variational-Bayes M-step's temporaries per block (row ids, digammas)
 
 
@@ -86,8 +88,10 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     if models & set("34"):
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
         phases["Models 3/4, one direction"] = {
-            "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY}
-    phases["final alignment"] = {"t-tables": tables, "slots": max(slots_fwd, slots_rev)}
+            "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "log t": float(nnz) * LOG_ENTRY}
+        phases["final alignment"] = {"t-tables": tables, "slots": slots, "log t": float(nnz) * LOG_ENTRY}
+    else:
+        phases["final alignment"] = {"t-tables": tables, "slots": max(slots_fwd, slots_rev)}
     phase, parts = max(phases.items(), key=lambda item: sum(item[1].values()))
     parts = {"corpus": corpus_bytes, **parts}
     parts_mb = {name: value / MB for name, value in parts.items()}

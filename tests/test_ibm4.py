@@ -181,10 +181,11 @@ def test_model4_neighbour_cutoff_leaves_out_exactly_the_neighbours_below_it():
         l, m = len(src), len(tgt)
         es = [0] + list(src)
         lt = np.array([[math.log(tt.prob(es[i], f)) for f in tgt] for i in range(l + 1)])
-        lfert = ibm3.fertility_log_probs(np.array(src, np.int32), ibm3.floored_logs(model.n_table, floor), False)
+        lfert = ibm3.fertility_log_probs(np.array(src, np.int32), model.n_table, ibm3.floored_logs(model.n_table, floor),
+                                        floor, False)
         lnull = ibm3.null_log_probs(m, math.log(model.p0), math.log(1 - model.p0), 0)
-        ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, ibm3.floored_logs(d.probs, floor),
-                                     d.ignore_l, d.ignore_m, floor)
+        ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs,
+                                     ibm3.floored_logs(d.probs, floor), d.ignore_l, d.ignore_m, floor)
         ecls = model.src_class[np.array(es)].astype(np.int64)
         fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
         empty = np.zeros(0, np.int64)

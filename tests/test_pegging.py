@@ -73,11 +73,12 @@ def kernel_climb(model, tt, src, tgt, start, name, peg):
     es = [0] + list(src)
     lt = np.array([[math.log(tt.prob(es[i], f)) for f in tgt] for i in range(l + 1)])
     e_sent = np.array(src, np.int32)
-    lfert = ibm3.fertility_log_probs(e_sent, ibm3.floored_logs(model.n_table, floor), name == "3")
-    lfert3 = ibm3.fertility_log_probs(e_sent, ibm3.floored_logs(model.n_table, floor), True)
+    no_logs = np.zeros((0, model.n_table.shape[1]))   # the kernels take each log themselves
+    lfert = ibm3.fertility_log_probs(e_sent, model.n_table, no_logs, floor, name == "3")
+    lfert3 = ibm3.fertility_log_probs(e_sent, model.n_table, no_logs, floor, True)
     lnull = ibm3.null_log_probs(m, math.log(model.p0), math.log(1 - model.p0), 0)
-    log_d = ibm3.floored_logs(d.probs, floor)
-    ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, log_d, d.ignore_l, d.ignore_m, floor)
+    ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs, no_logs[:, 0], d.ignore_l,
+                                 d.ignore_m, floor)
     ecls = model.src_class[np.array(es)].astype(np.int64)
     fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
     empty = np.zeros(0, np.int64)

@@ -183,6 +183,19 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def pass_logs(ttable, n_probs: np.ndarray, d_probs: np.ndarray, floor: float, corpus):
+    """(log_t, log_n, log_d): :func:`eegiza.models.ibm3.logs_if_used` of the t-table, fertility and
+    distortion tables for one pass of the fertility kernels over ``corpus``, which takes a log of t
+    per cell, of n per source word and fertility, of d per cell. float64 even for a float32 t-table
+    (8 bytes per entry while the pass runs): the logs are those of the stored probabilities, exactly
+    as the kernels took them per cell."""
+    src_len, tgt_len = corpus.src.lengths.astype(np.int64), corpus.tgt.lengths.astype(np.int64)
+    n_cells = int(np.dot(src_len + 1, tgt_len))
+    return (ibm3.logs_if_used(ttable.probs, floor, n_cells),
+            ibm3.logs_if_used(n_probs, floor, int(src_len.sum()) * n_probs.shape[1]),
+            ibm3.logs_if_used(d_probs, floor, n_cells))
+
+
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
                 from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0, decode: bool = False,
                 slots=None):
@@ -213,8 +226,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     scores = np.zeros(n_sent)
     loglik = np.zeros(n_sent)
 
-    log_n = ibm3.floored_logs(n_probs, prm.prob_smooth)   # once per pass, not per sentence
-    log_d = ibm3.floored_logs(d.probs, prm.prob_smooth)
+    log_t, log_n, log_d = pass_logs(ttable, n_probs, d.probs, prm.prob_smooth, corpus)
     log_pegcut = float(np.log(prm.peggedcutoff)) if prm.peggedcutoff > 0 else -np.inf
     log_neighbour_cut = float(np.log(prm.neighbourcutoff)) if prm.neighbourcutoff > 0 else -np.inf
     slot_arr, slot_off = slots if slots is not None else (np.zeros(0, np.int32), np.zeros(0, np.int64))
@@ -230,8 +242,8 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                 return
             _chunk(b * n_sent // n_blocks, (b + 1) * n_sent // n_blocks, corpus.src.ids, src_off, tgt_ids,
                    corpus.tgt.offsets, start, climb, neighbours, from_model4, collect, collect_d4, ttable.indptr,
-                   ttable.indices, ttable.probs, prm.prob_smooth, log_n, d.keys, d.dim_l, d.dim_m, d.offsets,
-                   log_d, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
+                   ttable.indices, ttable.probs, log_t, prm.prob_smooth, n_probs, log_n, d.keys, d.dim_l, d.dim_m,
+                   d.offsets, d.probs, log_d, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
                    int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
                    prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache),

@@ -198,18 +198,22 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
 
 
 @njit(cache=True, nogil=True)
-def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, floor, log_n, dk, dl_, dm_, doff, log_d,
+def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff,
+                    dprobs, log_d,
                     d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, slots):
     """One pair's log tables for the climb and the neighbourhood: (log t[i, j] (i = 0 NULL), its
     t-table slots (-1: not in the table), log d and its slots, log n(phi | e_i) of the model and
-    of Model 3, log of the NULL-insertion terms, source and target word classes). ``log_n``,
-    ``log_d``: the fertility and distortion tables' :func:`eegiza.models.ibm3.floored_logs`.
+    of Model 3, log of the NULL-insertion terms, source and target word classes). ``log_t``,
+    ``log_n``, ``log_d``: :func:`eegiza.models.ibm3.logs_if_used` of the t-table ``probs``, the
+    fertility table ``n_probs`` and the distortion table ``dprobs`` (empty: the logs are taken here;
+    the same bits either way).
     ``slots``: the pair's t-table slots (:func:`eegiza.ttable.sentence_slots`), or empty to look
     them up here."""
     l, m = len(e_sent), len(f_sent)
     n_rows = len(indptr) - 1  # source words unseen in training have no t-table row
     lt = np.empty((l + 1, m))
     tslot = np.empty((l + 1, m), np.int64)
+    log_floor = np.log(floor)
     for i in range(l + 1):
         e = 0 if i == 0 else e_sent[i - 1]
         for j in range(m):
@@ -218,10 +222,15 @@ def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, floor, log_n
             else:
                 s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
             tslot[i, j] = s
-            lt[i, j] = np.log(max(probs[s], floor)) if s >= 0 else np.log(floor)
-    ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, log_d, d_ign_l, d_ign_m, floor)
-    lfert = ibm3.fertility_log_probs(e_sent, log_n, not model4)
-    lfert3 = ibm3.fertility_log_probs(e_sent, log_n, True) if model4 else lfert
+            if s < 0:
+                lt[i, j] = log_floor
+            elif len(log_t) > 0:
+                lt[i, j] = log_t[s]
+            else:
+                lt[i, j] = np.log(max(probs[s], floor))
+    ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, floor)
+    lfert = ibm3.fertility_log_probs(e_sent, n_probs, log_n, floor, not model4)
+    lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, log_n, floor, True) if model4 else lfert
     lnull = ibm3.null_log_probs(m, log_p0, log_p1, deficient)
     ecls = np.zeros(l + 1, np.int64)
     for i in range(1, l + 1):
@@ -234,8 +243,8 @@ def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, floor, log_n
 
 
 @njit(cache=True, nogil=True)
-def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
-              floor, log_n, dk, dl_, dm_, doff, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
+def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs, log_t,
+              floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
               tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, decoded,
               slots):
     """Align one pair (start, climb; with ``pegged`` also the pegged climbs) into ``out``, add its
@@ -248,7 +257,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
     l, m = len(e_sent), len(f_sent)
     if m == 0:
         return 0.0, 0.0
-    maxfert = log_n.shape[1]
+    maxfert = n_probs.shape[1]
     if l == 0 or l * (maxfert - 1) + m // 2 < m:
         for j in range(m):
             out[j] = start[j] if 0 <= start[j] <= l else 0
@@ -256,7 +265,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
             decoded[:] = out
         return -np.inf, 0.0
     lt, tslot, ld, dslot, lfert, lfert3, lnull, ecls, fcls = sentence_tables(
-        e_sent, f_sent, model4, indptr, indices, probs, floor, log_n, dk, dl_, dm_, doff, log_d, d_ign_l, d_ign_m,
+        e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m,
         log_p0, log_p1, deficient, src_class, tgt_class, slots)
     a = np.empty(m, np.int64)
     fert = np.zeros(l + 1, np.int64)
@@ -311,7 +320,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
 
 @njit(cache=True, nogil=True)
 def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4,
-           indptr, indices, probs, floor, log_n, dk, dl_, dm_, doff, log_d, d_ign_l, d_ign_m, log_p0, log_p1,
+           indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1,
            deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, pegged,
            log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik, decoded, slots,
            slot_off, log_neighbour_cut):
@@ -324,8 +333,8 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
         block = slots[slot_off[k]:slot_off[k + 1]] if len(slot_off) > 0 else slots[0:0]
         scores[k], loglik[k] = _sentence(
             src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
-            neighbours, model4, collect, collect_d4, indptr, indices, probs, floor, log_n, dk, dl_, dm_, doff,
-            log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, pegged,
+            neighbours, model4, collect, collect_d4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_,
+            dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, pegged,
             log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb,
             decoded[t_lo:t_hi], block)  # decoded: empty when not decoding
 

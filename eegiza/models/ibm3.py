@@ -25,7 +25,7 @@ of source words with the same length in bytes, weight ``nsmooth`` (GIZA's ``NTab
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .ibm2 import block_slot, find_block, table_key
 
@@ -43,27 +43,38 @@ def null_log_probs(m, log_p0, log_p1, deficient):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _floored_logs(values, floor, out):
-    for k in range(len(values)):
-        out[k] = np.log(max(values[k], floor))
+    for k in prange(len(values)):   # each entry on its own: the same bits for any thread count
+        out[k] = np.log(max(np.float64(values[k]), floor))
 
 
 def floored_logs(values: np.ndarray, floor: float) -> np.ndarray:
-    """log max(v, floor) of every entry (float64, the shape of ``values``): the fertility and
-    distortion tables' logs, taken once per pass over the corpus instead of once per sentence."""
-    flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    """log max(v, floor) of every entry, float64, in the shape of ``values``."""
+    flat = np.ascontiguousarray(values).reshape(-1)
     out = np.empty(len(flat))
     _floored_logs(flat, float(floor), out)
     return out.reshape(np.shape(values))
 
 
+def logs_if_used(values: np.ndarray, floor: float, n_uses: int) -> np.ndarray:
+    """:func:`floored_logs` of a table when a pass over the corpus would take at least as many
+    logs of its entries (``n_uses``) as it has: the t, fertility and distortion tables' logs are
+    then taken once per pass instead of once per sentence and cell. Otherwise (a few pairs aligned
+    with a large model) an empty array of the same rank: the kernels take the log of each entry
+    they use, with the same bits."""
+    if n_uses < values.size:
+        return np.empty((0,) + np.shape(values)[1:])
+    return floored_logs(values, floor)
+
+
 @njit(cache=True, nogil=True)
-def fertility_log_probs(e_sent, log_n, with_factorial):
-    """lfert[i, phi] for i = 1..l (row 0 unused) and phi < maxfertility: log n(phi | e_i) from the
-    table of :func:`floored_logs` of n, plus log phi! if ``with_factorial``."""
+def fertility_log_probs(e_sent, n_probs, log_n, floor, with_factorial):
+    """lfert[i, phi] for i = 1..l (row 0 unused) and phi < maxfertility: log n(phi | e_i) (from
+    ``log_n``, :func:`logs_if_used` of ``n_probs``, unless it is empty), plus log phi! if
+    ``with_factorial``."""
     l = len(e_sent)
-    maxfert = log_n.shape[1]
+    maxfert = n_probs.shape[1]
     lfact = np.zeros(maxfert)
     for phi in range(1, maxfert):
         lfact[phi] = lfact[phi - 1] + np.log(phi)
@@ -71,14 +82,15 @@ def fertility_log_probs(e_sent, log_n, with_factorial):
     for i in range(1, l + 1):
         e = e_sent[i - 1]
         for phi in range(maxfert):
-            out[i, phi] = log_n[e, phi] + (lfact[phi] if with_factorial else 0.0)
+            v = log_n[e, phi] if len(log_n) > 0 else np.log(max(n_probs[e, phi], floor))
+            out[i, phi] = v + (lfact[phi] if with_factorial else 0.0)
     return out
 
 
 @njit(cache=True, nogil=True)
-def distortion_logs(l, m, keys, dim_l, dim_m, offsets, log_probs, ignore_l, ignore_m, floor):
-    """ld[i, j] = log d(j+1 | i, l, m) (``log_probs``: :func:`floored_logs` of the table) and the
-    table slot of each (-1 outside: uniform 1/m)."""
+def distortion_logs(l, m, keys, dim_l, dim_m, offsets, probs, log_probs, ignore_l, ignore_m, floor):
+    """ld[i, j] = log d(j+1 | i, l, m) (from ``log_probs``, :func:`logs_if_used` of ``probs``,
+    unless it is empty) and the table slot of each (-1 outside: uniform 1/m)."""
     ld = np.zeros((l + 1, m))
     slots = np.full((l + 1, m), -1, np.int64)
     uniform = np.log(max(1.0 / m, floor))
@@ -87,7 +99,12 @@ def distortion_logs(l, m, keys, dim_l, dim_m, offsets, log_probs, ignore_l, igno
         for j in range(m):
             s = block_slot(offsets, dim_l, dim_m, b, i, j + 1)
             slots[i, j] = s
-            ld[i, j] = log_probs[s] if s >= 0 else uniform
+            if s < 0:
+                ld[i, j] = uniform
+            elif len(log_probs) > 0:
+                ld[i, j] = log_probs[s]
+            else:
+                ld[i, j] = np.log(max(probs[s], floor))
     return ld, slots
 
 

@@ -30,10 +30,9 @@ import numpy as np
 from numba import njit, prange
 
 from ..atomic import claim_block
-from .fertility import P_CLAMP, corpus_tables
+from .fertility import P_CLAMP, corpus_tables, pass_logs
 from .fertility_estep import sentence_tables
 from .fertility_search import _neighbour_deltas
-from .ibm3 import floored_logs
 
 
 @njit(cache=True, nogil=True)
@@ -43,13 +42,13 @@ def _one_hot(a, l, m, out):
 
 
 @njit(cache=True, nogil=True)
-def _pair_posteriors(e_sent, f_sent, a_in, out, model4, indptr, indices, probs, floor, log_n, dk, dl_, dm_, doff,
-                     log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4):
+def _pair_posteriors(e_sent, f_sent, a_in, out, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_,
+                     dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4):
     """Posteriors of one pair around its alignment ``a_in`` into ``out`` (flat (m, l + 1), zeroed)."""
     l, m = len(e_sent), len(f_sent)
     if m == 0:
         return
-    maxfert = log_n.shape[1]
+    maxfert = n_probs.shape[1]
     a = np.empty(m, np.int64)
     fert = np.zeros(l + 1, np.int64)
     valid = l > 0
@@ -68,7 +67,7 @@ def _pair_posteriors(e_sent, f_sent, a_in, out, model4, indptr, indices, probs, 
         _one_hot(a, l, m, out)
         return
     lt, _, ld, _, lfert, _, lnull, ecls, fcls = sentence_tables(
-        e_sent, f_sent, model4, indptr, indices, probs, floor, log_n, dk, dl_, dm_, doff, log_d, d_ign_l, d_ign_m,
+        e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m,
         log_p0, log_p1, deficient, src_class, tgt_class, indices[0:0])
     st = np.zeros((6, l + 2), np.int64)
     nxtpos = np.zeros(m + 1, np.int64)
@@ -109,8 +108,8 @@ def _pair_posteriors(e_sent, f_sent, a_in, out, model4, indptr, indices, probs, 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _all_posteriors(src_ids, src_off, tgt_ids, tgt_off, positions, off, n_chunks, model4, indptr, indices, probs,
-                    floor, log_n, dk, dl_, dm_, doff, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient,
+def _all_posteriors(src_ids, src_off, tgt_ids, tgt_off, positions, off, n_chunks, model4, indptr, indices, probs, log_t,
+                    floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient,
                     src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth):
     n_sent = len(src_off) - 1
     post = np.zeros(off[-1])
@@ -123,8 +122,8 @@ def _all_posteriors(src_ids, src_off, tgt_ids, tgt_off, positions, off, n_chunks
             for k in range(lo, hi):
                 t_lo, t_hi = tgt_off[k], tgt_off[k + 1]
                 _pair_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], positions[t_lo:t_hi],
-                                 post[off[k]:off[k + 1]], model4, indptr, indices, probs, floor, log_n, dk, dl_,
-                                 dm_, doff, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class,
+                                 post[off[k]:off[k + 1]], model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk,
+                                 dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class,
                                  m4)
             lo, hi = claim_block(counter, n_sent)
     return post
@@ -147,10 +146,11 @@ def fertility_posteriors(direction, corpus, positions: np.ndarray, tables=None, 
         raise ValueError(f"positions has {len(positions)} entries for {len(corpus.tgt.ids)} target tokens")
     n_chunks = max(1, min(n_threads or numba.get_num_threads(), len(corpus)))
     n_probs, src_class, tgt_class = tables if tables is not None else corpus_tables(fert, corpus)
+    log_t, log_n, log_d = pass_logs(tt, n_probs, d.probs, prm.prob_smooth, corpus)
     post = _all_posteriors(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, positions, off,
-                           n_chunks, direction.last_model == "4", tt.indptr, tt.indices, tt.probs, prm.prob_smooth,
-                           floored_logs(n_probs, prm.prob_smooth), d.keys, d.dim_l, d.dim_m, d.offsets,
-                           floored_logs(d.probs, prm.prob_smooth), d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
-                           int(prm.deficientdistortionforemptyword), src_class, tgt_class, fert.d1, fert.d1_seen, fert.db, fert.db_seen,
-                           fert.n_tgt_classes, fert.half, prm.model4smoothfactor)
+                           n_chunks, direction.last_model == "4", tt.indptr, tt.indices, tt.probs, log_t,
+                           prm.prob_smooth, n_probs, log_n, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs, log_d,
+                           d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
+                           int(prm.deficientdistortionforemptyword), src_class, tgt_class, fert.d1, fert.d1_seen,
+                           fert.db, fert.db_seen, fert.n_tgt_classes, fert.half, prm.model4smoothfactor)
     return post, off
