@@ -97,3 +97,30 @@ def test_trained_vectors_are_cached_and_reused(tmp_path):
     _, cached4 = cached_train_vectors(text, cache, None, **options)
     assert not cached3 and not cached4
     assert len(list(cache.iterdir())) == 3
+
+
+def test_window_and_sample_reach_training_and_key_the_cache(tmp_path):
+    pytest.importorskip("gensim")
+    from types import SimpleNamespace
+    from eegiza.embeddings import _get_vectors, _training_extras
+    assert _training_extras(SimpleNamespace()) == {}
+    assert _training_extras(SimpleNamespace(embed_window="2", embed_sample="1e-3")) == {"window": 2, "sample": 1e-3}
+    text = random_text(tmp_path / "mono.txt", 2, "u", 30)
+    cache = tmp_path / "cache"
+    base = dict(src_mono=str(text), vectors_cache=str(cache), embed_kind="word2vec", embed_dim=8,
+                embed_epochs=2, embed_min_count=1, threads=1)
+    # the defaults (no window/sample set) use the cache entry of a plain training with the same options
+    plain, _ = cached_train_vectors(text, cache, None, kind="word2vec", dim=8, epochs=2, min_count=1,
+                                    threads=1, lowercase=False)
+    plain_entry = cached_train_vectors.last_entry
+    msgs = []
+    default = _get_vectors(SimpleNamespace(**base), "src", msgs.append)
+    assert cached_train_vectors.last_entry == plain_entry and any("reusing cached" in m for m in msgs)
+    assert np.array_equal(default.matrix, plain.matrix)
+    # another window: a new entry, trained with it (different vectors)
+    msgs = []
+    narrow = _get_vectors(SimpleNamespace(**base, embed_window=1), "src", msgs.append)
+    assert cached_train_vectors.last_entry != plain_entry
+    assert any(m.startswith("embedding epoch") for m in msgs)
+    assert narrow.words == plain.words and not np.array_equal(narrow.matrix, plain.matrix)
+    assert len(list(cache.iterdir())) == 2
