@@ -247,6 +247,8 @@ class AlignmentModel:
         vocabularies are ``corpus``'s); this one is unchanged."""
         config = replace(config or self.config, src_vectors=None, tgt_vectors=None, src_mono=None, tgt_mono=None,
                          prior_file=None)
+        if config.table_precision == "auto":   # "auto" keeps the precision the model was trained in
+            config = replace(config, table_precision=str(self.fwd.ttable.probs.dtype))
         fwd0, rev0 = self._directions(corpus)
         src_class, tgt_class = fwd0.src_class, rev0.src_class
         fwd_prior = rev_prior = None

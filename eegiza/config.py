@@ -38,9 +38,10 @@ class AlignerConfig:
         "", "refuse to start training when its estimated peak memory (printed before training) exceeds "
             "this many MB (0 = no limit)"))
     prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))
-    table_precision: str = field(default="float32", metadata=_choices(("float32", "float64"), "",
+    table_precision: str = field(default="auto", metadata=_choices(("auto", "float32", "float64"), "",
         "storage of the t-tables: float32 (half the memory, as GIZA++'s float; sums and logs are still taken in "
-        "float64 or fixed point) or float64"))
+        "float64 or fixed point), float64, or auto (the default): float32, but float64 with an embedding prior, "
+        "where float32 storage cost 0.5 AER (en-fr 1,000 lines: 12.24 vs 11.72) and memory is small"))
     hmm_p_null: float = field(default=0.2, metadata=_giza(
         "emprobforempty", "HMM probability of moving to a NULL state"))
     hmm_jump_smooth: float = field(default=0.2, metadata=_giza(
@@ -145,6 +146,14 @@ class AlignerConfig:
     @property
     def uses_embeddings(self) -> bool:
         return bool(self.src_vectors or self.src_mono or self.prior_file)
+
+    @property
+    def storage_precision(self) -> str:
+        """The t-tables' dtype name: ``table_precision``, with "auto" resolved (float64 with an
+        embedding prior, float32 otherwise)."""
+        if self.table_precision != "auto":
+            return self.table_precision
+        return "float64" if self.uses_embeddings else "float32"
 
     @classmethod
     def describe(cls) -> dict:

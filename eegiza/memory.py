@@ -5,7 +5,7 @@ follow from three numbers of the corpus: the number P of distinct co-occurring w
 (:func:`eegiza.ttable.cooccurring_pairs`, counted without building the tables), the number of
 (source + NULL, target) word pairs of its sentence pairs S = sum (l + 1) m, and the vocabulary
 sizes. Each direction's t-table has nnz = P + |V_tgt| - 1 entries (the NULL row holds every target
-word) of 4 bytes (target id) + 4 or 8 (probability, ``config.table_precision``). Per phase:
+word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``). Per phase:
 
 * Model 1 / HMM by agreement: both tables, the forward sentence slots (4 S bytes), the reverse
   slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
@@ -71,7 +71,7 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     pairs = cooccurring_pairs(corpus)
     nnz_fwd = pairs + len(corpus.tgt_vocab) - 1
     nnz_rev = pairs + len(corpus.src_vocab) - 1
-    tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + np.dtype(config.table_precision).itemsize)
+    tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + np.dtype(config.storage_precision).itemsize)
     corpus_bytes = float(corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes
                          + corpus.tgt.offsets.nbytes)
     models = {name for name, _ in parse_schedule(config.schedule)}

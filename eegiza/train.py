@@ -303,7 +303,7 @@ class _DirectionTraining:
         if src_class is None:
             src_class = np.zeros(len(corpus.src_vocab), np.int32)
         self.n_classes = int(src_class.max()) + 1 if len(src_class) else 1
-        ttable = TTable.from_corpus(corpus, config.table_precision)
+        ttable = TTable.from_corpus(corpus, config.storage_precision)
         if initial is not None:
             if self.base_items and not initial_as_is:
                 ttable.take_probs_from(initial.ttable, config.prob_smooth)

@@ -66,3 +66,12 @@ def test_float32_tables_align_as_well_as_float64_on_the_ro_en_sample():
         scores[precision] = 100 * aer(gold, links[-len(gold):]).aer
     assert abs(scores["float32"] - scores["float64"]) <= 0.1, scores
     assert scores["float32"] < 50   # a real alignment, not two equally broken ones
+
+
+def test_auto_precision_is_float32_but_float64_with_an_embedding_prior():
+    # float32 storage cost the embedding prior 0.5 gdfa AER on en-fr at 1,000 lines (benchmarks/README.md)
+    assert AlignerConfig().storage_precision == "float32"
+    assert AlignerConfig(src_mono="a.txt", tgt_mono="b.txt").storage_precision == "float64"
+    assert AlignerConfig(src_vectors="a.vec", tgt_vectors="b.vec").storage_precision == "float64"
+    assert AlignerConfig(src_mono="a.txt", tgt_mono="b.txt", table_precision="float32").storage_precision == "float32"
+    assert AlignerConfig(table_precision="float64").storage_precision == "float64"
