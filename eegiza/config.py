@@ -40,8 +40,8 @@ class AlignerConfig:
     prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))
     table_precision: str = field(default="auto", metadata=_choices(("auto", "float32", "float64"), "",
         "storage of the t-tables: float32 (half the memory, as GIZA++'s float; sums and logs are still taken in "
-        "float64 or fixed point), float64, or auto (the default): float32, but float64 with an embedding prior, "
-        "where float32 storage cost 0.5 AER (en-fr 1,000 lines: 12.24 vs 11.72) and memory is small"))
+        "float64 or fixed point), float64, or auto (the default): float32, but float64 with an embedding prior "
+        "(low-resource runs, where memory is small; its seed dictionary is always float64)"))
     hmm_p_null: float = field(default=0.2, metadata=_giza(
         "emprobforempty", "HMM probability of moving to a NULL state"))
     hmm_jump_smooth: float = field(default=0.2, metadata=_giza(

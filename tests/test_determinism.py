@@ -69,7 +69,7 @@ def test_float32_tables_align_as_well_as_float64_on_the_ro_en_sample():
 
 
 def test_auto_precision_is_float32_but_float64_with_an_embedding_prior():
-    # float32 storage cost the embedding prior 0.5 gdfa AER on en-fr at 1,000 lines (benchmarks/README.md)
+    # low-resource runs with an embedding prior keep float64 (its seed dictionary is float64 in any case)
     assert AlignerConfig().storage_precision == "float32"
     assert AlignerConfig(src_mono="a.txt", tgt_mono="b.txt").storage_precision == "float64"
     assert AlignerConfig(src_vectors="a.vec", tgt_vectors="b.vec").storage_precision == "float64"

@@ -108,8 +108,11 @@ def _training_extras(config) -> dict:
 def _model1_dictionary(corpus, config) -> np.ndarray:
     """The bitext's dictionary (corpus ids): mutual-best (e, f) pairs of ``seed_schedule`` (five
     Model 1 iterations) trained in each direction, kept when both t(f|e) and t(e|f) reach
-    ``seed_min_prob`` and both words occur ``seed_min_count`` times (:func:`confident_pairs`)."""
-    cfg = AlignerConfig(schedule=str(_option(config, "seed_schedule")), threads=getattr(config, "threads", 0) or 0)
+    ``seed_min_prob`` and both words occur ``seed_min_count`` times (:func:`confident_pairs`).
+    The tables are float64: which pair is mutual-best can turn on probabilities float32 rounds to
+    the same value, and a float32 seed moved en-fr's 1,000-line AER with the prior from 11.72 to 12.24."""
+    cfg = AlignerConfig(schedule=str(_option(config, "seed_schedule")), threads=getattr(config, "threads", 0) or 0,
+                        table_precision="float64")
     fwd = train_direction(corpus, cfg).ttable
     rev = train_direction(corpus.reversed(), cfg).ttable
     return confident_pairs(fwd, rev, corpus.src_vocab.counts, corpus.tgt_vocab.counts,
