@@ -11,7 +11,7 @@ from eegiza.models import fertility_search, ibm2, ibm3, ibm4
 
 PER_NEIGHBOUR_KERNELS = [
     ibm2.table_key, ibm2.find_block, ibm2.block_slot,  # per cell in ibm3.distortion_logs and the Model-2 E-step
-    ibm3.move_delta, ibm3.swap_delta, ibm3.move_allowed,
+    ibm3.entry_log, ibm3.move_delta, ibm3.swap_delta, ibm3.move_allowed,
     ibm4.distortion, ibm4.build_state, ibm4.change_delta, ibm4.move_change, ibm4.swap_change, ibm4._cept_log,
     fertility_search._model4_try, fertility_search._ranked_before, fertility_search._sift_down,
     fertility_search._score,

@@ -222,12 +222,7 @@ def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, log_t, floor
             else:
                 s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
             tslot[i, j] = s
-            if s < 0:
-                lt[i, j] = log_floor
-            elif len(log_t) > 0:
-                lt[i, j] = log_t[s]
-            else:
-                lt[i, j] = np.log(max(probs[s], floor))
+            lt[i, j] = ibm3.entry_log(s, log_t, probs, floor, log_floor)
     ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, floor)
     lfert = ibm3.fertility_log_probs(e_sent, n_probs, log_n, floor, not model4)
     lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, log_n, floor, True) if model4 else lfert

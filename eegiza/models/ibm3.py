@@ -68,6 +68,17 @@ def logs_if_used(values: np.ndarray, floor: float, n_uses: int) -> np.ndarray:
     return floored_logs(values, floor)
 
 
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def entry_log(s, log_table, probs, floor, missing):
+    """log max(probs[s], floor): from ``log_table`` (:func:`logs_if_used`) unless it is empty;
+    ``missing`` where there is no entry (s < 0)."""
+    if s < 0:
+        return missing
+    if len(log_table) > 0:
+        return log_table[s]
+    return np.log(max(probs[s], floor))
+
+
 @njit(cache=True, nogil=True)
 def fertility_log_probs(e_sent, n_probs, log_n, floor, with_factorial):
     """lfert[i, phi] for i = 1..l (row 0 unused) and phi < maxfertility: log n(phi | e_i) (from
@@ -99,12 +110,7 @@ def distortion_logs(l, m, keys, dim_l, dim_m, offsets, probs, log_probs, ignore_
         for j in range(m):
             s = block_slot(offsets, dim_l, dim_m, b, i, j + 1)
             slots[i, j] = s
-            if s < 0:
-                ld[i, j] = uniform
-            elif len(log_probs) > 0:
-                ld[i, j] = log_probs[s]
-            else:
-                ld[i, j] = np.log(max(probs[s], floor))
+            ld[i, j] = entry_log(s, log_probs, probs, floor, uniform)
     return ld, slots
 
 
