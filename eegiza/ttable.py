@@ -33,7 +33,8 @@ from .atomic import atomic_add
 
 PROB_FLOOR = 1e-7
 COUNT_SCALE = float(2 ** 30)
-#: storage of t(f|e): "float32" or "float64" (``AlignerConfig.storage_precision``: ``table_precision``, "auto" = float32, float64 with an embedding prior)
+#: storage of t(f|e): "float32" or "float64" (``AlignerConfig.storage_precision``: its
+#: ``table_precision``, "auto" resolved to float32, or float64 with an embedding prior)
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
 
 

@@ -33,7 +33,8 @@ def add_extra_output_arguments(parser: argparse.ArgumentParser) -> None:
                         "directions' link posteriors (HMM forward-backward; Model 1 if no HMM was trained)")
     parser.add_argument("--fertility-posteriors", action="store_true",
                         help="for models ending in Model 3/4: their neighbourhood posteriors around the "
-                        "hill-climbed alignment (it, its moves and swaps) instead of the HMM's; it costs a climbing step per pair")
+                        "hill-climbed alignment (it, its moves and swaps) instead of the HMM's; it costs a "
+                        "climbing step per pair")
     parser.add_argument("--posteriors-dir", choices=POSTERIOR_DIRS, default="sym",
                         help="sym (default): symmetrised links, mean posterior; fwd / rev: that direction's "
                         "links and posteriors; both: FILE as sym plus FILE.fwd and FILE.rev")

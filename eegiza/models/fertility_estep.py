@@ -199,8 +199,7 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
 
 @njit(cache=True, nogil=True)
 def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff,
-                    dprobs, log_d,
-                    d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, slots):
+                    dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, slots):
     """One pair's log tables for the climb and the neighbourhood: (log t[i, j] (i = 0 NULL), its
     t-table slots (-1: not in the table), log d and its slots, log n(phi | e_i) of the model and
     of Model 3, log of the NULL-insertion terms, source and target word classes). ``log_t``,
@@ -238,10 +237,10 @@ def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, log_t, floor
 
 
 @njit(cache=True, nogil=True)
-def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs, log_t,
-              floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class,
-              tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, decoded,
-              slots):
+def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, collect_d4, indptr, indices, probs,
+              log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1,
+              deficient, src_class, tgt_class, m4, cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc,
+              pc, c1, cb, decoded, slots):
     """Align one pair (start, climb; with ``pegged`` also the pegged climbs) into ``out``, add its
     counts if ``collect``; returns (log P of the alignment under the from model, log of its
     neighbourhood sum, or with pegging of the union's sum). Without pegging, ``min_posterior`` > 0
@@ -260,8 +259,8 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
             decoded[:] = out
         return -np.inf, 0.0
     lt, tslot, ld, dslot, lfert, lfert3, lnull, ecls, fcls = sentence_tables(
-        e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m,
-        log_p0, log_p1, deficient, src_class, tgt_class, slots)
+        e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs,
+        log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, slots)
     a = np.empty(m, np.int64)
     fert = np.zeros(l + 1, np.int64)
     _repair(start, l, m, lt, maxfert, a, fert)
@@ -315,10 +314,10 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
 
 @njit(cache=True, nogil=True)
 def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours, model4, collect, collect_d4,
-           indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1,
-           deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, cutoff, pegged,
-           log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik, decoded, slots,
-           slot_off, log_neighbour_cut):
+           indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l,
+           d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth,
+           cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik,
+           decoded, slots, slot_off, log_neighbour_cut):
     """Sentences lo..hi-1 (one block; counts into the shared t counts and the rows of the worker that
     runs it); ``slots``
     and ``slot_off`` as :func:`eegiza.ttable.sentence_slots` gives them, or empty."""
@@ -329,8 +328,8 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
         scores[k], loglik[k] = _sentence(
             src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
             neighbours, model4, collect, collect_d4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_,
-            dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff, pegged,
-            log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb,
+            dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff,
+            pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb,
             decoded[t_lo:t_hi], block)  # decoded: empty when not decoding
 
 

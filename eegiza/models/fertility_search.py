@@ -72,19 +72,16 @@ def _model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, pm, ps):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, pm, ps, j1, j2, i_old, i_new,
-                           dirty):
+def _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, pm, ps, j1, j2, i_old, i_new):
     """Bring :func:`_model3_changes` up to date after one step, recomputing only what it changed:
     a move of a_j1 from ``i_old`` to ``i_new`` (``j2`` = -1) or a swap of a_j1, a_j2 (``i_old`` =
     ``i_new`` = -1). A move's change depends on a_j, the fertilities of a_j and of the new i and
     the two cells; a swap's on a_j1 and a_j2 alone. So a move step changes the columns of j1 and of
     every j whose a_j is i_old or i_new, and the rows i_old and i_new; a swap step the columns of
     j1 and j2; both, the swaps that involve j1 or j2. Each entry is recomputed by the same function
-    as in :func:`_model3_changes`, so the result is the same bits. ``dirty``: m booleans of scratch."""
+    as in :func:`_model3_changes`, so the result is the same bits."""
     for j in range(m):
-        dirty[j] = j == j1 or j == j2 or (i_old >= 0 and (a[j] == i_old or a[j] == i_new))
-    for j in range(m):
-        if dirty[j]:
+        if j == j1 or j == j2 or (i_old >= 0 and (a[j] == i_old or a[j] == i_new)):   # the whole column
             for i in range(l + 1):
                 pm[i, j] = _move_proposal(a, fert, i, j, m, maxfert, lt, lfert, lnull, ld, peg)
         elif i_old >= 0:
@@ -104,35 +101,28 @@ def _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, pm
 def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st, nxtpos, terms,
                       dmove, dswap):
     """Log ratio P(neighbour) / P(a) of every move (dmove[i, j]) and swap (dswap[j1, j2], j1 < j2);
-    -inf where the neighbour does not exist or is not allowed. Model 4 adds the incremental
-    distortion change (:func:`eegiza.models.ibm4.move_change`, ``swap_change``), except for
-    neighbours whose other factors change by less than the log cut-off ``m4[10]`` (-inf there)."""
-    if model4:
-        ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+    -inf where the neighbour does not exist or is not allowed: Model 3's are
+    :func:`_model3_changes`; Model 4's, :func:`_model4_try` of each (the incremental distortion
+    change, -inf for neighbours whose other factors change by less than the log cut-off ``m4[10]``)."""
+    if not model4:
+        _model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, -1, dmove, dswap)
+        return
+    ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+    n_moves = (l + 1) * m
     for j in range(m):
         aj = a[j]
         for i in range(l + 1):
             if i == aj or not ibm3.move_allowed(i, fert, m, maxfert):
                 dmove[i, j] = -np.inf
-                continue
-            d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, not model4)
-            if model4:
-                if d < m4[10]:
-                    d = -np.inf
-                else:
-                    d += ibm4.move_change(aj, j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
-            dmove[i, j] = d
+            else:
+                _model4_try(i * m + j, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                            dswap)
         for j2 in range(j + 1, m):
             if a[j2] == aj:
                 dswap[j, j2] = -np.inf
-                continue
-            d = ibm3.swap_delta(a, j, j2, lt, ld, not model4)
-            if model4:
-                if d < m4[10]:
-                    d = -np.inf
-                else:
-                    d += ibm4.swap_change(aj, j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st, nxtpos, terms)
-            dswap[j, j2] = d
+            else:
+                _model4_try(n_moves + j * m + j2, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos,
+                            terms, dmove, dswap)
 
 
 @njit(cache=True, nogil=True)
@@ -142,7 +132,6 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
     True if it stopped at a local optimum, whose neighbour deltas are then in ``dmove``/``dswap``.
     ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned). The deltas
     are computed once and then updated after each step (:func:`_update_model3_changes`)."""
-    dirty = np.empty(m, np.bool_)
     _model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, dmove, dswap)
     for _ in range(MAX_CLIMB_STEPS):
         best, kind, v1, v2 = LOG_CLIMB_GAIN, 0, 0, 0
@@ -159,15 +148,15 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
             i1 = a[v1]
             a[v1] = a[v2]
             a[v2] = i1
-            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, dmove, dswap, v1, v2, -1, -1,
-                                   dirty)
+            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, dmove, dswap, v1, v2, -1,
+                                   -1)
         else:
             i_old = a[v2]
             fert[i_old] -= 1
             fert[v1] += 1
             a[v2] = v1
             _update_model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, peg, dmove, dswap, v2, -1, i_old,
-                                   v1, dirty)
+                                   v1)
     return False
 
 
@@ -234,7 +223,6 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     moves = proposal[:n_moves].reshape((l + 1, m))   # views: candidate k = i m + j
     swaps = proposal[n_moves:].reshape((m, m))       # k = (l + 1) m + j1 m + j2
     heap = np.empty(n_all, np.int64)
-    dirty = np.empty(m, np.bool_)
     _model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps)
     for _ in range(MAX_CLIMB_STEPS):
         n = 0          # heap candidates in heap[:n], the others in heap[n_all - n_low:]
@@ -279,15 +267,15 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
             fert[i_old] -= 1
             fert[i] += 1
             a[j] = i
-            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps, j, -1, i_old, i,
-                                   dirty)
+            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps, j, -1, i_old,
+                                   i)
         else:
             j, j2 = (chosen - n_moves) // m, (chosen - n_moves) % m
             i1 = a[j]
             a[j] = a[j2]
             a[j2] = i1
-            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps, j, j2, -1, -1,
-                                   dirty)
+            _update_model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps, j, j2, -1,
+                                   -1)
     return False
 
 

@@ -67,8 +67,8 @@ def _pair_posteriors(e_sent, f_sent, a_in, out, model4, indptr, indices, probs, 
         _one_hot(a, l, m, out)
         return
     lt, _, ld, _, lfert, _, lnull, ecls, fcls = sentence_tables(
-        e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m,
-        log_p0, log_p1, deficient, src_class, tgt_class, indices[0:0])
+        e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs,
+        log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, indices[0:0])
     st = np.zeros((6, l + 2), np.int64)
     nxtpos = np.zeros(m + 1, np.int64)
     terms = np.zeros((2, l + 1))
@@ -108,9 +108,9 @@ def _pair_posteriors(e_sent, f_sent, a_in, out, model4, indptr, indices, probs, 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _all_posteriors(src_ids, src_off, tgt_ids, tgt_off, positions, off, n_chunks, model4, indptr, indices, probs, log_t,
-                    floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient,
-                    src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth):
+def _all_posteriors(src_ids, src_off, tgt_ids, tgt_off, positions, off, n_chunks, model4, indptr, indices, probs,
+                    log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1,
+                    deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth):
     n_sent = len(src_off) - 1
     post = np.zeros(off[-1])
     no_counts = np.zeros(0, np.int64)
@@ -122,9 +122,9 @@ def _all_posteriors(src_ids, src_off, tgt_ids, tgt_off, positions, off, n_chunks
             for k in range(lo, hi):
                 t_lo, t_hi = tgt_off[k], tgt_off[k + 1]
                 _pair_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], positions[t_lo:t_hi],
-                                 post[off[k]:off[k + 1]], model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk,
-                                 dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class,
-                                 m4)
+                                 post[off[k]:off[k + 1]], model4, indptr, indices, probs, log_t, floor, n_probs,
+                                 log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1,
+                                 deficient, src_class, tgt_class, m4)
             lo, hi = claim_block(counter, n_sent)
     return post
 
