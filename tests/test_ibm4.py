@@ -216,3 +216,57 @@ def test_model4_neighbour_cutoff_leaves_out_exactly_the_neighbours_below_it():
                     rest = ibm3.swap_delta(a, j, j2, lt, ld, False)
                     assert cut_swap[j, j2] == (-np.inf if rest < log_cut else full_swap[j, j2])
     assert kept > 0 and dropped > 0
+
+
+def test_incremental_neighbour_counts_equal_counting_every_neighbour_whole():
+    """The E-step counts a neighbourhood's Model-4 displacements as the centre's once (summed weight)
+    plus each neighbour's difference (ibm4.count_cepts, ibm4.change_count); the fixed-point counts
+    must be exactly those of counting every alignment whole with ibm4.distortion."""
+    from eegiza.models import ibm4
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(150):
+        l, m = int(rng.integers(1, 8)), int(rng.integers(2, 9))
+        n_a, n_b, half = 3, 2, int(rng.integers(2, m + 2))
+        width = 2 * half + 1
+        ecls = rng.integers(0, n_a, l + 1).astype(np.int64)
+        fcls = rng.integers(0, n_b, m).astype(np.int64)
+        a = rng.integers(0, l + 1, m).astype(np.int64)
+        scratch = np.empty((5, l + 1), np.int64)
+        st, nxtpos = np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64)
+        dummy = np.zeros(1)
+        whole_head, whole_later = np.zeros(n_a * n_b * width, np.int64), np.zeros(n_b * width, np.int64)
+        inc_head, inc_later = np.zeros_like(whole_head), np.zeros_like(whole_later)
+
+        def count_whole(b, w):
+            ibm4.distortion(b, l, ecls, fcls, dummy, dummy, dummy, dummy, n_b, half, 0.2, 1e-7, scratch, w,
+                            whole_head, whole_later, True)
+
+        ibm4.cept_state(a, l, st, nxtpos)
+        summed = ibm4.fixed_weight(0.5)
+        count_whole(a, 0.5)
+        for j in range(m):
+            for i in range(l + 1):
+                if i != a[j]:
+                    b = a.copy()
+                    b[j] = i
+                    w = float(rng.random())
+                    count_whole(b, w)
+                    summed += ibm4.fixed_weight(w)
+                    ibm4.change_count(a[j], j + 1, 0, i, 0, j + 1, l, ecls, fcls, n_b, half, st, nxtpos,
+                                      ibm4.fixed_weight(w), inc_head, inc_later)
+                    checked += 1
+            for j2 in range(j + 1, m):
+                if a[j2] != a[j]:
+                    b = a.copy()
+                    b[j], b[j2] = a[j2], a[j]
+                    w = float(rng.random())
+                    count_whole(b, w)
+                    summed += ibm4.fixed_weight(w)
+                    ibm4.change_count(a[j], j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, ecls, fcls, n_b, half, st,
+                                      nxtpos, ibm4.fixed_weight(w), inc_head, inc_later)
+                    checked += 1
+        ibm4.count_cepts(l, ecls, fcls, n_b, half, st, nxtpos, summed, inc_head, inc_later)
+        np.testing.assert_array_equal(inc_head, whole_head)
+        np.testing.assert_array_equal(inc_later, whole_later)
+    assert checked > 3000

@@ -13,7 +13,9 @@ PER_NEIGHBOUR_KERNELS = [
     ibm2.table_key, ibm2.find_block, ibm2.block_slot,  # per cell in ibm3.distortion_logs and the Model-2 E-step
     ibm3.entry_log, ibm3.move_delta, ibm3.swap_delta, ibm3.move_allowed,
     ibm4.distortion, ibm4.build_state, ibm4.change_delta, ibm4.move_change, ibm4.swap_change, ibm4._cept_log,
-    fertility_search._model4_try, fertility_search._ranked_before, fertility_search._sift_down,
+    ibm4.cept_state, ibm4.count_cepts, ibm4.change_count, ibm4._cept_count,
+    fertility_search._model4_try, fertility_search._move_try, fertility_search._swap_try,
+    fertility_search._best_improving,
     fertility_search._score,
 ]
 

@@ -43,7 +43,7 @@ def _hood_total(l, m, dmove, dswap, centre_weight):
 
 @njit(cache=True, nogil=True)
 def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff, collect_d4, ecls, fcls, m4,
-             scratch, tc, nc, dc, pc, c1, cb, centre_weight, scale):
+             st, nxtpos, tc, nc, dc, pc, c1, cb, centre_weight, scale):
     """Add the neighbourhood counts of centre ``a`` (the centre itself weighing ``centre_weight``,
     1 or 0), each alignment weighted by P / P(a) * ``scale``, or, if ``scale`` < 0, by its share
     of this neighbourhood alone; returns log of sum_N P / P(a)."""
@@ -103,31 +103,28 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
         p0c += plus1[0] * inv * (m - 2 * (f0 + 1))
     pc[0] += _fixed(p0c)
     pc[1] += _fixed(p1c)
-    if collect_d4:
-        d1, d1_seen, db, db_seen = m4[0], m4[1], m4[2], m4[3]   # taken out of the tuple once, not per call
-        if centre_weight > 0:
-            ibm4.distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, m4[4], m4[5], m4[6], m4[7], scratch,
-                            centre_weight * inv, c1, cb, True)
+    if collect_d4:   # the centre's displacements once, with the summed weight; each neighbour its difference
+        n_fcls, half = m4[4], m4[5]
+        ibm4.cept_state(a, l, st, nxtpos)
+        summed = ibm4.fixed_weight(centre_weight * inv) if centre_weight > 0 else np.int64(0)
         for j in range(m):
             for i in range(l + 1):
                 w = wmove[i, j] * inv
                 if w > cutoff:
-                    old = a[j]
-                    a[j] = i
-                    ibm4.distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, m4[4], m4[5], m4[6], m4[7],
-                                    scratch, w, c1, cb, True)
-                    a[j] = old
+                    add = ibm4.fixed_weight(w)
+                    summed += add
+                    ibm4.change_count(a[j], j + 1, 0, i, 0, j + 1, l, ecls, fcls, n_fcls, half, st, nxtpos, add, c1,
+                                      cb)
             for j2 in range(j + 1, m):
                 if dswap[j, j2] > -np.inf:
                     w = np.exp(dswap[j, j2]) * inv
                     if w > cutoff:
-                        i1 = a[j]
-                        a[j] = a[j2]
-                        a[j2] = i1
-                        ibm4.distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, m4[4], m4[5], m4[6],
-                                        m4[7], scratch, w, c1, cb, True)
-                        a[j2] = a[j]
-                        a[j] = i1
+                        add = ibm4.fixed_weight(w)
+                        summed += add
+                        ibm4.change_count(a[j], j + 1, j2 + 1, a[j2], j2 + 1, j + 1, l, ecls, fcls, n_fcls, half, st,
+                                          nxtpos, add, c1, cb)
+        if summed != 0:
+            ibm4.count_cepts(l, ecls, fcls, n_fcls, half, st, nxtpos, summed, c1, cb)
     return np.log(total)
 
 
@@ -151,7 +148,7 @@ def _union_part(centres, k, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, e
 
 @njit(cache=True, nogil=True)
 def _collect_union(e_sent, centres, cscores, n, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st,
-                   nxtpos, terms, dmove, dswap, tslot, dslot, cutoff, collect_d4, scratch, tc, nc, dc, pc, c1, cb):
+                   nxtpos, terms, dmove, dswap, tslot, dslot, cutoff, collect_d4, tc, nc, dc, pc, c1, cb):
     """Add the counts of the union of the centres' neighbourhoods (:mod:`eegiza.models.pegging`),
     every alignment weighted by P / sum_union P; returns log sum_union P."""
     logs = np.empty(n)
@@ -169,7 +166,7 @@ def _collect_union(e_sent, centres, cscores, n, l, m, maxfert, lt, lfert, lnull,
         weight = _union_part(centres, k, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls, fcls, m4, st,
                              nxtpos, terms, dmove, dswap)
         _collect(e_sent, centres[k], fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff, collect_d4, ecls, fcls,
-                 m4, scratch, tc, nc, dc, pc, c1, cb, weight, np.exp(cscores[k] - log_z))
+                 m4, st, nxtpos, tc, nc, dc, pc, c1, cb, weight, np.exp(cscores[k] - log_z))
     return log_z
 
 
@@ -288,7 +285,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
             return cscores[best], cscores[best]
         return cscores[best], _collect_union(e_sent, centres, cscores, n, l, m, maxfert, lt, lfert, lnull, ld, model4,
                                              ecls, fcls, m4, st, nxtpos, terms, dmove, dswap, tslot, dslot, cutoff,
-                                             collect_d4, scratch, tc, nc, dc, pc, c1, cb)
+                                             collect_d4, tc, nc, dc, pc, c1, cb)
     for j in range(m):
         out[j] = a[j]
     if not collect:
@@ -309,7 +306,7 @@ def _sentence(e_sent, f_sent, start, out, climb, neighbours, model4, collect, co
         if min_posterior > 0.0 and neighbours:
             _drop_uncertain_links(l, m, dmove, dswap, min_posterior, decoded)
     return score, score + _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
-                                   collect_d4, ecls, fcls, m4, scratch, tc, nc, dc, pc, c1, cb, 1.0, -1.0)
+                                   collect_d4, ecls, fcls, m4, st, nxtpos, tc, nc, dc, pc, c1, cb, 1.0, -1.0)
 
 
 @njit(cache=True, nogil=True)

@@ -5,7 +5,7 @@
 From a start alignment a (repaired to the fertility limits phi_i < maxfertility, 2 phi_0 <= m), apply
 the best single move a_j := i or swap a_j1 <-> a_j2 while it multiplies P(f, a | e) by more than
 1.00001, at most 61 steps. Model 3 scores every neighbour exactly (:mod:`eegiza.models.ibm3`);
-Model 4 tries candidates in decreasing order of their Model-3 score change (a lazy heap) and takes the
+Model 4 tries candidates in decreasing order of their Model-3 score change and takes the
 first that improves the Model-4 probability, computed incrementally (:mod:`eegiza.models.ibm4`).
 Pegging (Brown et al. 1993, sec. 6; GIZA's ``Peg``) climbs once per allowed link i-j with a_j fixed
 and keeps the good results as centres (:func:`_pegged_centres`, :mod:`eegiza.models.pegging`).
@@ -21,10 +21,6 @@ from . import ibm3, ibm4, pegging
 
 LOG_CLIMB_GAIN = float(np.log(1.00001))
 MAX_CLIMB_STEPS = 61
-#: Model-4 climb: candidates whose Model-3 change is below this (a factor e^-10) stay out of the
-#: ordering heap; they are scored only when no candidate in the heap improves Model 4, which leaves
-#: the choice unchanged (they rank below every heap candidate) and keeps the heap small.
-HEAP_MIN_PROPOSAL = -10.0
 
 @njit(cache=True, nogil=True)
 def _repair(start, l, m, lt, maxfert, a, fert):
@@ -102,27 +98,24 @@ def _neighbour_deltas(a, fert, l, m, maxfert, lt, lfert, lnull, ld, model4, ecls
                       dmove, dswap):
     """Log ratio P(neighbour) / P(a) of every move (dmove[i, j]) and swap (dswap[j1, j2], j1 < j2);
     -inf where the neighbour does not exist or is not allowed: Model 3's are
-    :func:`_model3_changes`; Model 4's, :func:`_model4_try` of each (the incremental distortion
+    :func:`_model3_changes`; Model 4's, :func:`_move_try`/:func:`_swap_try` of each (the incremental distortion
     change, -inf for neighbours whose other factors change by less than the log cut-off ``m4[10]``)."""
     if not model4:
         _model3_changes(a, fert, l, m, maxfert, lt, lfert, lnull, ld, -1, dmove, dswap)
         return
     ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
-    n_moves = (l + 1) * m
     for j in range(m):
         aj = a[j]
         for i in range(l + 1):
             if i == aj or not ibm3.move_allowed(i, fert, m, maxfert):
                 dmove[i, j] = -np.inf
             else:
-                _model4_try(i * m + j, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
-                            dswap)
+                _move_try(i, j, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dmove)
         for j2 in range(j + 1, m):
             if a[j2] == aj:
                 dswap[j, j2] = -np.inf
             else:
-                _model4_try(n_moves + j * m + j2, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos,
-                            terms, dmove, dswap)
+                _swap_try(j, j2, a, lt, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dswap)
 
 
 @njit(cache=True, nogil=True)
@@ -161,45 +154,62 @@ def _climb_model3(a, fert, l, m, maxfert, lt, lfert, lnull, ld, ecls, fcls, m4, 
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _move_try(i, j, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dmove):
+    """Model-4 log change of the move a_j := i, also stored in ``dmove[i, j]`` (-inf when its other
+    factors change by less than the log cut-off ``m4[10]``)."""
+    d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False)
+    d = -np.inf if d < m4[10] else d + ibm4.move_change(a[j], j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
+    dmove[i, j] = d
+    return d
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _swap_try(j, j2, a, lt, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dswap):
+    """Model-4 log change of the swap of a_j and a_j2, also stored in ``dswap[j, j2]`` (as :func:`_move_try`)."""
+    d = ibm3.swap_delta(a, j, j2, lt, ld, False)
+    d = -np.inf if d < m4[10] else d + ibm4.swap_change(a[j], j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st,
+                                                       nxtpos, terms)
+    dswap[j, j2] = d
+    return d
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap):
     """Model-4 log change of candidate k (move k = i m + j, swap k = (l + 1) m + j1 m + j2), also
     stored in ``dmove``/``dswap``."""
     n_moves = (l + 1) * m
     if k < n_moves:
-        i, j = k // m, k % m
-        d = ibm3.move_delta(a, fert, i, j, lt, lfert, lnull, ld, False)
-        d = -np.inf if d < m4[10] else d + ibm4.move_change(a[j], j + 1, i, l, m, ecls, fcls, m4, st, nxtpos, terms)
-        dmove[i, j] = d
-    else:
-        j, j2 = (k - n_moves) // m, (k - n_moves) % m
-        d = ibm3.swap_delta(a, j, j2, lt, ld, False)
-        d = -np.inf if d < m4[10] else d + ibm4.swap_change(a[j], j + 1, a[j2], j2 + 1, l, m, ecls, fcls, m4, st,
-                                                           nxtpos, terms)
-        dswap[j, j2] = d
-    return d
+        return _move_try(k // m, k % m, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dmove)
+    return _swap_try((k - n_moves) // m, (k - n_moves) % m, a, lt, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dswap)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _ranked_before(proposal, k1, k2):
-    """Candidate k1 comes before k2: larger Model-3 change, on ties the lower index."""
-    return proposal[k1] > proposal[k2] or (proposal[k1] == proposal[k2] and k1 < k2)
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _sift_down(heap, n, pos, proposal):
-    """Restore the max-heap (by :func:`_ranked_before`) of heap[:n] below ``pos``."""
-    k = heap[pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= n:
-            break
-        if child + 1 < n and _ranked_before(proposal, heap[child + 1], heap[child]):
-            child += 1
-        if not _ranked_before(proposal, heap[child], k):
-            break
-        heap[pos] = heap[child]
-        pos = child
-    heap[pos] = k
+def _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap, moves,
+                    swaps):
+    """Score every candidate (``moves``/``swaps``: their Model-3 changes, -inf = no candidate) under
+    Model 4 into ``dmove``/``dswap`` (-inf for the non-candidates) and return the best-ranked one
+    that improves Model 4 (larger Model-3 change first, ties: the lower index k), -1 if none."""
+    n_moves = (l + 1) * m
+    best_k, best_v = -1, -np.inf
+    for j in range(m):
+        for i in range(l + 1):
+            v = moves[i, j]
+            if v == -np.inf:
+                dmove[i, j] = -np.inf
+            elif (_move_try(i, j, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dmove)
+                  > LOG_CLIMB_GAIN):
+                k = i * m + j
+                if best_k < 0 or v > best_v or (v == best_v and k < best_k):
+                    best_k, best_v = k, v
+        for j2 in range(j + 1, m):
+            v = swaps[j, j2]
+            if v == -np.inf:
+                dswap[j, j2] = -np.inf
+            elif _swap_try(j, j2, a, lt, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dswap) > LOG_CLIMB_GAIN:
+                k = n_moves + j * m + j2
+                if best_k < 0 or v > best_v or (v == best_v and k < best_k):
+                    best_k, best_v = k, v
+    return best_k
 
 
 @njit(cache=True, nogil=True)
@@ -210,55 +220,30 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     that multiplies the Model-4 probability by more than 1.00001 is applied. Returns True at a local
     optimum, where every neighbour has been scored: ``dmove``/``dswap`` then hold the Model-4 deltas.
 
-    The order comes lazily from a heap of the candidates whose Model-3 change is at least
-    ``HEAP_MIN_PROPOSAL``; after a quarter of them have been tried in vain, the rest and the
-    candidates left out of the heap are all scored (as they must be at a local optimum) and the
-    best-ranked improving one, if any, is applied: the same choice as trying them all in order.
-    The Model-3 changes are computed once and updated after each step
-    (:func:`_update_model3_changes`). ``peg`` >= 0: position ``peg`` is never moved nor swapped
-    (and False is returned)."""
+    The same choice, without sorting: the best-ranked candidate is tried alone (most steps of a
+    climb take it); if it does not improve, every candidate is scored (:func:`_best_improving`, as
+    it must be at a local optimum anyway) and the best-ranked improving one is applied. The Model-3
+    changes are computed once and updated after each step (:func:`_update_model3_changes`).
+    ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned)."""
     n_moves = (l + 1) * m
     n_all = n_moves + m * m
     proposal = np.full(n_all, -np.inf)
     moves = proposal[:n_moves].reshape((l + 1, m))   # views: candidate k = i m + j
     swaps = proposal[n_moves:].reshape((m, m))       # k = (l + 1) m + j1 m + j2
-    heap = np.empty(n_all, np.int64)
     _model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps)
     for _ in range(MAX_CLIMB_STEPS):
-        n = 0          # heap candidates in heap[:n], the others in heap[n_all - n_low:]
-        n_low = 0
+        top, top_v = -1, -np.inf   # the best-ranked candidate (ties: the lower index)
         for k in range(n_all):
-            v = proposal[k]
-            if v >= HEAP_MIN_PROPOSAL:
-                heap[n] = k
-                n += 1
-            elif v > -np.inf:
-                n_low += 1
-                heap[n_all - n_low] = k
-        for pos in range(n // 2 - 1, -1, -1):
-            _sift_down(heap, n, pos, proposal)
-        dmove[:] = -np.inf
-        dswap[:] = -np.inf
+            if proposal[k] > top_v:
+                top, top_v = k, proposal[k]
         ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
         chosen = -1
-        in_order = n // 4 + 8
-        while n > 0 and in_order > 0 and chosen < 0:
-            k = heap[0]
-            n -= 1
-            heap[0] = heap[n]
-            _sift_down(heap, n, 0, proposal)
-            in_order -= 1
-            if _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
-                           dswap) > LOG_CLIMB_GAIN:
-                chosen = k
-        if chosen < 0:
-            for r in range(n_all):
-                if n <= r < n_all - n_low:
-                    continue
-                k = heap[r]
-                if _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
-                               dswap) > LOG_CLIMB_GAIN and (chosen < 0 or _ranked_before(proposal, k, chosen)):
-                    chosen = k
+        if top >= 0 and _model4_try(top, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
+                                    dmove, dswap) > LOG_CLIMB_GAIN:
+            chosen = top
+        else:
+            chosen = _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
+                                     dswap, moves, swaps)
         if chosen < 0:
             return peg < 0
         if chosen < n_moves:

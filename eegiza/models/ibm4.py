@@ -32,6 +32,12 @@ from ..ttable import COUNT_SCALE
 from .buckets import clamped_bucket
 
 
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def fixed_weight(weight):
+    """The fixed-point count (``COUNT_SCALE``) a displacement gets from an alignment of this weight."""
+    return np.int64(weight * COUNT_SCALE + 0.5)
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, n_fcls, half, smooth, floor, scratch,
                weight, c1, cb, counting):
@@ -58,7 +64,7 @@ def distortion(a, l, ecls, fcls, d1, d1_seen, db, db_seen, n_fcls, half, smooth,
         prev[i] = p
         if fert[i] > 0:
             p = i
-    add = np.int64(weight * COUNT_SCALE + 0.5)
+    add = fixed_weight(weight)
     total = 0.0
     for j in range(1, m + 1):
         i = a[j - 1]
@@ -153,7 +159,24 @@ def _cept_log(first, nxtpos, skip, add, center_prev, cls_prev, fcls, m4, m):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
-    """Fill the cept state of alignment ``a``; returns its total log distortion."""
+    """Fill the cept state of alignment ``a`` and its log terms; returns its total log distortion."""
+    m = len(a)
+    cept_state(a, l, st, nxtpos)
+    total = 0.0
+    for i in range(1, l + 1):
+        terms[0, i] = 0.0
+        terms[1, i] = 0.0
+        if st[0, i] > 0:
+            ep = st[3, i]
+            terms[0, i] = _cept_log(st[2, i], nxtpos, 0, 0, st[5, ep], ecls[ep], fcls, m4, m)
+            terms[1, i] = _head_log(m4, ecls[ep], fcls[st[2, i] - 1], st[2, i] - st[5, ep], m)
+            total += terms[0, i]
+    return total
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def cept_state(a, l, st, nxtpos):
+    """Fill the cept state ``st``/``nxtpos`` of alignment ``a`` (rows described above), no logs."""
     m = len(a)
     for r in range(6):
         for i in range(l + 2):
@@ -177,16 +200,6 @@ def build_state(a, l, ecls, fcls, m4, st, nxtpos, terms):
         st[4, i] = n
         if i > 0 and st[0, i] > 0:
             n = i
-    total = 0.0
-    for i in range(1, l + 1):
-        terms[0, i] = 0.0
-        terms[1, i] = 0.0
-        if st[0, i] > 0:
-            ep = st[3, i]
-            terms[0, i] = _cept_log(st[2, i], nxtpos, 0, 0, st[5, ep], ecls[ep], fcls, m4, m)
-            terms[1, i] = _head_log(m4, ecls[ep], fcls[st[2, i] - 1], st[2, i] - st[5, ep], m)
-            total += terms[0, i]
-    return total
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -271,6 +284,99 @@ def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms
         delta += _cept_log(st[2, k], nxtpos, skip, add, center, ecls[ep], fcls, m4, m)
     return delta
 
+
+
+
+# --------------------------------------------------------------------------- incremental counts
+# The E-step adds every neighbour's displacements to the counts with the neighbour's weight. A
+# neighbour differs from the centre only in the cepts change_delta rescores, so its displacements
+# are the centre's minus those of the touched cepts in the centre plus those in the neighbour:
+# the centre's are added once with the summed weight, and each neighbour adds only its difference.
+# The counts are fixed-point integers, so the sums are exactly those of counting every neighbour
+# whole (tests/test_ibm4.py).
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _cept_count(first, nxtpos, skip, add, center_prev, cls_prev, fcls, n_fcls, half, weight, head_counts,
+                later_counts):
+    """Add ``weight`` (fixed point, may be negative) to the counts of every displacement of the cept
+    whose positions are the list from ``first`` without ``skip`` and with ``add`` (as :func:`_cept_log`)."""
+    width = 2 * half + 1
+    last = 0
+    p = first
+    if skip != 0 and p == skip:
+        p = nxtpos[p]
+    pend = add
+    while p != 0 or pend != 0:
+        if pend != 0 and (p == 0 or pend < p):
+            j = pend
+            pend = 0
+        else:
+            j = p
+            p = nxtpos[p]
+            if skip != 0 and p == skip:
+                p = nxtpos[p]
+        if last == 0:
+            head_counts[(cls_prev * n_fcls + fcls[j - 1]) * width + clamped_bucket(j - center_prev, half)] += weight
+        else:
+            later_counts[fcls[j - 1] * width + clamped_bucket(j - last, half)] += weight
+        last = j
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def count_cepts(l, ecls, fcls, n_fcls, half, st, nxtpos, weight, head_counts, later_counts):
+    """Add ``weight`` (fixed point) to the counts of every displacement of the alignment whose
+    state :func:`cept_state` left in ``st``/``nxtpos`` (what :func:`distortion` counts)."""
+    for i in range(1, l + 1):
+        if st[0, i] > 0:
+            ep = st[3, i]
+            _cept_count(st[2, i], nxtpos, 0, 0, st[5, ep], ecls[ep], fcls, n_fcls, half, weight, head_counts,
+                        later_counts)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def change_count(c1, s1, a1, c2, s2, a2, l, ecls, fcls, n_fcls, half, st, nxtpos, weight, head_counts,
+                 later_counts):
+    """Add ``weight`` (fixed point) times (the neighbour's displacements - the centre's) to the
+    counts, for the change of :func:`change_delta` (same arguments) from the state of
+    :func:`cept_state`: the cepts it touches lose their displacements in the centre and gain
+    those in the neighbour."""
+    none = l + 1
+    width = 2 * half + 1
+    cand = (none, none, none, none, none, none)
+    if c1 > 0:
+        cand = (c1, st[4, c1], _next_new(c1, l, st, c1, s1, a1, c2, s2, a2), none, none, none)
+    if c2 > 0:
+        cand = (cand[0], cand[1], cand[2], c2, st[4, c2], _next_new(c2, l, st, c1, s1, a1, c2, s2, a2))
+    for q in range(6):
+        k = cand[q]
+        if k > l:
+            continue
+        repeated = False
+        for r in range(q):
+            if cand[r] == k:
+                repeated = True
+        if repeated:
+            continue
+        f_new = _fert_new(k, st, c1, s1, a1, c2, s2, a2)
+        ep_old = st[3, k]
+        if k != c1 and k != c2:  # same words: only the head can change
+            ep = _prev_new(k, st, c1, s1, a1, c2, s2, a2)
+            center = _center_new(ep, st, c1, s1, a1, c2, s2, a2)
+            if ep != ep_old or center != st[5, ep_old]:
+                cls_f = fcls[st[2, k] - 1]
+                head_counts[(ecls[ep_old] * n_fcls + cls_f) * width
+                            + clamped_bucket(st[2, k] - st[5, ep_old], half)] -= weight
+                head_counts[(ecls[ep] * n_fcls + cls_f) * width + clamped_bucket(st[2, k] - center, half)] += weight
+            continue
+        if st[0, k] > 0:
+            _cept_count(st[2, k], nxtpos, 0, 0, st[5, ep_old], ecls[ep_old], fcls, n_fcls, half, -weight,
+                        head_counts, later_counts)
+        if f_new > 0:
+            ep = _prev_new(k, st, c1, s1, a1, c2, s2, a2)
+            center = _center_new(ep, st, c1, s1, a1, c2, s2, a2)
+            skip, add = (s1, a1) if k == c1 else (s2, a2)
+            _cept_count(st[2, k], nxtpos, skip, add, center, ecls[ep], fcls, n_fcls, half, weight, head_counts,
+                        later_counts)
 
 
 # --------------------------------------------------------------------------- fast neighbour changes
