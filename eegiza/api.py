@@ -36,7 +36,7 @@ from .links import directional_links, to_lists
 from .memory import check_memory_limit, estimate_training_memory
 from .phases import NO_PROFILE, PhaseProfile
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
-from .slot_transpose import SlotTranspose
+from .slot_transpose import REUSE_MAX_SLOTS, SlotTranspose, corpus_slot_count
 from .small_batch import SMALL_BATCH, align_direction_small, small_corpus
 from .symmetrize import symmetrize_flat
 from .train import DirectionModel, _engine, align_direction, train_pair, training_alignment
@@ -48,13 +48,6 @@ from .version import __version__
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
-#: :meth:`AlignmentModel.align_corpus` derives the reverse direction's sentence slots from the
-#: forward ones (:mod:`eegiza.slot_transpose`) when a corpus has at most this many (source + 1) x
-#: target word pairs (both directions' slots are then held at once: 2 x 4 bytes each, 256 MB at
-#: this size; about 50,000 pairs of Hansards length); a larger corpus has each direction search its
-#: own, one after the other, so a final pass over a large training corpus needs no more memory
-#: than before (memory.estimate_training_memory).
-REUSE_MAX_SLOTS = 1 << 25
 
 
 class ModelFileError(ValueError):
@@ -136,11 +129,14 @@ class AlignmentModel:
                 def align(model, c):
                     return align_direction_small(model, c, align_direction)
             fwd_model, rev_model = self._directions(corpus)
-            fwd_slots, rev_slots = (self._both_slots(corpus, fwd_model, rev_model) if align is align_direction
-                                    else (None, None))
-            fwd_pos, fwd_scores = (align(fwd_model, corpus) if fwd_slots is None
-                                   else align_direction(fwd_model, corpus, fwd_slots))
-            del fwd_slots
+            if align is align_direction and self._derives_reverse_slots(corpus, fwd_model, rev_model):
+                fwd_slots = sentence_slots(corpus, fwd_model.ttable)
+                fwd_pos, fwd_scores = align_direction(fwd_model, corpus, fwd_slots)
+                rev_slots = self._slot_transpose().reverse_slots(corpus, fwd_slots)
+                del fwd_slots   # before the reverse direction's pass: one direction's slots at a time
+            else:
+                fwd_pos, fwd_scores = align(fwd_model, corpus)
+                rev_slots = None
             rev_pos, rev_scores = (align(rev_model, corpus.reversed()) if rev_slots is None
                                    else align_direction(rev_model, corpus.reversed(), rev_slots))
             del rev_slots
@@ -152,22 +148,26 @@ class AlignmentModel:
         profile.mark("symmetrisation")
         return CorpusAlignment(fwd, rev, sym, fwd_scores, rev_scores)
 
-    def _both_slots(self, corpus: ParallelCorpus, fwd: DirectionModel, rev: DirectionModel):
-        """(forward slots, reverse slots) of the corpus when both directions align through sentence
-        slots and both fit in memory at once (:data:`REUSE_MAX_SLOTS`): the reverse ones derived from
-        the forward ones (:mod:`eegiza.slot_transpose`, the map built once per model), else
-        (None, None): each direction searches its own."""
-        if not (_uses_slots(fwd) and _uses_slots(rev)):
-            return None, None
-        n_slots = int(np.dot(corpus.src.lengths + 1, corpus.tgt.lengths))
-        if n_slots > REUSE_MAX_SLOTS:
-            return None, None
+    def _derives_reverse_slots(self, corpus: ParallelCorpus, fwd: DirectionModel, rev: DirectionModel) -> bool:
+        """Both directions align through sentence slots and the corpus is small enough
+        (:data:`eegiza.slot_transpose.REUSE_MAX_SLOTS`) to derive the reverse ones from the forward ones."""
+        return _uses_slots(fwd) and _uses_slots(rev) and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
+
+    def _slot_transpose(self) -> SlotTranspose:
+        """The forward-to-reverse slot map of this model's t-tables, built once (:mod:`eegiza.slot_transpose`)."""
         cached = self._transpose
         if cached is None or cached[0] is not self.fwd.ttable or cached[1] is not self.rev.ttable:
             cached = self._transpose = (self.fwd.ttable, self.rev.ttable,
                                         SlotTranspose(self.fwd.ttable, self.rev.ttable))
+        return cached[2]
+
+    def _both_slots(self, corpus: ParallelCorpus, fwd: DirectionModel, rev: DirectionModel):
+        """(forward slots, reverse slots) of the corpus, the reverse ones derived, when
+        :meth:`_derives_reverse_slots`, else (None, None) (benchmarks/bench_saved_model_stages.py)."""
+        if not self._derives_reverse_slots(corpus, fwd, rev):
+            return None, None
         fwd_slots = sentence_slots(corpus, fwd.ttable)
-        rev_slots = cached[2].reverse_slots(corpus, fwd_slots)
+        rev_slots = self._slot_transpose().reverse_slots(corpus, fwd_slots)
         return (fwd_slots, rev_slots) if rev_slots is not None else (None, None)
 
     def align(self, src_sentences, tgt_sentences=None, method: Optional[str] = None) -> List[List[tuple]]:

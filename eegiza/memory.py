@@ -11,10 +11,15 @@ word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``
   slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
   M-step's blocks;
 * a direction trained alone: its table, slots and counts, and the other direction's table;
+* the reverse direction's slots derived from the forward ones (before the reverse direction's
+  Models 3/4 after training by agreement, and in the final alignment pass; only for a corpus of
+  at most :data:`eegiza.slot_transpose.REUSE_MAX_SLOTS` slots): both tables, both directions'
+  slots, the slot map;
 * Models 3/4 of one direction: both tables, that direction's slots, its fixed-point counts
   (the float counts take their place; the new probabilities overwrite the old) and the log of
   its t-table (8 nnz, :func:`eegiza.models.fertility.pass_logs`);
-* the final alignment: both tables, one direction's slots and its t-table's log.
+* the final alignment: both tables, one direction's slots and its t-table's log (one direction
+  after the other).
 
 The estimate is the largest phase plus the corpus and the baseline. Measured: ro-en through
 ``eegiza align`` 399 MB estimated, 424 MB peak; in ``benchmarks/bench_align.py``, which also holds
@@ -32,6 +37,7 @@ import numpy as np
 
 from .config import AlignerConfig
 from .schedule import parse_schedule
+from .slot_transpose import REUSE_MAX_SLOTS
 from .train import VB_BLOCK
 from .ttable import cooccurring_pairs
 
@@ -85,6 +91,9 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
             nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
             phases["Model 1/HMM, one direction"] = {
                 "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "M-step blocks": VB_BLOCK_BYTES}
+    if models & set("1H") and slots_fwd / SLOT <= REUSE_MAX_SLOTS:
+        phases["reverse slots derived from the forward ones"] = {
+            "t-tables": tables, "slots": slots_fwd + slots_rev, "reverse slot map": float(nnz_fwd) * SLOT}
     if models & set("34"):
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
         phases["Models 3/4, one direction"] = {

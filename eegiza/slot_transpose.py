@@ -25,6 +25,18 @@ from typing import Optional
 import numpy as np
 from numba import njit, prange
 
+#: A corpus' reverse slots are derived from its forward ones (training's reverse Models 3/4 and
+#: the final alignment pass) when it has at most this many (source + 1) x target word pairs: both
+#: directions' slots (4 bytes each) and the map are held at once while deriving, 256 MB per
+#: direction at this size (de-en's 101k pairs have 45M, en-fr's first 100k 61M); a larger corpus
+#: has each direction search its own, so memory stays one direction's slots (memory.py).
+REUSE_MAX_SLOTS = 1 << 26
+
+
+def corpus_slot_count(corpus) -> int:
+    """The corpus' number of (source + 1) x target word pairs: its forward slots."""
+    return int(np.dot(corpus.src.lengths.astype(np.int64) + 1, corpus.tgt.lengths))
+
 
 @njit(cache=True, nogil=True)
 def _transpose_map(fwd_indptr, fwd_indices, rev_indptr, rev_indices, out, null_out):

@@ -27,6 +27,7 @@ from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
+from .slot_transpose import REUSE_MAX_SLOTS, SlotTranspose, corpus_slot_count
 from .ttable import TTable, fixed_to_float, sentence_slots
 
 
@@ -259,9 +260,14 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
             fwd.close_iteration(name, it, f_loglik, t0)
             rev.close_iteration(name, it, r_loglik, t0)
     # Models 3/4 one direction after the other (both cores are busy within each); the reverse
-    # direction's own slots are built when it gets there
+    # direction's slots are the forward ones transposed (slot_transpose), built when it gets there
     del rev_slot_map
-    return fwd.finish(tgt_class), rev.finish(src_class)
+    fwd_model = fwd.finish(tgt_class, keep_slots=rev.wants_slots() and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS)
+    fwd_slots, fwd.kept_slots = fwd.kept_slots, None
+    if fwd_slots is not None:
+        rev.take_slots(SlotTranspose(fwd.model.ttable, rev.model.ttable).reverse_slots(corpus, fwd_slots))
+    del fwd_slots
+    return fwd_model, rev.finish(src_class)
 
 
 def _concurrent_kernels_ok() -> bool:
@@ -318,6 +324,7 @@ class _DirectionTraining:
             self.model.jump, self.model.start, self.model.atable = initial.jump, initial.start, initial.atable
         self.n_base = sum(n for _, n in self.base_items)
         self.done, self.start = 0, None    # iterations completed; the Models 3/4 start alignment
+        self.kept_slots = None             # see finish(keep_slots=True)
         if resume is not None and resume.done > 0:
             self._restore(resume, ttable, schedule)
         # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere;
@@ -450,15 +457,31 @@ class _DirectionTraining:
         if not (self.config.agreement and name in "1H" and self.tag == "fwd"):   # lockstep: marked once, by rev
             self.profile.mark(self._phase(PHASE_NAMES[name]))
 
+    def _fertility_left(self) -> bool:
+        return bool(self.fertility_items) and self.done - self.n_base < sum(n for _, n in self.fertility_items)
+
+    def wants_slots(self) -> bool:
+        """:meth:`finish` will use the corpus' t-table slots (and search them if it has none)."""
+        return bool(self._fertility_left() and self.base_items and self.engine is None)
+
+    def take_slots(self, slots: Optional[tuple]) -> None:
+        """(slots, slot offsets) of this direction's corpus, derived elsewhere, for :meth:`finish`
+        (None: it searches its own)."""
+        if slots is not None:
+            self.slots, self.slot_off = slots
+
     def finish(self, tgt_class: Optional[np.ndarray] = None,
-               fertility_params: Optional[FertilityParams] = None) -> DirectionModel:
-        """Models 3/4 of the schedule, from the Viterbi alignment of the last of Models 1, 2, H."""
+               fertility_params: Optional[FertilityParams] = None, keep_slots: bool = False) -> DirectionModel:
+        """Models 3/4 of the schedule, from the Viterbi alignment of the last of Models 1, 2, H.
+        ``keep_slots``: leave the corpus' t-table slots (if it had them) in ``self.kept_slots``
+        (the other direction derives its own from them)."""
         fertility_done = max(0, self.done - self.n_base)   # Models 3/4 iterations done before a resume
-        fertility_left = self.fertility_items and fertility_done < sum(n for _, n in self.fertility_items)
-        if self.slots is None and fertility_left and self.base_items and self.engine is None:
+        fertility_left = self._fertility_left()
+        if self.slots is None and self.wants_slots():
             self.slots, self.slot_off = sentence_slots(self.corpus, self.model.ttable)
         slots = (self.slots, self.slot_off) if self.slots is not None else None   # reused by Models 3/4
         self.slots = self.slot_off = None
+        self.kept_slots = slots if keep_slots else None
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
         if fertility_left:

@@ -110,3 +110,21 @@ def test_agreement_lowers_aer_on_gold():
         scores[joint] = aer(gold, links).aer
     # 1,000 Hansards lines, gdfa: independent HMMs 0.203 AER, joint 0.180 (measured)
     assert scores[True] < scores[False] - 0.01
+
+
+def test_reverse_models_3_4_on_slots_derived_from_the_forward_ones_equal_searching_them(monkeypatch):
+    """After training by agreement, the reverse direction's Models 3/4 run on its slots derived from
+    the forward direction's (train._train_pair); searching its own must give the same model."""
+    from eegiza import train as train_module
+    corpus = random_corpus(9, 300, 50, (1, 10), (1, 10))
+    config = AlignerConfig(schedule="1^2 H^2 3^1 4^1", threads=1)
+    derived = train_pair(corpus, config)
+    handed = []
+    monkeypatch.setattr(train_module._DirectionTraining, "take_slots", lambda self, slots: handed.append(slots))
+    searched = train_pair(corpus, config)
+    assert len(handed) == 1 and handed[0] is not None   # the reverse direction was handed derived slots
+    for a, b in zip(derived, searched):
+        np.testing.assert_array_equal(a.ttable.probs, b.ttable.probs)
+        np.testing.assert_array_equal(a.fertility.n_table, b.fertility.n_table)
+        np.testing.assert_array_equal(a.fertility.d1, b.fertility.d1)
+        np.testing.assert_array_equal(a.found[0], b.found[0])

@@ -270,3 +270,19 @@ def test_incremental_neighbour_counts_equal_counting_every_neighbour_whole():
         np.testing.assert_array_equal(inc_head, whole_head)
         np.testing.assert_array_equal(inc_later, whole_later)
     assert checked > 3000
+
+
+def test_best_ranked_candidates_are_the_first_in_model3_order():
+    """fertility_search._best_ranked (the candidates the Model-4 climb tries one by one) against
+    sorting every candidate by (larger Model-3 change, lower index), with ties and non-candidates."""
+    from eegiza.models.fertility_search import _best_ranked
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(0, 120))
+        proposal = rng.choice([-np.inf, -3.0, -1.0, 0.0, 0.5, 2.0], n) + (rng.random(n) < 0.5) * rng.random(n)
+        best = np.empty(int(rng.integers(1, 40)), np.int64)
+        got = _best_ranked(proposal, best)
+        expected = sorted((k for k in range(n) if proposal[k] > -np.inf), key=lambda k: (-proposal[k], k))
+        expected = expected[:len(best)]
+        assert got == len(expected)
+        assert list(best[:got]) == expected

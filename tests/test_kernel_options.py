@@ -15,7 +15,7 @@ PER_NEIGHBOUR_KERNELS = [
     ibm4.distortion, ibm4.build_state, ibm4.change_delta, ibm4.move_change, ibm4.swap_change, ibm4._cept_log,
     ibm4.cept_state, ibm4.count_cepts, ibm4.change_count, ibm4._cept_count,
     fertility_search._model4_try, fertility_search._move_try, fertility_search._swap_try,
-    fertility_search._best_improving,
+    fertility_search._best_improving, fertility_search._best_ranked,
     fertility_search._score,
 ]
 

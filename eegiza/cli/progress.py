@@ -73,6 +73,8 @@ def modules_for(config) -> set:
         names |= {"fertility_estep", "fertility_search", "ibm3", "ibm4"} | ({"pegging"} if config.pegging else set())
     if config.agreement and models & {"1", "H"}:
         names.add("agreement")
+        if models & {"3", "4"}:
+            names.add("slot_transpose")   # the reverse direction's Models 3/4 slots (train._train_pair)
     if config.word_classes > 0 and not (config.src_classes and config.tgt_classes):
         names.add("clustering")
     if config.cognate_lambda > 0:

@@ -21,6 +21,8 @@ from . import ibm3, ibm4, pegging
 
 LOG_CLIMB_GAIN = float(np.log(1.00001))
 MAX_CLIMB_STEPS = 61
+#: Model-4 climb: the best-ranked candidates tried one by one before every candidate is scored
+TRIED_IN_ORDER = 32
 
 @njit(cache=True, nogil=True)
 def _repair(start, l, m, lt, maxfert, a, fert):
@@ -212,6 +214,27 @@ def _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxt
     return best_k
 
 
+@njit(cache=True, nogil=True, _nrt=False)
+def _best_ranked(proposal, best):
+    """The best-ranked candidates (larger Model-3 change first, ties: the lower index k; -inf: no
+    candidate), at most ``len(best)`` of them, in order into ``best``; returns how many."""
+    n, cap = 0, len(best)
+    for k in range(len(proposal)):
+        v = proposal[k]
+        if v == -np.inf or (n == cap and v <= proposal[best[cap - 1]]):
+            continue
+        if n < cap:
+            pos = n
+            n += 1
+        else:
+            pos = cap - 1   # the last one drops out
+        while pos > 0 and proposal[best[pos - 1]] < v:
+            best[pos] = best[pos - 1]
+            pos -= 1
+        best[pos] = k
+    return n
+
+
 @njit(cache=True, nogil=True)
 def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
                   dswap, peg):
@@ -220,9 +243,10 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     that multiplies the Model-4 probability by more than 1.00001 is applied. Returns True at a local
     optimum, where every neighbour has been scored: ``dmove``/``dswap`` then hold the Model-4 deltas.
 
-    The same choice, without sorting: the best-ranked candidate is tried alone (most steps of a
-    climb take it); if it does not improve, every candidate is scored (:func:`_best_improving`, as
-    it must be at a local optimum anyway) and the best-ranked improving one is applied. The Model-3
+    The same choice, without sorting them all: the ``TRIED_IN_ORDER`` best-ranked candidates
+    (:func:`_best_ranked`, one pass) are tried in order (most steps of a climb take one of the
+    first); if none improves, every candidate is scored (:func:`_best_improving`, as it must be at
+    a local optimum anyway) and the best-ranked improving one is applied. The Model-3
     changes are computed once and updated after each step (:func:`_update_model3_changes`).
     ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned)."""
     n_moves = (l + 1) * m
@@ -231,7 +255,8 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     moves = proposal[:n_moves].reshape((l + 1, m))   # views: candidate k = i m + j
     swaps = proposal[n_moves:].reshape((m, m))       # k = (l + 1) m + j1 m + j2
     _model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps)
-    for _ in range(MAX_CLIMB_STEPS):
+    best = np.empty(TRIED_IN_ORDER, np.int64)
+    for step in range(MAX_CLIMB_STEPS):
         top, top_v = -1, -np.inf   # the best-ranked candidate (ties: the lower index)
         for k in range(n_all):
             if proposal[k] > top_v:
@@ -241,7 +266,14 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
         if top >= 0 and _model4_try(top, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
                                     dmove, dswap) > LOG_CLIMB_GAIN:
             chosen = top
-        else:
+        elif top >= 0 and step > 0:   # (a climb's first step is mostly its last: from a good start)
+            n_best = _best_ranked(proposal, best)
+            for r in range(1, n_best):
+                if _model4_try(best[r], a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
+                               dmove, dswap) > LOG_CLIMB_GAIN:
+                    chosen = best[r]
+                    break
+        if chosen < 0:
             chosen = _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
                                      dswap, moves, swaps)
         if chosen < 0:
