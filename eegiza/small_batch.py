@@ -6,7 +6,8 @@ fixed costs dominate: the reader checks the whole vocabulary on every call, and 
 kernel launch wakes the worker threads (milliseconds on a busy machine). Here the pairs are
 numbered by dictionary lookups and aligned by serial loops over the *same* per-sentence kernels
 (:func:`eegiza.models.hmm._sentence_viterbi`, :func:`eegiza.ttable.find_slot`; Models 3/4 climb
-with one worker), so the links are identical to the large-batch path (a test checks this).
+with one worker from the same sentence slots, as the large-batch path), so the links are identical
+to the large-batch path (a test checks this).
 """
 from __future__ import annotations
 
@@ -57,14 +58,21 @@ def small_corpus(model, src_sentences, tgt_sentences) -> ParallelCorpus:
     return ParallelCorpus(src, tgt, src_vocab, tgt_vocab)
 
 
+def _slots(corpus, ttable):
+    """:func:`eegiza.ttable.sentence_slots` of a few pairs (same layout and dtype), filled by a serial
+    loop (the parallel fill wakes the worker threads)."""
+    src_len, tgt_len = np.diff(corpus.src.offsets), np.diff(corpus.tgt.offsets)
+    slot_off = np.zeros(len(src_len) + 1, np.int64)
+    np.cumsum((src_len + 1) * tgt_len, out=slot_off[1:])
+    slots = np.empty(slot_off[-1], np.int32 if ttable.nnz < 2 ** 31 else np.int64)
+    _fill_slots_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
+                       ttable.indices, slot_off, slots)
+    return slots, slot_off
+
+
 @njit(cache=True, nogil=True)
-def _slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices):
-    n = len(src_off) - 1
-    slot_off = np.zeros(n + 1, np.int64)
-    for k in range(n):
-        slot_off[k + 1] = slot_off[k] + (src_off[k + 1] - src_off[k] + 1) * (tgt_off[k + 1] - tgt_off[k])
-    slots = np.empty(slot_off[-1], np.int64)
-    for k in range(n):
+def _fill_slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, slot_off, slots):
+    for k in range(len(src_off) - 1):
         l = src_off[k + 1] - src_off[k]
         for j in range(tgt_off[k + 1] - tgt_off[k]):
             f = tgt_ids[tgt_off[k] + j]
@@ -72,7 +80,6 @@ def _slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices):
             slots[row] = find_slot(indptr, indices, 0, f)
             for i in range(l):
                 slots[row + 1 + i] = find_slot(indptr, indices, src_ids[src_off[k] + i], f)
-    return slots, slot_off
 
 
 @njit(cache=True, nogil=True)
@@ -95,11 +102,10 @@ def align_direction_small(model, corpus, fallback):
     if base != "H" or (model.last_model == "H" and model.hmm_link_posterior > 0):   # posterior decoding
         return fallback(model, corpus)
     tt = model.ttable
-    slots, slot_off = _slots_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                                    tt.indptr, tt.indices)
+    slots, slot_off = _slots(corpus, tt)
     links, scores = _hmm_viterbi_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off,
                                         tt.probs, model.prob_smooth, model.src_class, model.jump, model.start,
                                         model.hmm_p_null, model.hmm_jump_smooth)
     if model.last_model in "34":
-        return align_fertility(model.fertility, tt, corpus, links, 1, model.min_link_posterior)
+        return align_fertility(model.fertility, tt, corpus, links, 1, model.min_link_posterior, (slots, slot_off))
     return links, scores
