@@ -43,8 +43,7 @@ def _number(sentences, vocab: Vocab, lowercase: bool, name: str):
                 i = new.setdefault(tok, n + len(new))
             ids.append(i)
         offsets.append(len(ids))
-    counts = np.concatenate([vocab.counts, np.zeros(len(new), np.int64)]) if new else vocab.counts
-    return Side(np.array(ids, np.int32), np.array(offsets, np.int64)), vocab.extended(new, counts)
+    return Side(np.array(ids, np.int32), np.array(offsets, np.int64)), vocab.extended(new)
 
 
 def small_corpus(model, src_sentences, tgt_sentences) -> ParallelCorpus:

@@ -134,3 +134,29 @@ def test_to_lists_restores_the_garbage_collector():
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def test_extended_words_read_like_a_list_and_padded_counts_are_shared_read_only_views():
+    """Vocab.extended copies neither the known word list nor its counts: the words are the known
+    list (the same object) then the new ones, read like a list; the counts a read-only view of
+    one padded array, the known counts then zeros."""
+    import numpy as np
+    from eegiza.corpus import ExtendedWords, Vocab
+    known = Vocab.from_words(["NULL", "a", "b", "c"], [0, 5, 3, 1])
+    one = known.extended({"d": 4})
+    two = one.extended({"e": 5, "f": 6})
+    words = ["NULL", "a", "b", "c", "d", "e", "f"]
+    assert isinstance(two.words, ExtendedWords) and two.words.known is known.words
+    assert list(two.words) == words and two.words == words and len(two) == 7
+    assert [two.words[k] for k in range(-7, 7)] == words + words
+    assert two.words[1:6:2] == words[1:6:2] and two.words[::-1] == words[::-1]
+    assert two.words + ["g"] == words + ["g"]
+    with pytest.raises(IndexError):
+        two.words[7]
+    assert two.index == {w: i for i, w in enumerate(words) if i > 0}
+    assert one.counts.tolist() == [0, 5, 3, 1, 0] and two.counts.tolist() == [0, 5, 3, 1, 0, 0, 0]
+    again = known.extended({"z": 4})
+    assert np.shares_memory(one.counts, again.counts) and not one.counts.flags.writeable
+    big = known.extended({f"w{k}": 4 + k for k in range(3000)})        # more than the padding: a larger array
+    assert big.counts.tolist() == [0, 5, 3, 1] + [0] * 3000 and known.counts.tolist() == [0, 5, 3, 1]
+    assert known.extended({}).counts is known.counts
