@@ -70,15 +70,37 @@ def _slots(corpus, ttable):
 
 
 @njit(cache=True, nogil=True)
+def _first_occurrences(ids):
+    """For each position, the first position holding the same id (itself if none before)."""
+    first = np.arange(len(ids))
+    for a in range(len(ids)):
+        for b in range(a):
+            if ids[b] == ids[a]:
+                first[a] = b
+                break
+    return first
+
+
+@njit(cache=True, nogil=True)
 def _fill_slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, slot_off, slots):
+    """Each pair's slots; a word repeated in a sentence (a long one repeats a third of its words)
+    copies the slots of its first occurrence instead of searching the t-table rows again."""
     for k in range(len(src_off) - 1):
-        l = src_off[k + 1] - src_off[k]
-        for j in range(tgt_off[k + 1] - tgt_off[k]):
-            f = tgt_ids[tgt_off[k] + j]
+        src = src_ids[src_off[k]:src_off[k + 1]]
+        tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+        l = len(src)
+        first_i, first_j = _first_occurrences(src), _first_occurrences(tgt)
+        for j in range(len(tgt)):
             row = slot_off[k] + j * (l + 1)
+            if first_j[j] < j:
+                before = slot_off[k] + first_j[j] * (l + 1)
+                slots[row:row + l + 1] = slots[before:before + l + 1]
+                continue
+            f = tgt[j]
             slots[row] = find_slot(indptr, indices, 0, f)
             for i in range(l):
-                slots[row + 1 + i] = find_slot(indptr, indices, src_ids[src_off[k] + i], f)
+                i0 = first_i[i]
+                slots[row + 1 + i] = slots[row + 1 + i0] if i0 < i else find_slot(indptr, indices, src[i], f)
 
 
 @njit(cache=True, nogil=True)

@@ -7,7 +7,7 @@ import pytest
 
 from eegiza import api
 from eegiza.models import fertility
-from eegiza.small_batch import small_corpus
+from eegiza.small_batch import _slots, small_corpus
 from test_saved_model import fertility_model  # noqa: F401  (the module-scoped fixture)
 
 LONG_WORD = "q" * 80                       # longer than any training word: the all-words fertility row
@@ -46,7 +46,7 @@ def test_the_climb_on_used_tables_equals_the_climb_on_full_tables(fertility_mode
     model, src, tgt = fertility_model
     pairs = _pairs(src, tgt)
     corpus = small_corpus(model, [s for s, _ in pairs], [t for _, t in pairs])
-    from eegiza.small_batch import _hmm_viterbi_serial, _slots
+    from eegiza.small_batch import _hmm_viterbi_serial
     for d, c in zip(model._directions(corpus), (corpus, corpus.reversed())):
         slots = _slots(c, d.ttable)
         start, _ = _hmm_viterbi_serial(c.src.ids, c.src.offsets, c.tgt.offsets, *slots, d.ttable.probs,
@@ -90,3 +90,20 @@ def test_extended_directions_are_views_of_arrays_padded_once(fertility_model, mo
     more = model._directions(small_corpus(model, ["aaanew bbbnew cccnew dddnew eeenew"], ["la"]))[0]
     assert small.ttable.n_src == n + 1 and more.ttable.n_src == n + 5              # grown past the padding
     assert (more.ttable.indptr[n:] == indptr_before[-1]).all() and (more.src_class[n:] == 0).all()
+
+
+def test_serial_slots_with_repeated_words_equal_sentence_slots(fertility_model):  # noqa: F811
+    """small_batch._slots copies the slots of a repeated word's first occurrence: the same slots,
+    layout and dtype as ttable.sentence_slots."""
+    from eegiza.ttable import sentence_slots
+    model, src, tgt = fertility_model
+    pairs = _pairs(src, tgt) + [(f"{src[0]} {src[0]} qqqunseen {src[1]}", f"{tgt[1]} {tgt[0]} {tgt[1]} la la")]
+    corpus = small_corpus(model, [s for s, _ in pairs], [t for _, t in pairs])
+    assert len(set(corpus.src.sentence(len(pairs) - 1).tolist())) < corpus.src.lengths[-1]   # repeats
+    for d, c in zip(model._directions(corpus), (corpus, corpus.reversed())):
+        slots, off = sentence_slots(c, d.ttable)
+        small_slots, small_off = _slots(c, d.ttable)
+        assert small_slots.dtype == slots.dtype
+        np.testing.assert_array_equal(small_off, off)
+        np.testing.assert_array_equal(small_slots, slots)
+        assert (slots >= 0).sum() > len(slots) // 4 and (slots < 0).any()
