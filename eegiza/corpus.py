@@ -310,8 +310,14 @@ def corpus_from_bytes(src_data: bytes, tgt_data: bytes, src_name="<source>", tgt
                       lowercase: bool = False, max_len: Optional[int] = None,
                       src_vocab: Optional[Vocab] = None, tgt_vocab: Optional[Vocab] = None) -> ParallelCorpus:
     """Build a corpus from the contents of two line-aligned files (validated, numbered)."""
-    src_data = normalise_text(src_data, src_name, lowercase)
-    tgt_data = normalise_text(tgt_data, tgt_name, lowercase)
+    return _numbered(normalise_text(src_data, src_name, lowercase), normalise_text(tgt_data, tgt_name, lowercase),
+                     src_name, tgt_name, max_len, src_vocab, tgt_vocab)
+
+
+def _numbered(src_data: bytes, tgt_data: bytes, src_name, tgt_name, max_len: Optional[int],
+              src_vocab: Optional[Vocab], tgt_vocab: Optional[Vocab]) -> ParallelCorpus:
+    """The corpus of two sides' valid UTF-8 bytes (lower-cased if asked for): line counts checked,
+    numbered, lengths checked."""
     n_src, n_tgt = count_lines(src_data), count_lines(tgt_data)
     if n_src != n_tgt:
         shorter = tgt_name if n_tgt < n_src else src_name
@@ -337,12 +343,21 @@ def read_joint(path, lowercase: bool = False, max_len: Optional[int] = None) -> 
     return corpus_from_bytes(src_data, tgt_data, path, path, lowercase=False, max_len=max_len)
 
 
-def _join_sentences(sentences: Iterable, name: str) -> bytes:
-    lines = [sent if isinstance(sent, str) else " ".join(sent) for sent in sentences]
-    text = "\n".join(lines)
+def _join_sentences(sentences: Iterable, name: str, lowercase: bool = False) -> bytes:
+    """The sentences (strings, or lists of tokens) as the UTF-8 lines of a file, lower-cased if asked
+    for (the text is lower-cased before it is encoded: no decoding and re-encoding, as a file's
+    bytes take; the same ``str.lower`` of the same text)."""
+    lines = sentences if isinstance(sentences, list) else list(sentences)
+    try:
+        text = "\n".join(lines)
+    except TypeError:                    # some sentences are lists of tokens
+        lines = [sent if isinstance(sent, str) else " ".join(sent) for sent in lines]
+        text = "\n".join(lines)
     if text.count("\n") != max(len(lines) - 1, 0):   # some sentence holds a newline: which one
         k = next(k for k, line in enumerate(lines, 1) if "\n" in line)
         raise CorpusError(name, k, "a sentence contains a newline")
+    if lowercase:
+        text = text.lower()
     return (text + "\n").encode("utf-8") if lines else b""
 
 
@@ -350,7 +365,7 @@ def corpus_from_sentences(src_sentences, tgt_sentences, lowercase: bool = False,
                           max_len: Optional[int] = None, src_vocab: Optional[Vocab] = None,
                           tgt_vocab: Optional[Vocab] = None) -> ParallelCorpus:
     """Build a corpus from Python sentences: strings (split on whitespace) or lists of tokens."""
-    return corpus_from_bytes(_join_sentences(src_sentences, "<source sentences>"),
-                             _join_sentences(tgt_sentences, "<target sentences>"),
-                             "<source sentences>", "<target sentences>", lowercase=lowercase,
-                             max_len=max_len, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
+    src_name, tgt_name = "<source sentences>", "<target sentences>"
+    return _numbered(_join_sentences(src_sentences, src_name, lowercase),
+                     _join_sentences(tgt_sentences, tgt_name, lowercase), src_name, tgt_name, max_len, src_vocab,
+                     tgt_vocab)

@@ -160,3 +160,23 @@ def test_extended_words_read_like_a_list_and_padded_counts_are_shared_read_only_
     big = known.extended({f"w{k}": 4 + k for k in range(3000)})        # more than the padding: a larger array
     assert big.counts.tolist() == [0, 5, 3, 1] + [0] * 3000 and known.counts.tolist() == [0, 5, 3, 1]
     assert known.extended({}).counts is known.counts
+
+
+def test_sentences_are_lowercased_like_the_same_text_read_from_bytes():
+    """corpus_from_sentences lower-cases the joined text before encoding it (no decode and
+    re-encode): the same ids and words as corpus_from_bytes of the same lines, for non-ASCII text,
+    token lists, a generator; a newline inside a sentence is still reported with its line."""
+    from eegiza.corpus import CorpusError, corpus_from_bytes
+    src = ["ΟΔΟΣ Straße", ["İstanbul", "ÇAY"], "", "Ab AB ab"]
+    tgt = ["the ROAD", "tea", "x", ["Y", "y"]]
+    lines = [s if isinstance(s, str) else " ".join(s) for s in src], [t if isinstance(t, str) else " ".join(t)
+                                                                      for t in tgt]
+    data = ["\n".join(side).encode("utf-8") + b"\n" for side in lines]
+    for lowercase in (False, True):
+        got = corpus_from_sentences(iter(src), tgt, lowercase=lowercase)
+        ref = corpus_from_bytes(*data, lowercase=lowercase)
+        assert got.src.ids.tolist() == ref.src.ids.tolist() and got.tgt.ids.tolist() == ref.tgt.ids.tolist()
+        assert got.src_vocab.words == ref.src_vocab.words and got.tgt_vocab.words == ref.tgt_vocab.words
+    assert corpus_from_sentences(src, tgt, lowercase=True).src_vocab.words[1:3] == ["οδος", "straße"]
+    with pytest.raises(CorpusError, match="<source sentences>:2: a sentence contains a newline"):
+        corpus_from_sentences(["a", "b\nc"], ["x", "y"])
