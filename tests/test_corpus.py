@@ -180,3 +180,19 @@ def test_sentences_are_lowercased_like_the_same_text_read_from_bytes():
     assert corpus_from_sentences(src, tgt, lowercase=True).src_vocab.words[1:3] == ["οδος", "straße"]
     with pytest.raises(CorpusError, match="<source sentences>:2: a sentence contains a newline"):
         corpus_from_sentences(["a", "b\nc"], ["x", "y"])
+
+
+def test_long_link_lists_share_one_tuple_per_distinct_link():
+    import numpy as np
+    from eegiza import links
+    rng = np.random.default_rng(3)
+    n = 3 * links.SHARED_TUPLES
+    i, j = rng.integers(0, 40, n), rng.integers(0, 30, n)
+    off = np.concatenate([[0], np.sort(rng.integers(0, n, 200)), [n]])
+    expected = [sorted(zip(i[a:b].tolist(), j[a:b].tolist())) for a, b in zip(off[:-1], off[1:])]
+    got = links.to_lists(i, j, off)
+    assert got == expected and all(type(x) is int for s in got for link in s for x in link)
+    flat = [link for s in got for link in s]
+    assert len({id(link) for link in flat}) == len(set(flat)) < len(flat)        # shared, not copied
+    short = links.to_lists(i[:10], j[:10], np.array([0, 10]))
+    assert short == [sorted(zip(i[:10].tolist(), j[:10].tolist()))]
