@@ -535,12 +535,13 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     alignment's neighbourhood (the alignment plus every move and swap), an approximation of the
     link's posterior (posterior decoding; Model 4's neighbourhoods are peaked, so useful values
     are close to 1). ``slots``: (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots` for
-    ``corpus`` and ``ttable``, if at hand (else the t-table is searched); with them, a corpus of
-    fewer source tokens than the fertility table has rows (a few pairs aligned with a loaded
-    model) is aligned through :func:`used_tables` (same links and scores, no vocabulary-sized
-    tables). ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
+    ``corpus`` and ``ttable``, if at hand (else the t-table is searched); with them, a corpus with
+    new source words (which would extend the fertility table by a copy) and fewer source tokens
+    than the table has rows (a few pairs aligned with a loaded model) is aligned through
+    :func:`used_tables` (same links and scores, no vocabulary-sized tables). ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
     n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
-    if slots is not None and run_corpus is None and len(corpus.src.ids) < len(model.n_table):
+    n_train = len(model.n_table)
+    if slots is not None and run_corpus is None and len(corpus.src_vocab) > n_train > len(corpus.src.ids):
         corpus, n_probs, src_class, tgt_class = used_tables(model, corpus)
     else:
         n_probs = _fertility_rows(model, corpus.src_vocab.words)
