@@ -49,6 +49,10 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
 
+#: :meth:`AlignmentModel._extended` pads a direction's t-table rows and classes for at least this
+#: many new source words at once (12 bytes each per direction), so texts with new words take views.
+PADDING = 1024
+
 
 class ModelFileError(ValueError):
     """A model file that cannot be read: missing, not an eegiza model, or from another version."""
@@ -83,6 +87,7 @@ class AlignmentModel:
         self.prior_report: Optional[dict] = None   # mapping quality, chosen prior weights, seconds
         self.trained_on: Optional[ParallelCorpus] = None   # the training corpus (align_corpus reuses its alignment)
         self._transpose = None   # (fwd t-table, rev t-table, their SlotTranspose), built on first use
+        self._padded = {}        # direction -> (t-table, classes, padded indptr, padded classes): _extended
 
     # ------------------------------------------------------------------ probabilities
     def translation_probability(self, src_word: str, tgt_word: str, reverse: bool = False) -> float:
@@ -224,7 +229,26 @@ class AlignmentModel:
         return [(post.fwd_matrix(k), post.rev_matrix(k)) for k in range(len(corpus))]
 
     def _directions(self, corpus: ParallelCorpus):
-        return _extended(self.fwd, len(corpus.src_vocab)), _extended(self.rev, len(corpus.tgt_vocab))
+        return self._extended("fwd", len(corpus.src_vocab)), self._extended("rev", len(corpus.tgt_vocab))
+
+    def _extended(self, name: str, n_src: int) -> DirectionModel:
+        """Direction ``name`` ("fwd" or "rev") with empty t-table rows and class 0 for the source ids
+        ``len(vocab) .. n_src - 1`` added after training (new words). Those rows are the same for
+        every text, so the padded arrays are built once per direction (with room for at least 1,024
+        new words, rebuilt twice as large when a text has more) and each call takes views of them:
+        a pair with one new word does not copy the vocabulary-sized arrays."""
+        d = getattr(self, name)
+        extra = n_src - d.ttable.n_src
+        if extra <= 0:
+            return d
+        padded = self._padded.get(name)
+        if padded is None or padded[0] is not d.ttable or padded[1] is not d.src_class or len(padded[3]) < n_src:
+            room = max(2 * extra, PADDING)
+            indptr = np.concatenate([d.ttable.indptr, np.full(room, d.ttable.indptr[-1], np.int64)])
+            padded = (d.ttable, d.src_class, indptr, np.concatenate([d.src_class, np.zeros(room, d.src_class.dtype)]))
+            self._padded[name] = padded
+        ttable = TTable(padded[2][:n_src + 1], d.ttable.indices, d.ttable.probs, d.ttable.dtype)
+        return replace(d, ttable=ttable, src_class=padded[3][:n_src])
 
     # ------------------------------------------------------------------ continued training
     def continue_training(self, corpus: ParallelCorpus, config: Optional[AlignerConfig] = None,
@@ -340,16 +364,6 @@ def _unpack_words(packed: np.ndarray) -> List[str]:
 def _uses_slots(d: DirectionModel) -> bool:
     """True if :func:`eegiza.train.align_direction` aligns this direction through sentence slots."""
     return d.last_model in "1H" or (d.last_model in "34" and d.base_model in "1H")
-
-
-def _extended(d: DirectionModel, n_src: int) -> DirectionModel:
-    """The same model with empty t-table rows (and class 0) for source ids added after training."""
-    extra = n_src - d.ttable.n_src
-    if extra <= 0:
-        return d
-    indptr = np.concatenate([d.ttable.indptr, np.full(extra, d.ttable.indptr[-1], np.int64)])
-    src_class = np.concatenate([d.src_class, np.zeros(extra, d.src_class.dtype)])
-    return replace(d, ttable=TTable(indptr, d.ttable.indices, d.ttable.probs, d.ttable.dtype), src_class=src_class)
 
 
 class Aligner:

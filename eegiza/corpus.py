@@ -24,6 +24,7 @@ import gzip
 import os
 import sys
 from collections import ChainMap
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
@@ -45,6 +46,41 @@ class CorpusError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+class ExtendedWords(SequenceABC):
+    """The word list of an extended vocabulary (:meth:`Vocab.extended`): the known words (a list,
+    not copied) followed by the new ones; indexing, slicing, iteration and ``len`` as a list."""
+
+    __slots__ = ("known", "new")
+
+    def __init__(self, known, new: list):
+        self.known, self.new = known, new
+
+    def __len__(self):
+        return len(self.known) + len(self.new)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        n, size = len(self.known), len(self)
+        if not -size <= k < size:
+            raise IndexError(f"word id {k} out of range for a vocabulary of {size} words")
+        k = k + size if k < 0 else k
+        return self.known[k] if k < n else self.new[k - n]
+
+    def __iter__(self):
+        yield from self.known
+        yield from self.new
+
+    def __add__(self, other) -> list:
+        return list(self) + list(other)
+
+    def __eq__(self, other):
+        return isinstance(other, SequenceABC) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def __repr__(self):
+        return f"ExtendedWords({len(self.known)} known + {self.new!r})"
+
+
 @dataclass
 class Vocab:
     """Words and their ids: ``words[0]`` is NULL, ``index[word] == id``, ``counts[id]`` corpus frequency."""
@@ -53,6 +89,7 @@ class Vocab:
     counts: np.ndarray
     index: dict = field(default=None, repr=False)
     _seed: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
+    _padded_counts: Optional[np.ndarray] = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.index is None:
@@ -72,14 +109,32 @@ class Vocab:
     def get(self, word: str, default: int = -1) -> int:
         return self.index.get(word, default)
 
-    def extended(self, new: dict, counts: np.ndarray) -> "Vocab":
+    def extended(self, new: dict, counts: Optional[np.ndarray] = None) -> "Vocab":
         """This vocabulary followed by ``new`` words (word -> id, ids from ``len(self)`` on, in
-        order), with ``counts`` (one per id of the result). Its index looks up ``new`` and then
-        this index (a ``ChainMap``) instead of copying the whole vocabulary: numbering one new
-        sentence against a large model vocabulary costs the sentence, not the vocabulary."""
+        order), with ``counts`` (one per id of the result; default: this vocabulary's, 0 for the new
+        words, a read-only view of :meth:`padded_counts`). Its index looks up ``new`` and then this
+        index (a ``ChainMap``), its words are an :class:`ExtendedWords` of this list and the new
+        words: numbering one new sentence against a large model vocabulary costs the sentence, not
+        the vocabulary."""
+        if counts is None:
+            counts = self.padded_counts(len(new))
         if not new:
             return Vocab(self.words, counts, self.index)
-        return Vocab(self.words + list(new), counts, ChainMap(new, self.index))
+        known = self.words.known if isinstance(self.words, ExtendedWords) else self.words
+        before = list(self.words.new) if isinstance(self.words, ExtendedWords) else []
+        return Vocab(ExtendedWords(known, before + list(new)), counts, ChainMap(new, self.index))
+
+    def padded_counts(self, n_new: int) -> np.ndarray:
+        """``counts`` followed by ``n_new`` zeros: a read-only view of an array padded once (with room
+        for at least 1,024 new words, twice as many when a text has more), not a copy per call."""
+        if n_new == 0:
+            return self.counts
+        padded = self._padded_counts
+        if padded is None or len(padded) < len(self.counts) + n_new:
+            padded = np.concatenate([self.counts, np.zeros(max(2 * n_new, 1024), self.counts.dtype)])
+            padded.flags.writeable = False
+            self._padded_counts = padded
+        return padded[:len(self.counts) + n_new]
 
     @classmethod
     def from_words(cls, words: Sequence[str], counts=None) -> "Vocab":
@@ -255,8 +310,14 @@ def corpus_from_bytes(src_data: bytes, tgt_data: bytes, src_name="<source>", tgt
                       lowercase: bool = False, max_len: Optional[int] = None,
                       src_vocab: Optional[Vocab] = None, tgt_vocab: Optional[Vocab] = None) -> ParallelCorpus:
     """Build a corpus from the contents of two line-aligned files (validated, numbered)."""
-    src_data = normalise_text(src_data, src_name, lowercase)
-    tgt_data = normalise_text(tgt_data, tgt_name, lowercase)
+    return _numbered(normalise_text(src_data, src_name, lowercase), normalise_text(tgt_data, tgt_name, lowercase),
+                     src_name, tgt_name, max_len, src_vocab, tgt_vocab)
+
+
+def _numbered(src_data: bytes, tgt_data: bytes, src_name, tgt_name, max_len: Optional[int],
+              src_vocab: Optional[Vocab], tgt_vocab: Optional[Vocab]) -> ParallelCorpus:
+    """The corpus of two sides' valid UTF-8 bytes (lower-cased if asked for): line counts checked,
+    numbered, lengths checked."""
     n_src, n_tgt = count_lines(src_data), count_lines(tgt_data)
     if n_src != n_tgt:
         shorter = tgt_name if n_tgt < n_src else src_name
@@ -282,12 +343,21 @@ def read_joint(path, lowercase: bool = False, max_len: Optional[int] = None) -> 
     return corpus_from_bytes(src_data, tgt_data, path, path, lowercase=False, max_len=max_len)
 
 
-def _join_sentences(sentences: Iterable, name: str) -> bytes:
-    lines = [sent if isinstance(sent, str) else " ".join(sent) for sent in sentences]
-    text = "\n".join(lines)
+def _join_sentences(sentences: Iterable, name: str, lowercase: bool = False) -> bytes:
+    """The sentences (strings, or lists of tokens) as the UTF-8 lines of a file, lower-cased if asked
+    for (the text is lower-cased before it is encoded: no decoding and re-encoding, as a file's
+    bytes take; the same ``str.lower`` of the same text)."""
+    lines = sentences if isinstance(sentences, list) else list(sentences)
+    try:
+        text = "\n".join(lines)
+    except TypeError:                    # some sentences are lists of tokens
+        lines = [sent if isinstance(sent, str) else " ".join(sent) for sent in lines]
+        text = "\n".join(lines)
     if text.count("\n") != max(len(lines) - 1, 0):   # some sentence holds a newline: which one
         k = next(k for k, line in enumerate(lines, 1) if "\n" in line)
         raise CorpusError(name, k, "a sentence contains a newline")
+    if lowercase:
+        text = text.lower()
     return (text + "\n").encode("utf-8") if lines else b""
 
 
@@ -295,7 +365,7 @@ def corpus_from_sentences(src_sentences, tgt_sentences, lowercase: bool = False,
                           max_len: Optional[int] = None, src_vocab: Optional[Vocab] = None,
                           tgt_vocab: Optional[Vocab] = None) -> ParallelCorpus:
     """Build a corpus from Python sentences: strings (split on whitespace) or lists of tokens."""
-    return corpus_from_bytes(_join_sentences(src_sentences, "<source sentences>"),
-                             _join_sentences(tgt_sentences, "<target sentences>"),
-                             "<source sentences>", "<target sentences>", lowercase=lowercase,
-                             max_len=max_len, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
+    src_name, tgt_name = "<source sentences>", "<target sentences>"
+    return _numbered(_join_sentences(src_sentences, src_name, lowercase),
+                     _join_sentences(tgt_sentences, tgt_name, lowercase), src_name, tgt_name, max_len, src_vocab,
+                     tgt_vocab)

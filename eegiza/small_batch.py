@@ -6,7 +6,8 @@ fixed costs dominate: the reader checks the whole vocabulary on every call, and 
 kernel launch wakes the worker threads (milliseconds on a busy machine). Here the pairs are
 numbered by dictionary lookups and aligned by serial loops over the *same* per-sentence kernels
 (:func:`eegiza.models.hmm._sentence_viterbi`, :func:`eegiza.ttable.find_slot`; Models 3/4 climb
-with one worker), so the links are identical to the large-batch path (a test checks this).
+with one worker from the same sentence slots, as the large-batch path), so the links are identical
+to the large-batch path (a test checks this).
 """
 from __future__ import annotations
 
@@ -42,8 +43,7 @@ def _number(sentences, vocab: Vocab, lowercase: bool, name: str):
                 i = new.setdefault(tok, n + len(new))
             ids.append(i)
         offsets.append(len(ids))
-    counts = np.concatenate([vocab.counts, np.zeros(len(new), np.int64)]) if new else vocab.counts
-    return Side(np.array(ids, np.int32), np.array(offsets, np.int64)), vocab.extended(new, counts)
+    return Side(np.array(ids, np.int32), np.array(offsets, np.int64)), vocab.extended(new)
 
 
 def small_corpus(model, src_sentences, tgt_sentences) -> ParallelCorpus:
@@ -57,22 +57,50 @@ def small_corpus(model, src_sentences, tgt_sentences) -> ParallelCorpus:
     return ParallelCorpus(src, tgt, src_vocab, tgt_vocab)
 
 
+def _slots(corpus, ttable):
+    """:func:`eegiza.ttable.sentence_slots` of a few pairs (same layout and dtype), filled by a serial
+    loop (the parallel fill wakes the worker threads)."""
+    src_len, tgt_len = np.diff(corpus.src.offsets), np.diff(corpus.tgt.offsets)
+    slot_off = np.zeros(len(src_len) + 1, np.int64)
+    np.cumsum((src_len + 1) * tgt_len, out=slot_off[1:])
+    slots = np.empty(slot_off[-1], np.int32 if ttable.nnz < 2 ** 31 else np.int64)
+    _fill_slots_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
+                       ttable.indices, slot_off, slots)
+    return slots, slot_off
+
+
 @njit(cache=True, nogil=True)
-def _slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices):
-    n = len(src_off) - 1
-    slot_off = np.zeros(n + 1, np.int64)
-    for k in range(n):
-        slot_off[k + 1] = slot_off[k] + (src_off[k + 1] - src_off[k] + 1) * (tgt_off[k + 1] - tgt_off[k])
-    slots = np.empty(slot_off[-1], np.int64)
-    for k in range(n):
-        l = src_off[k + 1] - src_off[k]
-        for j in range(tgt_off[k + 1] - tgt_off[k]):
-            f = tgt_ids[tgt_off[k] + j]
+def _first_occurrences(ids):
+    """For each position, the first position holding the same id (itself if none before)."""
+    first = np.arange(len(ids))
+    for a in range(len(ids)):
+        for b in range(a):
+            if ids[b] == ids[a]:
+                first[a] = b
+                break
+    return first
+
+
+@njit(cache=True, nogil=True)
+def _fill_slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, slot_off, slots):
+    """Each pair's slots; a word repeated in a sentence (a long one repeats a third of its words)
+    copies the slots of its first occurrence instead of searching the t-table rows again."""
+    for k in range(len(src_off) - 1):
+        src = src_ids[src_off[k]:src_off[k + 1]]
+        tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+        l = len(src)
+        first_i, first_j = _first_occurrences(src), _first_occurrences(tgt)
+        for j in range(len(tgt)):
             row = slot_off[k] + j * (l + 1)
+            if first_j[j] < j:
+                before = slot_off[k] + first_j[j] * (l + 1)
+                slots[row:row + l + 1] = slots[before:before + l + 1]
+                continue
+            f = tgt[j]
             slots[row] = find_slot(indptr, indices, 0, f)
             for i in range(l):
-                slots[row + 1 + i] = find_slot(indptr, indices, src_ids[src_off[k] + i], f)
-    return slots, slot_off
+                i0 = first_i[i]
+                slots[row + 1 + i] = slots[row + 1 + i0] if i0 < i else find_slot(indptr, indices, src[i], f)
 
 
 @njit(cache=True, nogil=True)
@@ -95,11 +123,10 @@ def align_direction_small(model, corpus, fallback):
     if base != "H" or (model.last_model == "H" and model.hmm_link_posterior > 0):   # posterior decoding
         return fallback(model, corpus)
     tt = model.ttable
-    slots, slot_off = _slots_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                                    tt.indptr, tt.indices)
+    slots, slot_off = _slots(corpus, tt)
     links, scores = _hmm_viterbi_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off,
                                         tt.probs, model.prob_smooth, model.src_class, model.jump, model.start,
                                         model.hmm_p_null, model.hmm_jump_smooth)
     if model.last_model in "34":
-        return align_fertility(model.fertility, tt, corpus, links, 1, model.min_link_posterior)
+        return align_fertility(model.fertility, tt, corpus, links, 1, model.min_link_posterior, (slots, slot_off))
     return links, scores

@@ -134,3 +134,65 @@ def test_to_lists_restores_the_garbage_collector():
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def test_extended_words_read_like_a_list_and_padded_counts_are_shared_read_only_views():
+    """Vocab.extended copies neither the known word list nor its counts: the words are the known
+    list (the same object) then the new ones, read like a list; the counts a read-only view of
+    one padded array, the known counts then zeros."""
+    import numpy as np
+    from eegiza.corpus import ExtendedWords, Vocab
+    known = Vocab.from_words(["NULL", "a", "b", "c"], [0, 5, 3, 1])
+    one = known.extended({"d": 4})
+    two = one.extended({"e": 5, "f": 6})
+    words = ["NULL", "a", "b", "c", "d", "e", "f"]
+    assert isinstance(two.words, ExtendedWords) and two.words.known is known.words
+    assert list(two.words) == words and two.words == words and len(two) == 7
+    assert [two.words[k] for k in range(-7, 7)] == words + words
+    assert two.words[1:6:2] == words[1:6:2] and two.words[::-1] == words[::-1]
+    assert two.words + ["g"] == words + ["g"]
+    with pytest.raises(IndexError):
+        two.words[7]
+    assert two.index == {w: i for i, w in enumerate(words) if i > 0}
+    assert one.counts.tolist() == [0, 5, 3, 1, 0] and two.counts.tolist() == [0, 5, 3, 1, 0, 0, 0]
+    again = known.extended({"z": 4})
+    assert np.shares_memory(one.counts, again.counts) and not one.counts.flags.writeable
+    big = known.extended({f"w{k}": 4 + k for k in range(3000)})        # more than the padding: a larger array
+    assert big.counts.tolist() == [0, 5, 3, 1] + [0] * 3000 and known.counts.tolist() == [0, 5, 3, 1]
+    assert known.extended({}).counts is known.counts
+
+
+def test_sentences_are_lowercased_like_the_same_text_read_from_bytes():
+    """corpus_from_sentences lower-cases the joined text before encoding it (no decode and
+    re-encode): the same ids and words as corpus_from_bytes of the same lines, for non-ASCII text,
+    token lists, a generator; a newline inside a sentence is still reported with its line."""
+    from eegiza.corpus import CorpusError, corpus_from_bytes
+    src = ["ΟΔΟΣ Straße", ["İstanbul", "ÇAY"], "", "Ab AB ab"]
+    tgt = ["the ROAD", "tea", "x", ["Y", "y"]]
+    lines = [s if isinstance(s, str) else " ".join(s) for s in src], [t if isinstance(t, str) else " ".join(t)
+                                                                      for t in tgt]
+    data = ["\n".join(side).encode("utf-8") + b"\n" for side in lines]
+    for lowercase in (False, True):
+        got = corpus_from_sentences(iter(src), tgt, lowercase=lowercase)
+        ref = corpus_from_bytes(*data, lowercase=lowercase)
+        assert got.src.ids.tolist() == ref.src.ids.tolist() and got.tgt.ids.tolist() == ref.tgt.ids.tolist()
+        assert got.src_vocab.words == ref.src_vocab.words and got.tgt_vocab.words == ref.tgt_vocab.words
+    assert corpus_from_sentences(src, tgt, lowercase=True).src_vocab.words[1:3] == ["οδος", "straße"]
+    with pytest.raises(CorpusError, match="<source sentences>:2: a sentence contains a newline"):
+        corpus_from_sentences(["a", "b\nc"], ["x", "y"])
+
+
+def test_long_link_lists_share_one_tuple_per_distinct_link():
+    import numpy as np
+    from eegiza import links
+    rng = np.random.default_rng(3)
+    n = 3 * links.SHARED_TUPLES
+    i, j = rng.integers(0, 40, n), rng.integers(0, 30, n)
+    off = np.concatenate([[0], np.sort(rng.integers(0, n, 200)), [n]])
+    expected = [sorted(zip(i[a:b].tolist(), j[a:b].tolist())) for a, b in zip(off[:-1], off[1:])]
+    got = links.to_lists(i, j, off)
+    assert got == expected and all(type(x) is int for s in got for link in s for x in link)
+    flat = [link for s in got for link in s]
+    assert len({id(link) for link in flat}) == len(set(flat)) < len(flat)        # shared, not copied
+    short = links.to_lists(i[:10], j[:10], np.array([0, 10]))
+    assert short == [sorted(zip(i[:10].tolist(), j[:10].tolist()))]

@@ -54,3 +54,19 @@ def test_sentence_tables_are_the_same_with_and_without_the_pass_logs(dtype):
     lt = per_cell[0]
     assert lt[1, 0] == np.log(np.float64(probs[indptr[1] + 0]))   # e_1 = 1, f_1 = 0: the stored probability's log
     assert lt[0, 1] == np.log(FLOOR)                              # NULL, f_2 = 6: floored
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_tables_take_their_logs_serially_with_the_parallel_kernels_bits(dtype):
+    """floored_logs of a table below ibm3.SERIAL_LOGS entries runs on this thread (a parallel
+    launch cost more than the logs of a few pairs' tables); both kernels give the same bits."""
+    rng = np.random.default_rng(11)
+    values = rng.random(5000).astype(dtype) ** 8                       # many below the floor
+    values[:3] = [0.0, 1.0, FLOOR]
+    serial, parallel = np.empty(len(values)), np.empty(len(values))
+    ibm3._floored_logs_serial(values, FLOOR, serial)
+    ibm3._floored_logs(values, FLOOR, parallel)
+    assert (values < FLOOR).sum() > 100
+    np.testing.assert_array_equal(serial.view(np.int64), parallel.view(np.int64))
+    np.testing.assert_array_equal(ibm3.floored_logs(values.reshape(50, 100), FLOOR), serial.reshape(50, 100))
+    assert serial[0] == np.log(FLOOR) and serial[1] == 0.0
