@@ -130,25 +130,33 @@ def _later_log(m4, cls_f, delta, m):
     return np.log(max(m4[7], m4[6] / (m - 1) + (1.0 - m4[6]) * v))
 
 
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _cept_first(first, nxtpos, skip):
+    """Start of the walk over a cept's positions from ``first`` (via ``nxtpos``) without ``skip``."""
+    return nxtpos[first] if skip != 0 and first == skip else first
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _cept_next(p, pend, nxtpos, skip):
+    """One step of the walk: (the next position in increasing order, the rest of the list, the
+    position still to add (0 = none)); the walk ends when both are 0."""
+    if pend != 0 and (p == 0 or pend < p):
+        return pend, p, 0
+    q = nxtpos[p]
+    if skip != 0 and q == skip:
+        q = nxtpos[q]
+    return p, q, pend
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def _cept_log(first, nxtpos, skip, add, center_prev, cls_prev, fcls, m4, m):
     """Log distortion of the cept whose positions are the list from ``first`` (via ``nxtpos``)
     without ``skip`` and with ``add`` (0 = none), after a cept with this center and class."""
     total = 0.0
     last = 0
-    p = first
-    if skip != 0 and p == skip:
-        p = nxtpos[p]
-    pend = add
+    p, pend = _cept_first(first, nxtpos, skip), add
     while p != 0 or pend != 0:
-        if pend != 0 and (p == 0 or pend < p):
-            j = pend
-            pend = 0
-        else:
-            j = p
-            p = nxtpos[p]
-            if skip != 0 and p == skip:
-                p = nxtpos[p]
+        j, p, pend = _cept_next(p, pend, nxtpos, skip)
         if last == 0:
             total += _head_log(m4, cls_prev, fcls[j - 1], j - center_prev, m)
         else:
@@ -248,27 +256,41 @@ def _next_new(k, l, st, c1, s1, a1, c2, s2, a2):
     return n
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms):
-    """Change of the log distortion when cept c1 loses position s1 and gains a1, and cept c2 loses
-    s2 and gains a2 (0 = none; c = 0 is NULL, which has no distortion): the general case, for any
-    two cepts (:func:`move_change` and :func:`swap_change` are the fast paths)."""
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _touched_cepts(c1, s1, a1, c2, s2, a2, l, st):
+    """The cepts whose displacements the change (as :func:`change_delta`) can alter: c1, c2 and the
+    cepts after each before and after the change (l + 1 = none; a cept may appear twice)."""
     none = l + 1
     cand = (none, none, none, none, none, none)
     if c1 > 0:
         cand = (c1, st[4, c1], _next_new(c1, l, st, c1, s1, a1, c2, s2, a2), none, none, none)
     if c2 > 0:
         cand = (cand[0], cand[1], cand[2], c2, st[4, c2], _next_new(c2, l, st, c1, s1, a1, c2, s2, a2))
+    return cand
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _first_touched(cand, q, l):
+    """cand[q] is a cept (<= l) not listed before q."""
+    k = cand[q]
+    if k > l:
+        return False
+    for r in range(q):
+        if cand[r] == k:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def change_delta(c1, s1, a1, c2, s2, a2, l, m, ecls, fcls, m4, st, nxtpos, terms):
+    """Change of the log distortion when cept c1 loses position s1 and gains a1, and cept c2 loses
+    s2 and gains a2 (0 = none; c = 0 is NULL, which has no distortion): the general case, for any
+    two cepts (:func:`move_change` and :func:`swap_change` are the fast paths)."""
+    cand = _touched_cepts(c1, s1, a1, c2, s2, a2, l, st)
     delta = 0.0
     for q in range(6):
         k = cand[q]
-        if k > l:
-            continue
-        repeated = False
-        for r in range(q):
-            if cand[r] == k:
-                repeated = True
-        if repeated:
+        if not _first_touched(cand, q, l):
             continue
         if _fert_new(k, st, c1, s1, a1, c2, s2, a2) == 0:
             delta -= terms[0, k]
@@ -302,19 +324,9 @@ def _cept_count(first, nxtpos, skip, add, center_prev, cls_prev, fcls, n_fcls, h
     whose positions are the list from ``first`` without ``skip`` and with ``add`` (as :func:`_cept_log`)."""
     width = 2 * half + 1
     last = 0
-    p = first
-    if skip != 0 and p == skip:
-        p = nxtpos[p]
-    pend = add
+    p, pend = _cept_first(first, nxtpos, skip), add
     while p != 0 or pend != 0:
-        if pend != 0 and (p == 0 or pend < p):
-            j = pend
-            pend = 0
-        else:
-            j = p
-            p = nxtpos[p]
-            if skip != 0 and p == skip:
-                p = nxtpos[p]
+        j, p, pend = _cept_next(p, pend, nxtpos, skip)
         if last == 0:
             head_counts[(cls_prev * n_fcls + fcls[j - 1]) * width + clamped_bucket(j - center_prev, half)] += weight
         else:
@@ -340,22 +352,11 @@ def change_count(c1, s1, a1, c2, s2, a2, l, ecls, fcls, n_fcls, half, st, nxtpos
     counts, for the change of :func:`change_delta` (same arguments) from the state of
     :func:`cept_state`: the cepts it touches lose their displacements in the centre and gain
     those in the neighbour."""
-    none = l + 1
     width = 2 * half + 1
-    cand = (none, none, none, none, none, none)
-    if c1 > 0:
-        cand = (c1, st[4, c1], _next_new(c1, l, st, c1, s1, a1, c2, s2, a2), none, none, none)
-    if c2 > 0:
-        cand = (cand[0], cand[1], cand[2], c2, st[4, c2], _next_new(c2, l, st, c1, s1, a1, c2, s2, a2))
+    cand = _touched_cepts(c1, s1, a1, c2, s2, a2, l, st)
     for q in range(6):
         k = cand[q]
-        if k > l:
-            continue
-        repeated = False
-        for r in range(q):
-            if cand[r] == k:
-                repeated = True
-        if repeated:
+        if not _first_touched(cand, q, l):
             continue
         f_new = _fert_new(k, st, c1, s1, a1, c2, s2, a2)
         ep_old = st[3, k]
