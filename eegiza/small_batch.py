@@ -17,7 +17,7 @@ from numba import njit
 from .corpus import CorpusError, ParallelCorpus, Side, Vocab
 from .models import hmm
 from .models.fertility import align_fertility
-from .ttable import find_slot
+from .ttable import find_slot, slot_layout
 
 #: At most this many pairs take the small-batch path.
 SMALL_BATCH = 32
@@ -60,10 +60,7 @@ def small_corpus(model, src_sentences, tgt_sentences) -> ParallelCorpus:
 def _slots(corpus, ttable):
     """:func:`eegiza.ttable.sentence_slots` of a few pairs (same layout and dtype), filled by a serial
     loop (the parallel fill wakes the worker threads)."""
-    src_len, tgt_len = np.diff(corpus.src.offsets), np.diff(corpus.tgt.offsets)
-    slot_off = np.zeros(len(src_len) + 1, np.int64)
-    np.cumsum((src_len + 1) * tgt_len, out=slot_off[1:])
-    slots = np.empty(slot_off[-1], np.int32 if ttable.nnz < 2 ** 31 else np.int64)
+    slots, slot_off = slot_layout(np.diff(corpus.src.offsets), np.diff(corpus.tgt.offsets), ttable.nnz)
     _fill_slots_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
                        ttable.indices, slot_off, slots)
     return slots, slot_off

@@ -155,17 +155,20 @@ def _fill_sentence_slots(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, sl
                 slots[row + 1 + i] = find_slot(indptr, indices, src_ids[src_off[k] + i], f)
 
 
+def slot_layout(src_len: np.ndarray, tgt_len: np.ndarray, nnz: int):
+    """(an empty slot array, the slot offsets) of sentence pairs of these lengths in a table of
+    ``nnz`` entries, as :func:`sentence_slots` lays them out (int32 slots while they fit)."""
+    slot_off = np.zeros(len(src_len) + 1, np.int64)
+    np.cumsum((np.asarray(src_len, np.int64) + 1) * tgt_len, out=slot_off[1:])
+    return np.empty(slot_off[-1], np.int32 if nnz < 2 ** 31 else np.int64), slot_off
+
+
 def sentence_slots(corpus, ttable: "TTable"):
     """The t-table slot of every (i, j) of every sentence pair, looked up once for all iterations:
     sentence k's block starts at ``slot_off[k]`` and holds ``slots[j * (l + 1) + i]`` for
     i = 0 (NULL) .. l and j = 0 .. m-1; -1 where the pair is not in the table (new text).
     Costs 4 bytes per (source + 1) x target word pair of the corpus."""
-    src_len = np.diff(corpus.src.offsets)
-    tgt_len = np.diff(corpus.tgt.offsets)
-    slot_off = np.zeros(len(src_len) + 1, np.int64)
-    np.cumsum((src_len + 1) * tgt_len, out=slot_off[1:])
-    dtype = np.int32 if ttable.nnz < 2 ** 31 else np.int64
-    slots = np.empty(slot_off[-1], dtype)
+    slots, slot_off = slot_layout(np.diff(corpus.src.offsets), np.diff(corpus.tgt.offsets), ttable.nnz)
     _fill_sentence_slots(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
                          ttable.indices, slot_off, slots)
     return slots, slot_off
