@@ -1,4 +1,4 @@
-"""Atomic integer addition for the parallel E-step kernels.
+"""Atomic integer addition and memory prefetching for the parallel E-step kernels.
 
 The E-step kernels add every sentence's expected counts to one shared array of fixed-point
 integers (:data:`eegiza.ttable.COUNT_SCALE` units per unit of probability mass). Integer addition
@@ -9,12 +9,21 @@ without one private copy of the table per thread, which would cost ``threads x t
 Numba has no atomics for the CPU, so :func:`atomic_add` is a small LLVM intrinsic
 (``atomicrmw add``, monotonic ordering: only the addition itself must be atomic; the kernels read
 the totals after the parallel loop has joined, which orders everything).
+
+An atomic add is also a full memory barrier on x86: the cache miss of one add cannot overlap the
+next one's, so scattering a sentence's counts over a table larger than the cache waited for each
+miss in turn (32 ns an add in a 7M-entry table, against 13 ns for plain adds). Prefetches are not
+ordered with locked instructions, so :func:`prefetch` of the entry :data:`PREFETCH_AHEAD` adds
+ahead lets the misses overlap again (12.5 ns an atomic add, measured on this machine). Prefetching
+changes no result, only when the memory arrives; the kernels use it for the same reason in their
+gathers through the sentence slots (t(f|e), the reverse slot map).
 """
 from __future__ import annotations
 
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from llvmlite import ir
 
 
 @intrinsic
@@ -34,6 +43,34 @@ def atomic_add(typingctx, array, index, value):
         added = context.cast(builder, added, value_type, types.int64)
         pointer = cgutils.get_item_pointer(context, builder, array_type, ary, [index_value], wraparound=False)
         return builder.atomic_rmw("add", pointer, added, "monotonic")
+
+    return signature, codegen
+
+
+PREFETCH_AHEAD = 32   # how many scattered accesses ahead a kernel prefetches
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Hint that ``array[index]`` (1-d array) will be read or written soon (``llvm.prefetch``, for
+    writing, into all cache levels); never faults, changes no value, costs one instruction."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and isinstance(index, types.Integer)):
+        return None
+    signature = types.void(array, index)
+
+    def codegen(context, builder, sig, args):
+        array_type, index_type = sig.args
+        array_value, index_value = args
+        ary = context.make_array(array_type)(context, builder, array_value)
+        index_value = context.cast(builder, index_value, index_type, types.intp)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, ary, [index_value], wraparound=False)
+        byte_pointer = ir.IntType(8).as_pointer()
+        int32 = ir.IntType(32)
+        llvm_prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]), "llvm.prefetch.p0")
+        # (address, 1 = for writing, 3 = keep in all cache levels, 1 = data cache)
+        builder.call(llvm_prefetch, [builder.bitcast(pointer, byte_pointer), int32(1), int32(3), int32(1)])
+        return context.get_dummy_value()
 
     return signature, codegen
 

@@ -25,6 +25,8 @@ from typing import Optional
 import numpy as np
 from numba import njit, prange
 
+from .atomic import PREFETCH_AHEAD, prefetch
+
 #: A corpus' reverse slots are derived from its forward ones (training's reverse Models 3/4 and
 #: the final alignment pass) when it has at most this many (source + 1) x target word pairs: both
 #: directions' slots (4 bytes each) and the map are held at once while deriving, 256 MB per
@@ -74,11 +76,17 @@ def reverse_block(fwd_block, src, m, rev_map, rev_null, out):
     map does not know (a new word) has no NULL slot (-1)."""
     l = len(src)
     for i in range(l):
-        row = i * (m + 1)
-        out[row] = rev_null[src[i]] if src[i] < len(rev_null) else -1
-        for j in range(m):
-            s = fwd_block[j * (l + 1) + 1 + i]
-            out[row + 1 + j] = rev_map[s] if s >= 0 else -1
+        out[i * (m + 1)] = rev_null[src[i]] if src[i] < len(rev_null) else -1
+    n = m * (l + 1)
+    for x in range(min(n, PREFETCH_AHEAD)):
+        prefetch(rev_map, max(fwd_block[x], 0))
+    for j in range(m):   # the forward block in memory order, so the map's misses can be prefetched
+        for i in range(l):
+            x = j * (l + 1) + 1 + i
+            if x + PREFETCH_AHEAD < n:
+                prefetch(rev_map, max(fwd_block[x + PREFETCH_AHEAD], 0))
+            s = fwd_block[x]
+            out[i * (m + 1) + 1 + j] = rev_map[s] if s >= 0 else -1
     return out[:l * (m + 1)]
 
 

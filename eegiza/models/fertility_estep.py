@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..atomic import atomic_add
+from ..atomic import PREFETCH_AHEAD, atomic_add, prefetch
 from ..ttable import COUNT_SCALE, find_slot
 from . import ibm3, ibm4, pegging
 from .fertility_search import _climb, _neighbour_deltas, _pegged_centres, _repair, _score
@@ -194,6 +194,15 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
             out[j] = 0
 
 
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _prefetch_entry(log_t, probs, s):
+    """Prefetch what :func:`eegiza.models.ibm3.entry_log` will read for slot ``s``."""
+    if len(log_t) > 0:
+        prefetch(log_t, max(s, 0))
+    else:
+        prefetch(probs, max(s, 0))
+
+
 @njit(cache=True, nogil=True)
 def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff,
                     dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, slots):
@@ -210,15 +219,25 @@ def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, log_t, floor
     lt = np.empty((l + 1, m))
     tslot = np.empty((l + 1, m), np.int64)
     log_floor = np.log(floor)
-    for i in range(l + 1):
-        e = 0 if i == 0 else e_sent[i - 1]
+    if len(slots) > 0:   # the slots in memory order, prefetching the scattered logs ahead (eegiza.atomic)
+        n = m * (l + 1)
+        for x in range(min(n, PREFETCH_AHEAD)):
+            _prefetch_entry(log_t, probs, slots[x])
         for j in range(m):
-            if len(slots) > 0:
-                s = slots[j * (l + 1) + i]
-            else:
+            for i in range(l + 1):
+                x = j * (l + 1) + i
+                if x + PREFETCH_AHEAD < n:
+                    _prefetch_entry(log_t, probs, slots[x + PREFETCH_AHEAD])
+                s = slots[x]
+                tslot[i, j] = s
+                lt[i, j] = ibm3.entry_log(s, log_t, probs, floor, log_floor)
+    else:
+        for i in range(l + 1):
+            e = 0 if i == 0 else e_sent[i - 1]
+            for j in range(m):
                 s = find_slot(indptr, indices, e, f_sent[j]) if e < n_rows else -1
-            tslot[i, j] = s
-            lt[i, j] = ibm3.entry_log(s, log_t, probs, floor, log_floor)
+                tslot[i, j] = s
+                lt[i, j] = ibm3.entry_log(s, log_t, probs, floor, log_floor)
     ld, dslot = ibm3.distortion_logs(l, m, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, floor)
     lfert = ibm3.fertility_log_probs(e_sent, n_probs, log_n, floor, not model4)
     lfert3 = ibm3.fertility_log_probs(e_sent, n_probs, log_n, floor, True) if model4 else lfert
