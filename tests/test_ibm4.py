@@ -286,3 +286,84 @@ def test_best_ranked_candidates_are_the_first_in_model3_order():
         expected = expected[:len(best)]
         assert got == len(expected)
         assert list(best[:got]) == expected
+
+
+def test_climb_keeps_only_model4_changes_a_step_cannot_alter():
+    """The Model-4 climb keeps a candidate's change across a step unless the step touched its cepts
+    or their neighbours (fertility_search._forget_stale). After random moves and swaps (with NULL
+    among them: a swap with a NULL-aligned word keeps NULL's fertility but changes a_j), every
+    change it keeps must equal the change recomputed in the new state, to the bit."""
+    from eegiza.models import fertility_search as fs
+    from eegiza.models import ibm3, ibm4
+    corpus = small_corpus()
+    model, tt = random_model(corpus, 9, FertilityParams(maxfertility=4))
+    prm, d, floor = model.params, model.d_table, model.params.prob_smooth
+    rng = np.random.default_rng(3)
+    kept = recomputed = 0
+    for src, tgt in pair_lists(corpus):
+        l, m = len(src), len(tgt)
+        es = [0] + list(src)
+        lt = np.array([[math.log(tt.prob(es[i], f)) for f in tgt] for i in range(l + 1)])
+        lfert = ibm3.fertility_log_probs(np.array(src, np.int32), model.n_table,
+                                         ibm3.floored_logs(model.n_table, floor), floor, False)
+        lnull = ibm3.null_log_probs(m, math.log(model.p0), math.log(1 - model.p0), 0)
+        ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs,
+                                     ibm3.floored_logs(d.probs, floor), d.ignore_l, d.ignore_m, floor)
+        ecls = model.src_class[np.array(es)].astype(np.int64)
+        fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
+        empty = np.zeros(0, np.int64)
+        m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
+              prm.model4smoothfactor, floor, empty, empty, -np.inf)
+        st, nxtpos, terms = np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1))
+        for _ in range(60):
+            a = rng.integers(0, l + 1, m).astype(np.int64)
+            a[rng.random(m) < 0.3] = 0
+            fert = np.bincount(a, minlength=l + 1).astype(np.int64)
+
+            def all_changes():
+                ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+                dmove, dswap = np.full((l + 1, m), -np.inf), np.full((m, m), -np.inf)
+                for j in range(m):
+                    for i in range(l + 1):
+                        if i != a[j]:
+                            fs._move_try(i, j, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m,
+                                         dmove)
+                    for j2 in range(j + 1, m):
+                        if a[j2] != a[j]:
+                            fs._swap_try(j, j2, a, lt, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dswap)
+                return dmove, dswap
+
+            before_move, before_swap = all_changes()
+            a_before, fert0_before = a.copy(), int(fert[0])
+            st_before, terms_before = st.copy(), terms.copy()
+            j = int(rng.integers(m))
+            if rng.random() < 0.5:   # a move
+                i = int(rng.integers(l + 1))
+                fert[a[j]] -= 1
+                fert[i] += 1
+                a[j] = i
+            else:                    # a swap
+                j2 = int(rng.integers(m))
+                a[j], a[j2] = a[j2], a[j]
+            after_move, after_swap = all_changes()
+            fresh_moves, fresh_swaps = np.ones((l + 1, m), np.bool_), np.ones((m, m), np.bool_)
+            fs._forget_stale(a, a_before, fert0_before, fert, l, m, st, st_before, terms, terms_before,
+                             np.empty(l + 1, np.bool_), fresh_moves, fresh_swaps)
+            for jj in range(m):
+                for i in range(l + 1):
+                    if i == a[jj] or i == a_before[jj]:
+                        continue
+                    if fresh_moves[i, jj]:
+                        assert after_move[i, jj] == before_move[i, jj]
+                        kept += 1
+                    else:
+                        recomputed += 1
+                for j2 in range(jj + 1, m):
+                    if a[j2] == a[jj] or a_before[j2] == a_before[jj]:
+                        continue
+                    if fresh_swaps[jj, j2]:
+                        assert after_swap[jj, j2] == before_swap[jj, j2]
+                        kept += 1
+                    else:
+                        recomputed += 1
+    assert kept > 1000 and recomputed > 1000

@@ -187,9 +187,10 @@ def _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtp
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap, moves,
-                    swaps):
+                    swaps, fresh_moves, fresh_swaps):
     """Score every candidate (``moves``/``swaps``: their Model-3 changes, -inf = no candidate) under
-    Model 4 into ``dmove``/``dswap`` (-inf for the non-candidates) and return the best-ranked one
+    Model 4 into ``dmove``/``dswap`` (-inf for the non-candidates; a candidate whose ``fresh_*``
+    flag is set keeps the change it has, see :func:`_forget_stale`) and return the best-ranked one
     that improves Model 4 (larger Model-3 change first, ties: the lower index k), -1 if none."""
     n_moves = (l + 1) * m
     best_k, best_v = -1, -np.inf
@@ -198,8 +199,12 @@ def _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxt
             v = moves[i, j]
             if v == -np.inf:
                 dmove[i, j] = -np.inf
-            elif (_move_try(i, j, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dmove)
-                  > LOG_CLIMB_GAIN):
+                fresh_moves[i, j] = False
+                continue
+            if not fresh_moves[i, j]:
+                _move_try(i, j, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dmove)
+                fresh_moves[i, j] = True
+            if dmove[i, j] > LOG_CLIMB_GAIN:
                 k = i * m + j
                 if best_k < 0 or v > best_v or (v == best_v and k < best_k):
                     best_k, best_v = k, v
@@ -207,11 +212,74 @@ def _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxt
             v = swaps[j, j2]
             if v == -np.inf:
                 dswap[j, j2] = -np.inf
-            elif _swap_try(j, j2, a, lt, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dswap) > LOG_CLIMB_GAIN:
+                fresh_swaps[j, j2] = False
+                continue
+            if not fresh_swaps[j, j2]:
+                _swap_try(j, j2, a, lt, ld, ecls, fcls, m4, st, nxtpos, terms, l, m, dswap)
+                fresh_swaps[j, j2] = True
+            if dswap[j, j2] > LOG_CLIMB_GAIN:
                 k = n_moves + j * m + j2
                 if best_k < 0 or v > best_v or (v == best_v and k < best_k):
                     best_k, best_v = k, v
     return best_k
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _model4_change(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap, fresh):
+    """:func:`_model4_try` of candidate k, or the change it already has if ``fresh[k]``."""
+    if not fresh[k]:
+        _model4_try(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove, dswap)
+        fresh[k] = True
+    n_moves = (l + 1) * m
+    if k < n_moves:
+        return dmove[k // m, k % m]
+    return dswap[(k - n_moves) // m, (k - n_moves) % m]
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _forget_stale(a, a_before, fert0_before, fert, l, m, st, st_before, terms, terms_before, stale, fresh_moves,
+                  fresh_swaps):
+    """After a step, clear the ``fresh`` flag of every candidate whose Model-4 change the step may
+    have altered, comparing the cept state before (``st_before``, ``terms_before``, NULL's fertility
+    ``fert0_before``) and after (:func:`eegiza.models.ibm4.build_state` of the new alignment).
+
+    A move a_j := i reads the state of the cepts a_j and i and of the cepts before and after each
+    (``st`` rows 3 and 4, defined for empty positions too), and NULL's fertility if a_j or i is NULL;
+    a swap the same of a_j1 and a_j2, without NULL's fertility; and both read a_j (which a swap
+    with a NULL-aligned word changes without changing NULL's fertility) (:mod:`eegiza.models.ibm3`,
+    :func:`eegiza.models.ibm4.move_change`, ``swap_change``, ``change_delta``). A cept whose
+    positions changed has another position sum, so comparing the state columns finds every cept
+    the step touched; a candidate none of whose cepts or their neighbours changed would be
+    recomputed from identical values, so keeping its change gives the same bits."""
+    stale[0] = fert[0] != fert0_before
+    for k in range(1, l + 1):
+        stale[k] = _changed_cept(k, st, st_before, terms, terms_before)
+    for k in range(1, l + 1):   # a neighbour's change makes a cept stale too (row 3: 0 = none, row 4: l + 1)
+        if not stale[k]:
+            before, after = st[3, k], st[4, k]
+            if (before > 0 and _changed_cept(before, st, st_before, terms, terms_before)) or \
+                    (after <= l and _changed_cept(after, st, st_before, terms, terms_before)):
+                stale[k] = True
+    for j in range(m):
+        moved_j = a[j] != a_before[j]
+        stale_j = moved_j or stale[a[j]]
+        for i in range(l + 1):
+            if stale_j or stale[i]:
+                fresh_moves[i, j] = False
+        for j2 in range(j + 1, m):
+            if moved_j or a[j2] != a_before[j2] or (a[j] > 0 and stale[a[j]]) or (a[j2] > 0 and stale[a[j2]]):
+                fresh_swaps[j, j2] = False
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _changed_cept(k, st, st_before, terms, terms_before):
+    """Source position k's cept state or log terms differ before and after a step."""
+    if terms[0, k] != terms_before[0, k] or terms[1, k] != terms_before[1, k]:
+        return True
+    for r in range(6):
+        if st[r, k] != st_before[r, k]:
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -247,7 +315,9 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     (:func:`_best_ranked`, one pass) are tried in order (most steps of a climb take one of the
     first); if none improves, every candidate is scored (:func:`_best_improving`, as it must be at
     a local optimum anyway) and the best-ranked improving one is applied. The Model-3
-    changes are computed once and updated after each step (:func:`_update_model3_changes`).
+    changes are computed once and updated after each step (:func:`_update_model3_changes`); a
+    candidate's Model-4 change, once computed, is kept across the steps that cannot alter it
+    (:func:`_forget_stale`), so a climb of several steps scores most candidates once.
     ``peg`` >= 0: position ``peg`` is never moved nor swapped (and False is returned)."""
     n_moves = (l + 1) * m
     n_all = n_moves + m * m
@@ -255,27 +325,43 @@ def _climb_model4(a, fert, l, m, maxfert, lt, lfert, lfert3, lnull, ld, ecls, fc
     moves = proposal[:n_moves].reshape((l + 1, m))   # views: candidate k = i m + j
     swaps = proposal[n_moves:].reshape((m, m))       # k = (l + 1) m + j1 m + j2
     _model3_changes(a, fert, l, m, maxfert, lt, lfert3, lnull, ld, peg, moves, swaps)
+    fresh = np.zeros(n_all, np.bool_)   # dmove/dswap hold candidate k's Model-4 change in this state
+    fresh_moves = fresh[:n_moves].reshape((l + 1, m))
+    fresh_swaps = fresh[n_moves:].reshape((m, m))
+    st_before = np.empty_like(st)
+    terms_before = np.empty_like(terms)
+    stale = np.empty(l + 1, np.bool_)
+    a_before = np.empty_like(a)
+    fert0_before = fert[0]
     best = np.empty(TRIED_IN_ORDER, np.int64)
     for step in range(MAX_CLIMB_STEPS):
         top, top_v = -1, -np.inf   # the best-ranked candidate (ties: the lower index)
         for k in range(n_all):
             if proposal[k] > top_v:
                 top, top_v = k, proposal[k]
+        if step > 0:
+            st_before[:] = st
+            terms_before[:] = terms
         ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
+        if step > 0:
+            _forget_stale(a, a_before, fert0_before, fert, l, m, st, st_before, terms, terms_before, stale,
+                          fresh_moves, fresh_swaps)
+        fert0_before = fert[0]
+        a_before[:] = a
         chosen = -1
-        if top >= 0 and _model4_try(top, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
-                                    dmove, dswap) > LOG_CLIMB_GAIN:
+        if top >= 0 and _model4_change(top, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
+                                       dmove, dswap, fresh) > LOG_CLIMB_GAIN:
             chosen = top
         elif top >= 0 and step > 0:   # (a climb's first step is mostly its last: from a good start)
             n_best = _best_ranked(proposal, best)
             for r in range(1, n_best):
-                if _model4_try(best[r], a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
-                               dmove, dswap) > LOG_CLIMB_GAIN:
+                if _model4_change(best[r], a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms,
+                                  dmove, dswap, fresh) > LOG_CLIMB_GAIN:
                     chosen = best[r]
                     break
         if chosen < 0:
             chosen = _best_improving(a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, dmove,
-                                     dswap, moves, swaps)
+                                     dswap, moves, swaps, fresh_moves, fresh_swaps)
         if chosen < 0:
             return peg < 0
         if chosen < n_moves:
