@@ -260,15 +260,16 @@ def _forget_stale(a, a_before, fert0_before, fert, l, m, st, st_before, terms, t
             if (before > 0 and _changed_cept(before, st, st_before, terms, terms_before)) or \
                     (after <= l and _changed_cept(after, st, st_before, terms, terms_before)):
                 stale[k] = True
+    for i in range(l + 1):   # the moves into a stale cept
+        if stale[i]:
+            fresh_moves[i, :] = False
     for j in range(m):
         moved_j = a[j] != a_before[j]
-        stale_j = moved_j or stale[a[j]]
-        for i in range(l + 1):
-            if stale_j or stale[i]:
-                fresh_moves[i, j] = False
-        for j2 in range(j + 1, m):
-            if moved_j or a[j2] != a_before[j2] or (a[j] > 0 and stale[a[j]]) or (a[j2] > 0 and stale[a[j2]]):
-                fresh_swaps[j, j2] = False
+        if moved_j or stale[a[j]]:   # the moves of j
+            fresh_moves[:, j] = False
+        if moved_j or (a[j] > 0 and stale[a[j]]):   # the swaps with j
+            fresh_swaps[j, j + 1:] = False
+            fresh_swaps[:j, j] = False
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
