@@ -3,9 +3,12 @@ held-out words out, substitutions follow the dictionary and are deterministic fo
 space trained on two synthetic "languages" finds held-out translations."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from eegiza.embeddings import _embedding_priors
 from eegiza.embeddings.joint import (SRC_TAG, TGT_TAG, PseudoBilingualText, identical_words, mixed_pair,
                                      seed_word_pairs, split_joint, train_joint_vectors, without_words)
 from eegiza.embeddings.mapping import normalize
@@ -125,3 +128,13 @@ def test_joint_space_finds_held_out_translations_deterministically(tmp_path):
     s0 = normalize(train_joint_vectors(src, tgt, [], **kwargs)[0].matrix)[0]
     hits0 = sum(unseeded.words[(s0 @ z0.T)[k].argmax()] == f"tw{k}" for k in range(30))
     assert hits0 < hits
+
+
+def test_joint_space_needs_monolingual_text_and_a_known_space():
+    from eegiza.corpus import corpus_from_sentences
+    corpus = corpus_from_sentences(["a b", "b c"], ["x y", "y z"])
+    config = SimpleNamespace(embed_space="joint", src_vectors="s.vec", tgt_vectors="t.vec", threads=1)
+    with pytest.raises(ValueError, match="--src-mono and --tgt-mono"):
+        _embedding_priors(corpus, config, 1.0, {"seconds": {}}, print)
+    with pytest.raises(ValueError, match="unknown embed_space"):
+        _embedding_priors(corpus, SimpleNamespace(embed_space="shared"), 1.0, {"seconds": {}}, print)
