@@ -432,7 +432,9 @@ def _joint_space(corpus, config, report: dict, say) -> tuple:
     pairs' words: else each held-out word would share the sentences of its translation, the very
     co-occurrence the dictionary was read from, and the gate would judge nothing); each side then centred and normalised
     (``joint_refine``: a Procrustes map of the seed instead). Returns what :func:`_mapped_space`
-    does; the refit trains the space again with the whole dictionary as seed."""
+    does; the refit trains the space again with the whole dictionary as seed. Trained with one
+    gensim worker whatever ``threads`` is (several workers give a different space on every run),
+    cached under ``vectors_cache`` (default: the source text's folder)."""
     src_mono, tgt_mono = _option(config, "src_mono"), _option(config, "tgt_mono")
     if src_mono is None or tgt_mono is None:
         raise ValueError("embed_space=joint trains one space on monolingual text of both languages: it needs "
@@ -457,7 +459,6 @@ def _joint_space(corpus, config, report: dict, say) -> tuple:
         sw, tw = corpus.src_vocab.words, corpus.tgt_vocab.words
         bitext = [([sw[i] for i in corpus.src.sentence(k)], [tw[i] for i in corpus.tgt.sentence(k)])
                   for k in range(len(corpus))]
-    threads = getattr(config, "threads", 0) or 0
     extras = _training_extras(config)
     limit = int(_option(config, "embed_max_words"))
     refine = bool(_option(config, "joint_refine"))
@@ -469,7 +470,7 @@ def _joint_space(corpus, config, report: dict, say) -> tuple:
         src_vec, tgt_vec, cached = joint_space.train_joint_vectors(
             src_text, tgt_text, pairs, prob, mixed, dim=int(_option(config, "embed_dim")),
             epochs=int(_option(config, "embed_epochs")), min_count=min_count,
-            threads=threads if threads > 0 else (os.cpu_count() or 1),
+            threads=1,          # gensim with several workers is not deterministic: same space for any --threads
             cache_dir=_option(config, "vectors_cache") or os.path.dirname(os.path.abspath(str(src_mono))),
             progress=say, **extras)
         src_vec = WordVectors(src_vec.words[:limit], src_vec.matrix[:limit])
