@@ -72,8 +72,9 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
     from eegiza.embeddings.vectors import cached_train_vectors
 
     meta_path = directory / f"{pair}.{kind}{dim}e{epochs}.json"
+    mono = {f"{side}_mono": str(directory / f"{pair}.mono.{lang}") for side, lang in zip(("src", "tgt"), pair.split("-"))}
     if meta_path.exists():
-        return json.loads(meta_path.read_text())
+        return {**json.loads(meta_path.read_text()), **mono}      # the texts: for embed_space=joint
     directory.mkdir(parents=True, exist_ok=True)
     src_lang, tgt_lang = pair.split("-")
     meta = {"kind": kind, "dim": dim, "epochs": epochs, "seconds": 0.0, "mono_lines": MONO_CAP.get(pair)}
@@ -90,7 +91,7 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
         meta[side] = str(path)
         meta[f"{side}_lines"], meta[f"{side}_words"] = text.read_bytes().count(b"\n"), len(vectors)
     meta_path.write_text(json.dumps(meta))
-    return meta
+    return {**meta, **mono}
 
 
 def run_eegiza(pair: str, n_lines, schedule: str, data_dir: Path, vectors: dict | None,
@@ -104,6 +105,8 @@ def run_eegiza(pair: str, n_lines, schedule: str, data_dir: Path, vectors: dict 
     protocol = load_protocol(pair, n_lines, data_dir)
     start, start_cpu = time.perf_counter(), cpu_seconds()
     extra = {} if vectors is None else {"src_vectors": vectors["src"], "tgt_vectors": vectors["tgt"]}
+    if vectors is not None and (prior_options or {}).get("embed_space") == "joint":
+        extra = {"src_mono": vectors["src_mono"], "tgt_mono": vectors["tgt_mono"]}   # one space of both texts
     aligner = Aligner(AlignerConfig(schedule=schedule, **extra, **(settings or {})))
     for name, value in (prior_options or {}).items():
         setattr(aligner.config, name, value)      # not AlignerConfig fields: Aligner() would drop them
@@ -158,7 +161,9 @@ def run_row(spec: str, args) -> dict:
                              args.vectors_cache)
     base_cmd = [sys.executable, __file__, "--data", str(args.data), "--schedule", args.schedule,
                 "--threads", str(args.threads)]
-    gizalike = child(base_cmd + ["--child", "gizalike", spec])
+    gizalike = {"aer_gdfa": float("nan"), "seconds": 0.0, "peak_rss_mb": 0.0}
+    if not args.no_gizalike:
+        gizalike = child(base_cmd + ["--child", "gizalike", spec])
     print(f"{spec} GIZA++-like: gdfa AER {gizalike['aer_gdfa']:.2f}, {gizalike['seconds']:.1f} s", flush=True)
     plain = {"aer_gdfa": float("nan"), "seconds": 0.0, "peak_rss_mb": 0.0}
     if not args.no_plain:
@@ -199,6 +204,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="eegiza and vector-training threads (0 = all)")
     parser.add_argument("--no-eflomal", action="store_true", help="skip the eflomal column")
     parser.add_argument("--no-plain", action="store_true", help="skip the run without any prior")
+    parser.add_argument("--no-gizalike", action="store_true", help="skip the GIZA++-like run")
     parser.add_argument("--out", type=Path, help="append every finished row here as a JSON line")
     parser.add_argument("--resume", action="store_true", help="skip rows already in --out")
     parser.add_argument("--vectors-dir", type=Path, default=Path("/tmp/lowres_vectors"))

@@ -11,7 +11,10 @@ number the calibration gate trusts), on the whole dictionary and on identical st
         --vectors-cache /tmp/vcache --set mapping=procrustes --set embed_dim=100 [--label idea] \\
         [--out rows.jsonl]
 
-``--set NAME=VALUE`` sets any option of :data:`eegiza.embeddings.PRIOR_DEFAULTS` (numbers parsed).
+``--set NAME=VALUE`` sets any option of :data:`eegiza.embeddings.PRIOR_DEFAULTS` (numbers parsed),
+e.g. ``--set embed_space=joint`` for one space trained on both texts instead of two mapped ones
+(``--set mapping_refit=false`` skips the refit, a second training of that space, when only the
+held-out precision is wanted).
 """
 from __future__ import annotations
 

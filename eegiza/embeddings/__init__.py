@@ -15,6 +15,7 @@ Options are read from any object with these attributes (missing ones take the de
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable, Optional
 
@@ -23,8 +24,9 @@ import numpy as np
 from ..config import AlignerConfig
 from ..train import train_direction
 from ..ttable import TTable
+from . import joint as joint_space
 from .calibrate import choose_lambda, confident_pairs, induction_precision, split_dictionary
-from .mapping import Mapping, MappingError, identical_seed, map_embeddings, refine_mapping, unit_rows
+from .mapping import Mapping, MappingError, identical_seed, map_embeddings, normalize, refine_mapping, unit_rows
 from .prior import EmbeddingPrior, chain_factories, make_prior_factory, vocab_rows
 from .vectors import (VectorFileError, WordVectors, cached_train_vectors, load_vectors, save_word2vec,
                       train_vectors)
@@ -36,6 +38,12 @@ PRIOR_DEFAULTS = {
     "embed_window": None, "embed_sample": None,      # skip-gram window, subsampling (None: 5, 1e-4)
     "embed_max_words": 200000,                       # most frequent words of each space used
     "vectors_cache": None,                           # folder of trained vectors (default: the text's)
+    "embed_space": "mapped",                         # mapped: a space per language, mapped (below);
+                                                     # joint: one space of both texts (.joint)
+    "joint_prob": 0.5,                               # joint: substitution probability of seed words
+    "joint_identical": True,                         # joint: identical strings in the seed too
+    "joint_bitext": False,                           # joint: the bitext's pairs as mixed sentences
+    "joint_refine": False,                           # joint: then a Procrustes map of the seed on top
     "mapping": "procrustes",                         # procrustes | seeded | unsupervised | identical | none
     "mapping_rounds": 0,                             # procrustes: refinement rounds (CSLS mutual NN added)
     "mapping_whiten": False,                         # procrustes: VecMap's whitened step instead
@@ -323,10 +331,46 @@ def _fit_mapping(kind, x, z, seed, config, say) -> Mapping:
 
 
 def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tuple:
-    """(fwd_factory, rev_factory) from the vectors of both languages, mapped into one space;
-    fills ``report`` with the vectors, the mapping, its quality and the seconds spent."""
+    """(fwd_factory, rev_factory) from the vectors of both languages in one space (``embed_space``:
+    two spaces mapped, :func:`_mapped_space`, or one joint space, :func:`_joint_space`); fills
+    ``report`` with the vectors, the mapping, its quality and the seconds spent."""
     opts = dict(temperature=float(_option(config, "prior_temperature")), top_k=int(_option(config, "prior_top_k")),
                 models=str(_option(config, "prior_models")))
+    space = _option(config, "embed_space")
+    if space not in ("mapped", "joint"):
+        raise ValueError(f"unknown embed_space {space!r}: use mapped or joint")
+    build = _joint_space if space == "joint" else _mapped_space
+    (src_words, xm, tgt_words, zm), dictionary, held_out, refit = build(corpus, config, report, say)
+    report["embed_space"] = space
+    if _option(config, "save_mapped_vectors") is not None:
+        base = _option(config, "save_mapped_vectors")
+        save_word2vec(f"{base}.src.vec", WordVectors(src_words, xm))
+        save_word2vec(f"{base}.tgt.vec", WordVectors(tgt_words, zm))
+
+    t0 = time.perf_counter()
+    csls_k = int(_option(config, "prior_csls_k"))
+    report["quality"] = _quality(corpus, src_words, xm, tgt_words, zm, dictionary, csls_k, held_out)
+    say("mapping quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                        for k, v in report["quality"].items()))
+    gated = bool(_option(config, "prior_calibrate")) and \
+        mapping_precision(report["quality"]) < float(_option(config, "prior_min_precision"))
+    if _option(config, "mapping_refit") and refit is not None and len(held_out) and not gated:
+        t1 = time.perf_counter()
+        src_words, xm, tgt_words, zm = refit()
+        report["seconds"]["mapping"] += time.perf_counter() - t1
+    fwd = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words, (src_words, xm), (tgt_words, zm),
+                             lam_max, csls_k=csls_k, src_counts=corpus.src_vocab.counts, **opts)
+    rev = make_prior_factory(corpus.tgt_vocab.words, corpus.src_vocab.words, (tgt_words, zm), (src_words, xm),
+                             lam_max, csls_k=csls_k, src_counts=corpus.tgt_vocab.counts, **opts)
+    report["seconds"]["prior_setup"] = time.perf_counter() - t0
+    return fwd, rev
+
+
+def _mapped_space(corpus, config, report: dict, say) -> tuple:
+    """Two monolingual spaces mapped into one (``mapping``, seeded with identical strings and the fit
+    half of the bitext dictionary). Returns ((source words, vectors, target words, vectors), the
+    dictionary, its held-out half, the refit: a function giving the space mapped with the whole
+    dictionary as seed, or None)."""
     t0 = time.perf_counter()
     src_vec = _get_vectors(config, "src", say, corpus.src_vocab.words[1:])
     tgt_vec = _get_vectors(config, "tgt", say, corpus.tgt_vocab.words[1:])
@@ -367,30 +411,89 @@ def _embedding_priors(corpus, config, lam_max: float, report: dict, say) -> tupl
     say(f"vectors ready in {report['seconds']['embeddings']:.1f} s; Model 1 dictionary "
         f"{report['seconds']['model1_dictionary']:.1f} s; mapping ({kind}) {report['seconds']['mapping']:.1f} s")
     report["mapping"] = kind
-    if _option(config, "save_mapped_vectors") is not None:
-        base = _option(config, "save_mapped_vectors")
-        save_word2vec(f"{base}.src.vec", WordVectors(src_words, xm))
-        save_word2vec(f"{base}.tgt.vec", WordVectors(tgt_words, zm))
 
-    t0 = time.perf_counter()
-    csls_k = int(_option(config, "prior_csls_k"))
-    report["quality"] = _quality(corpus, src_words, xm, tgt_words, zm, dictionary, csls_k, held_out)
-    say("mapping quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                        for k, v in report["quality"].items()))
-    gated = bool(_option(config, "prior_calibrate")) and \
-        mapping_precision(report["quality"]) < float(_option(config, "prior_min_precision"))
-    if _option(config, "mapping_refit") and kind not in ("none", "unsupervised") and len(held_out) and not gated:
-        t1 = time.perf_counter()
+    def refit() -> tuple:
         seed = _seed_pairs(kind, src_vec, tgt_vec, corpus, dictionary)
         mapping = _fit_mapping(kind, src_vec.matrix, tgt_vec.matrix, seed, config, say)
-        src_words, xm = _extended_space(src_vec, corpus.src_vocab.words, mapping.map_src)
-        tgt_words, zm = _extended_space(tgt_vec, corpus.tgt_vocab.words, mapping.map_tgt)
         report["refit_seed_pairs"] = len(seed[0])
-        report["seconds"]["mapping"] += time.perf_counter() - t1
         say(f"mapping refitted on the whole dictionary ({len(seed[0])} seed pairs) for the prior")
-    fwd = make_prior_factory(corpus.src_vocab.words, corpus.tgt_vocab.words, (src_words, xm), (tgt_words, zm),
-                             lam_max, csls_k=csls_k, src_counts=corpus.src_vocab.counts, **opts)
-    rev = make_prior_factory(corpus.tgt_vocab.words, corpus.src_vocab.words, (tgt_words, zm), (src_words, xm),
-                             lam_max, csls_k=csls_k, src_counts=corpus.tgt_vocab.counts, **opts)
-    report["seconds"]["prior_setup"] = time.perf_counter() - t0
-    return fwd, rev
+        return (_extended_space(src_vec, corpus.src_vocab.words, mapping.map_src)
+                + _extended_space(tgt_vec, corpus.tgt_vocab.words, mapping.map_tgt))
+
+    space = (src_words, xm, tgt_words, zm)
+    return space, dictionary, held_out, (None if kind in ("none", "unsupervised") else refit)
+
+
+def _joint_space(corpus, config, report: dict, say) -> tuple:
+    """One skip-gram space of both monolingual texts (:mod:`.joint`): seed-dictionary words (the fit
+    half of the bitext dictionary, plus identical strings with ``joint_identical``; never a word of
+    the held-out half) replaced by their translation with probability ``joint_prob``, the bitext's
+    pairs as mixed sentences with ``joint_bitext`` (for the gate's space without the held-out
+    pairs' words: else each held-out word would share the sentences of its translation, the very
+    co-occurrence the dictionary was read from, and the gate would judge nothing); each side then centred and normalised
+    (``joint_refine``: a Procrustes map of the seed instead). Returns what :func:`_mapped_space`
+    does; the refit trains the space again with the whole dictionary as seed. Trained with one
+    gensim worker whatever ``threads`` is (several workers give a different space on every run),
+    cached under ``vectors_cache`` (default: the source text's folder)."""
+    src_mono, tgt_mono = _option(config, "src_mono"), _option(config, "tgt_mono")
+    if src_mono is None or tgt_mono is None:
+        raise ValueError("embed_space=joint trains one space on monolingual text of both languages: it needs "
+                         "--src-mono and --tgt-mono (pretrained vectors can only be mapped: embed_space=mapped)")
+    prob = float(_option(config, "joint_prob"))
+    if not 0.0 <= prob <= 1.0:
+        raise ValueError(f"joint_prob must be in [0, 1], got {prob}")
+    t0 = time.perf_counter()
+    dictionary = _model1_dictionary(corpus, config)
+    report["seconds"]["model1_dictionary"] = time.perf_counter() - t0
+    fit, held_out = split_dictionary(dictionary, int(_option(config, "seed_holdout_every")))
+    report["dictionary"] = {"pairs": len(dictionary), "fit": len(fit), "held_out": len(held_out)}
+
+    t0 = time.perf_counter()
+    lowercase = bool(getattr(config, "lowercase", False))
+    src_text = joint_space.read_sentences(src_mono, lowercase)
+    tgt_text = joint_space.read_sentences(tgt_mono, lowercase)
+    min_count = int(_option(config, "embed_min_count"))
+    identical = joint_space.identical_words(src_text, tgt_text, min_count) if _option(config, "joint_identical") else []
+    bitext = ()
+    if _option(config, "joint_bitext"):
+        sw, tw = corpus.src_vocab.words, corpus.tgt_vocab.words
+        bitext = [([sw[i] for i in corpus.src.sentence(k)], [tw[i] for i in corpus.tgt.sentence(k)])
+                  for k in range(len(corpus))]
+    extras = _training_extras(config)
+    limit = int(_option(config, "embed_max_words"))
+    refine = bool(_option(config, "joint_refine"))
+
+    def build(fit_pairs, held) -> tuple:
+        pairs = joint_space.seed_word_pairs(corpus.src_vocab.words, corpus.tgt_vocab.words, fit_pairs, held,
+                                            identical)
+        mixed = joint_space.without_words(bitext, corpus.src_vocab.words, corpus.tgt_vocab.words, held)
+        src_vec, tgt_vec, cached = joint_space.train_joint_vectors(
+            src_text, tgt_text, pairs, prob, mixed, dim=int(_option(config, "embed_dim")),
+            epochs=int(_option(config, "embed_epochs")), min_count=min_count,
+            threads=1,          # gensim with several workers is not deterministic: same space for any --threads
+            cache_dir=_option(config, "vectors_cache") or os.path.dirname(os.path.abspath(str(src_mono))),
+            progress=say, **extras)
+        src_vec = WordVectors(src_vec.words[:limit], src_vec.matrix[:limit])
+        tgt_vec = WordVectors(tgt_vec.words[:limit], tgt_vec.matrix[:limit])
+        report.setdefault("joint", []).append({"seed_pairs": len(pairs), "cached": cached})
+        if refine:
+            seed = _seed_pairs("procrustes", src_vec, tgt_vec, corpus, fit_pairs, held)
+            mapping = _fit_mapping("procrustes", src_vec.matrix, tgt_vec.matrix, seed, config, say)
+            return (src_vec.words, mapping.map_src(src_vec.matrix), tgt_vec.words, mapping.map_tgt(tgt_vec.matrix))
+        return src_vec.words, normalize(src_vec.matrix)[0], tgt_vec.words, normalize(tgt_vec.matrix)[0]
+
+    space = build(fit, held_out)
+    report["seconds"]["embeddings"] = time.perf_counter() - t0
+    report["seconds"]["mapping"] = 0.0
+    report["vectors"] = {"src_words": len(space[0]), "tgt_words": len(space[2]), "dim": space[1].shape[1],
+                         "identical": len(identical), "bitext_sentences": len(bitext)}
+    report["mapping"] = "joint+procrustes" if refine else "joint"
+    say(f"joint space ready in {report['seconds']['embeddings']:.1f} s ({report['joint'][0]['seed_pairs']} seed "
+        f"pairs, {len(held_out)} dictionary pairs held out); Model 1 dictionary "
+        f"{report['seconds']['model1_dictionary']:.1f} s")
+
+    def refit() -> tuple:
+        say("joint space trained again with the whole dictionary as seed, for the prior")
+        return build(dictionary, None)
+
+    return space, dictionary, held_out, refit
