@@ -7,7 +7,8 @@ kernel launch wakes the worker threads (milliseconds on a busy machine). Here th
 numbered by dictionary lookups and aligned by serial loops over the *same* per-sentence kernels
 (:func:`eegiza.models.hmm._sentence_viterbi`, :func:`eegiza.ttable.find_slot`; Models 3/4 climb
 with one worker from the same sentence slots, as the large-batch path), so the links are identical
-to the large-batch path (a test checks this).
+to the large-batch path (a test checks this). :func:`align_both_small` aligns both directions, the
+reverse slots derived from the forward ones when the model's slot map is built.
 """
 from __future__ import annotations
 
@@ -113,17 +114,43 @@ def _hmm_viterbi_serial(src_ids, src_off, tgt_off, slots, slot_off, probs, floor
     return links, scores
 
 
+def _serial(model) -> bool:
+    """True if this path aligns the direction itself (HMM Viterbi start, optional Model 3/4 climb)."""
+    base = model.base_model if model.last_model in "34" else model.last_model
+    return base == "H" and not (model.last_model == "H" and model.hmm_link_posterior > 0)
+
+
+def _align_from_slots(model, corpus, slots):
+    """Serial HMM Viterbi of the pairs from their sentence slots, then the one-worker Model 3/4 climb."""
+    tt = model.ttable
+    links, scores = _hmm_viterbi_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, *slots, tt.probs,
+                                        model.prob_smooth, model.src_class, model.jump, model.start,
+                                        model.hmm_p_null, model.hmm_jump_smooth)
+    if model.last_model in "34":
+        return align_fertility(model.fertility, tt, corpus, links, 1, model.min_link_posterior, slots)
+    return links, scores
+
+
 def align_direction_small(model, corpus, fallback):
     """:func:`eegiza.train.align_direction` for a few pairs: serial HMM Viterbi, one-worker Model 3/4
     climbing; other models and HMM posterior decoding go to ``fallback`` (the parallel path)."""
-    base = model.base_model if model.last_model in "34" else model.last_model
-    if base != "H" or (model.last_model == "H" and model.hmm_link_posterior > 0):   # posterior decoding
+    if not _serial(model):   # posterior decoding, Model 1 or 2 underneath
         return fallback(model, corpus)
-    tt = model.ttable
-    slots, slot_off = _slots(corpus, tt)
-    links, scores = _hmm_viterbi_serial(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off,
-                                        tt.probs, model.prob_smooth, model.src_class, model.jump, model.start,
-                                        model.hmm_p_null, model.hmm_jump_smooth)
-    if model.last_model in "34":
-        return align_fertility(model.fertility, tt, corpus, links, 1, model.min_link_posterior, (slots, slot_off))
-    return links, scores
+    return _align_from_slots(model, corpus, _slots(corpus, model.ttable))
+
+
+def align_both_small(fwd_model, rev_model, corpus, fallback, transpose=None):
+    """Both directions of a few pairs: ((forward positions, scores), (reverse positions, scores)), each
+    as :func:`align_direction_small` gives it. With ``transpose`` (the models'
+    :class:`eegiza.slot_transpose.SlotTranspose`, if built) the reverse slots are derived from the
+    forward ones instead of searched (the same slots)."""
+    reverse = corpus.reversed()
+    if not (_serial(fwd_model) and _serial(rev_model)):
+        return align_direction_small(fwd_model, corpus, fallback), align_direction_small(rev_model, reverse, fallback)
+    fwd_slots = rev_slots = None
+    if transpose is not None and transpose.ok:
+        fwd_slots = _slots(corpus, fwd_model.ttable)
+        rev_slots = transpose.reverse_slots(corpus, fwd_slots, serial=True)
+    fwd = _align_from_slots(fwd_model, corpus, fwd_slots if fwd_slots is not None else _slots(corpus, fwd_model.ttable))
+    return fwd, _align_from_slots(rev_model, reverse, rev_slots if rev_slots is not None
+                                  else _slots(reverse, rev_model.ttable))
