@@ -7,17 +7,21 @@ kernel launch wakes the worker threads (milliseconds on a busy machine). Here th
 numbered by dictionary lookups and aligned by serial loops over the *same* per-sentence kernels
 (:func:`eegiza.models.hmm._sentence_viterbi`, :func:`eegiza.ttable.find_slot`; Models 3/4 climb
 with one worker from the same sentence slots, as the large-batch path), so the links are identical
-to the large-batch path (a test checks this). :func:`align_both_small` aligns both directions, the
-reverse slots derived from the forward ones when the model's slot map is built.
+to the large-batch path (a test checks this). :func:`align_both_small` aligns both directions: the
+reverse slots derived from the forward ones when the model's slot map is built, and for long pairs
+the reverse direction on a second thread (:mod:`eegiza.second_thread`) while this one runs the
+forward one, which roughly halves the wait for a long pair when a second core is free.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit
 
 from .corpus import CorpusError, ParallelCorpus, Side, Vocab
 from .models import hmm
 from .models.fertility import align_fertility
+from .second_thread import second_thread
 from .ttable import find_slot, slot_layout
 
 #: At most this many pairs take the small-batch path.
@@ -139,11 +143,27 @@ def align_direction_small(model, corpus, fallback):
     return _align_from_slots(model, corpus, _slots(corpus, model.ttable))
 
 
+#: The two directions of pairs adding up to at least this many source x target words are aligned at
+#: once, the reverse one on a second thread (:func:`_concurrent`); below it the hand-off to the other
+#: thread (tens of microseconds) is not worth it.
+CONCURRENT_MIN_CELLS = 1500
+
+
+def _concurrent(corpus) -> bool:
+    """True if the reverse direction of these pairs runs on the second thread: Numba may use two
+    threads or more in this thread (``--threads`` / :func:`eegiza.train.set_threads`) and the pairs
+    have at least :data:`CONCURRENT_MIN_CELLS` source x target words."""
+    return (numba.get_num_threads() > 1
+            and int(np.dot(corpus.src.lengths, corpus.tgt.lengths)) >= CONCURRENT_MIN_CELLS)
+
+
 def align_both_small(fwd_model, rev_model, corpus, fallback, transpose=None):
     """Both directions of a few pairs: ((forward positions, scores), (reverse positions, scores)), each
     as :func:`align_direction_small` gives it. With ``transpose`` (the models'
     :class:`eegiza.slot_transpose.SlotTranspose`, if built) the reverse slots are derived from the
-    forward ones instead of searched (the same slots)."""
+    forward ones instead of searched. When :func:`_concurrent`, the reverse direction runs on
+    :func:`eegiza.second_thread.second_thread` while this thread runs the forward one (the kernels
+    release the GIL). Each direction computes the same things either way: the same links and scores."""
     reverse = corpus.reversed()
     if not (_serial(fwd_model) and _serial(rev_model)):
         return align_direction_small(fwd_model, corpus, fallback), align_direction_small(rev_model, reverse, fallback)
@@ -151,6 +171,11 @@ def align_both_small(fwd_model, rev_model, corpus, fallback, transpose=None):
     if transpose is not None and transpose.ok:
         fwd_slots = _slots(corpus, fwd_model.ttable)
         rev_slots = transpose.reverse_slots(corpus, fwd_slots, serial=True)
+
+    def align_reverse():
+        slots = rev_slots if rev_slots is not None else _slots(reverse, rev_model.ttable)
+        return _align_from_slots(rev_model, reverse, slots)
+
+    pending = second_thread().submit(align_reverse) if _concurrent(corpus) else None
     fwd = _align_from_slots(fwd_model, corpus, fwd_slots if fwd_slots is not None else _slots(corpus, fwd_model.ttable))
-    return fwd, _align_from_slots(rev_model, reverse, rev_slots if rev_slots is not None
-                                  else _slots(reverse, rev_model.ttable))
+    return fwd, align_reverse() if pending is None else pending.result()
