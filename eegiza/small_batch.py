@@ -21,7 +21,7 @@ from numba import njit
 from .corpus import CorpusError, ParallelCorpus, Side, Vocab
 from .models import hmm
 from .models.fertility import align_fertility
-from .second_thread import second_thread
+from .second_thread import submit_if_idle
 from .ttable import find_slot, slot_layout
 
 #: At most this many pairs take the small-batch path.
@@ -161,9 +161,10 @@ def align_both_small(fwd_model, rev_model, corpus, fallback, transpose=None):
     """Both directions of a few pairs: ((forward positions, scores), (reverse positions, scores)), each
     as :func:`align_direction_small` gives it. With ``transpose`` (the models'
     :class:`eegiza.slot_transpose.SlotTranspose`, if built) the reverse slots are derived from the
-    forward ones instead of searched. When :func:`_concurrent`, the reverse direction runs on
-    :func:`eegiza.second_thread.second_thread` while this thread runs the forward one (the kernels
-    release the GIL). Each direction computes the same things either way: the same links and scores."""
+    forward ones instead of searched. When :func:`_concurrent`, the reverse direction runs on the
+    second thread (:func:`eegiza.second_thread.submit_if_idle`; in this thread if that one is busy)
+    while this thread runs the forward one (the kernels release the GIL). Each direction computes
+    the same things either way: the same links and scores."""
     reverse = corpus.reversed()
     if not (_serial(fwd_model) and _serial(rev_model)):
         return align_direction_small(fwd_model, corpus, fallback), align_direction_small(rev_model, reverse, fallback)
@@ -176,6 +177,6 @@ def align_both_small(fwd_model, rev_model, corpus, fallback, transpose=None):
         slots = rev_slots if rev_slots is not None else _slots(reverse, rev_model.ttable)
         return _align_from_slots(rev_model, reverse, slots)
 
-    pending = second_thread().submit(align_reverse) if _concurrent(corpus) else None
+    pending = submit_if_idle(align_reverse) if _concurrent(corpus) else None
     fwd = _align_from_slots(fwd_model, corpus, fwd_slots if fwd_slots is not None else _slots(corpus, fwd_model.ttable))
     return fwd, align_reverse() if pending is None else pending.result()

@@ -13,6 +13,8 @@ from eegiza.small_batch import _slots, align_both_small, small_corpus
 from eegiza.train import align_direction
 from test_saved_model import fertility_model  # noqa: F401  (the module-scoped fixture)
 
+SECOND = second_thread.THREAD_NAME + "_0"
+
 NEW_PAIRS = [("the qqqunseen house .", "la zzzinconnu maison ."), ("wwwnew the the house", "vvvneu la la")]
 
 
@@ -50,7 +52,7 @@ def test_the_second_thread_gives_the_serial_links_and_scores(fertility_model, mo
     seen.clear()
     monkeypatch.setattr(small_batch, "_concurrent", lambda c: True)
     concurrent = _both(model, corpus, transpose)
-    assert sorted(seen) == sorted([threading.current_thread().name, "eegiza-second_0"])   # one direction each
+    assert sorted(seen) == sorted([threading.current_thread().name, SECOND])   # one direction each
     assert concurrent == serial
     assert np.frombuffer(serial[0], np.int32).any() and np.frombuffer(serial[2], np.int32).any()   # real links
 
@@ -64,12 +66,12 @@ def test_model_align_is_the_same_with_one_numba_thread_or_two(fertility_model, m
     try:
         numba.set_num_threads(1)
         one = [model.align([p])[0] for p in pairs]
-        assert "eegiza-second_0" not in seen               # one thread: no second thread
+        assert SECOND not in seen               # one thread: no second thread
         if numba.config.NUMBA_NUM_THREADS >= 2:
             numba.set_num_threads(2)
             seen.clear()
             assert [model.align([p])[0] for p in pairs] == one
-            assert seen.count("eegiza-second_0") == len(pairs)
+            assert seen.count(SECOND) == len(pairs)
     finally:
         numba.set_num_threads(before)
     assert one == model.align(pairs)
@@ -119,6 +121,30 @@ def test_an_error_on_the_second_thread_reaches_the_caller(fertility_model, monke
     monkeypatch.setattr(small_batch, "_concurrent", lambda c: True)
     with pytest.raises(RuntimeError, match="reverse direction failed"):
         _both(model, corpus)
+
+
+def test_a_busy_second_thread_leaves_the_reverse_direction_to_the_caller(fertility_model, monkeypatch):  # noqa: F811
+    model, src, tgt = fertility_model
+    corpus = _corpus(model, src, tgt)
+    monkeypatch.setattr(small_batch, "_concurrent", lambda c: True)
+    expected = _both(model, corpus)
+    seen = _record_threads(monkeypatch)
+    release, started = threading.Event(), threading.Event()
+
+    def blocking():
+        started.set()
+        release.wait(60)
+    busy = second_thread.submit_if_idle(blocking)
+    assert busy is not None and started.wait(60)
+    try:
+        assert second_thread.submit_if_idle(lambda: None) is None
+        assert _both(model, corpus) == expected            # another thread's work on the worker: not waited for
+        assert seen == [threading.current_thread().name] * 2
+    finally:
+        release.set()
+        busy.result(60)
+    seen.clear()
+    assert _both(model, corpus) == expected and SECOND in seen   # idle again
 
 
 def _child(model, corpus, queue):
