@@ -10,7 +10,7 @@ with one worker from the same sentence slots, as the large-batch path), so the l
 to the large-batch path (a test checks this). :func:`align_both_small` aligns both directions: the
 reverse slots derived from the forward ones when the model's slot map is built, and for long pairs
 the reverse direction on a second thread (:mod:`eegiza.second_thread`) while this one runs the
-forward one, which roughly halves the wait for a long pair when a second core is free.
+forward one (a shorter wait only when a second core is free: benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -143,10 +143,11 @@ def align_direction_small(model, corpus, fallback):
     return _align_from_slots(model, corpus, _slots(corpus, model.ttable))
 
 
-#: The two directions of pairs adding up to at least this many source x target words are aligned at
-#: once, the reverse one on a second thread (:func:`_concurrent`); below it the hand-off to the other
-#: thread (tens of microseconds) is not worth it.
-CONCURRENT_MIN_CELLS = 1500
+#: The two directions of pairs adding up to at least this many source x target words (about 50 x 50)
+#: are aligned at once, the reverse one on a second thread (:func:`_concurrent`). Measured on ro-en's
+#: test pairs (benchmarks/README.md): below about 2,000 the hand-off and the second thread's wake-up
+#: cost more than they save, and on a machine with no idle core it costs 0.1-0.6 ms at any size.
+CONCURRENT_MIN_CELLS = 2500
 
 
 def _concurrent(corpus) -> bool:
