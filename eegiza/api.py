@@ -170,7 +170,7 @@ class AlignmentModel:
         """The slot map of :meth:`_slot_transpose` if it has been built for the current tables, else
         None. A few pairs derive their reverse slots through it only then: building it costs about a
         tenth of a second and 4 bytes per table entry (27 ms and 10 MB for ro-en, 99 ms and 44 MB for
-        de-en) to save at most 0.3-0.5 ms of slot search per pair (the longest ro-en test pair)."""
+        de-en) to save at most about 0.3 ms of slot search per pair (the longest ro-en test pair)."""
         cached = self._transpose
         if cached is not None and cached[0] is self.fwd.ttable and cached[1] is self.rev.ttable:
             return cached[2]

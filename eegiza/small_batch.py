@@ -146,7 +146,7 @@ def align_direction_small(model, corpus, fallback):
 #: The two directions of pairs adding up to at least this many source x target words (about 50 x 50)
 #: are aligned at once, the reverse one on a second thread (:func:`_concurrent`). Measured on ro-en's
 #: test pairs (benchmarks/README.md): below about 2,000 the hand-off and the second thread's wake-up
-#: cost more than they save, and on a machine with no idle core it costs 0.1-0.6 ms at any size.
+#: cost more than they save, and on a machine with no idle core it cost 0.16-0.6 ms at every size.
 CONCURRENT_MIN_CELLS = 2500
 
 
