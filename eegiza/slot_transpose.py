@@ -98,6 +98,14 @@ def _reverse_slots(src_ids, src_off, tgt_off, fwd_slots, fwd_off, rev_map, rev_n
                       tgt_off[k + 1] - tgt_off[k], rev_map, rev_null, out[rev_off[k]:rev_off[k + 1]])
 
 
+@njit(cache=True, nogil=True)
+def _reverse_slots_serial(src_ids, src_off, tgt_off, fwd_slots, fwd_off, rev_map, rev_null, rev_off, out):
+    """:func:`_reverse_slots` in one thread (a few pairs: waking the worker threads costs more)."""
+    for k in range(len(src_off) - 1):
+        reverse_block(fwd_slots[fwd_off[k]:fwd_off[k + 1]], src_ids[src_off[k]:src_off[k + 1]],
+                      tgt_off[k + 1] - tgt_off[k], rev_map, rev_null, out[rev_off[k]:rev_off[k + 1]])
+
+
 class SlotTranspose:
     """The forward-to-reverse slot map of two t-tables (forward P(f|e), reverse P(e|f))."""
 
@@ -108,10 +116,11 @@ class SlotTranspose:
         self.ok = bool(_transpose_map(fwd_table.indptr, fwd_table.indices, rev_table.indptr, rev_table.indices,
                                       self.map, self.null))
 
-    def reverse_slots(self, corpus, fwd_slots) -> Optional[tuple]:
+    def reverse_slots(self, corpus, fwd_slots, serial: bool = False) -> Optional[tuple]:
         """(slots, slot offsets) of ``corpus.reversed()`` in the reverse table, as
         :func:`eegiza.ttable.sentence_slots` gives them, from ``fwd_slots`` = (slots, slot offsets)
-        of ``corpus`` in the forward table; None if the tables' supports differ."""
+        of ``corpus`` in the forward table; None if the tables' supports differ. ``serial``: in this
+        thread only (a few pairs, :mod:`eegiza.small_batch`); the same slots."""
         if not self.ok:
             return None
         slots, slot_off = fwd_slots
@@ -119,8 +128,8 @@ class SlotTranspose:
         rev_off = np.zeros(len(src_len) + 1, np.int64)
         np.cumsum((tgt_len + 1) * src_len, out=rev_off[1:])
         out = np.empty(rev_off[-1], np.result_type(slots.dtype, self.map.dtype))
-        _reverse_slots(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, self.map, self.null,
-                       rev_off, out)
+        fill = _reverse_slots_serial if serial else _reverse_slots
+        fill(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, self.map, self.null, rev_off, out)
         return out, rev_off
 
 

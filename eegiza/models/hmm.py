@@ -262,6 +262,8 @@ def _sentence_viterbi(e_sent, m, slots, probs, floor, src_class, jump, start, p_
     score = 0.0
     best_mem = np.empty(l)
     best_mem_state = np.empty(l, np.int32)
+    best = np.empty(l)
+    arg = np.empty(l, np.int32)
     for j in range(m):
         if j > 0:
             for p in range(l):
@@ -271,16 +273,22 @@ def _sentence_viterbi(e_sent, m, slots, probs, floor, src_class, jump, start, p_
                 else:
                     best_mem[p] = d[p]
                     best_mem_state[p] = p
+            # best[i] = max(d[start-NULL] S[i], max_p best_mem[p] R[p, i]), the first p on ties: p in the
+            # outer loop, so the inner one runs along row p of R (contiguous, vectorised) for every i
             for i in range(l):
-                best = d[2 * l] * S[i]
-                arg = 2 * l
-                for p in range(l):
-                    v = best_mem[p] * R[p, i]
-                    if v > best:
-                        best = v
-                        arg = best_mem_state[p]
-                nd[i] = er[j, i] * q * best
-                back[j, i] = arg
+                best[i] = d[2 * l] * S[i]
+                arg[i] = 2 * l
+            for p in range(l):
+                from_p = best_mem[p]
+                state_p = best_mem_state[p]
+                for i in range(l):
+                    v = from_p * R[p, i]
+                    if v > best[i]:
+                        best[i] = v
+                        arg[i] = state_p
+            for i in range(l):
+                nd[i] = er[j, i] * q * best[i]
+                back[j, i] = arg[i]
             for p in range(l):
                 nd[l + p] = en[j] * p_null * best_mem[p]
                 back[j, l + p] = best_mem_state[p]
