@@ -240,8 +240,9 @@ def _model4_change(k, a, fert, l, m, lt, lfert, lnull, ld, ecls, fcls, m4, st, n
 def _forget_stale(a, a_before, fert0_before, fert, l, m, st, st_before, terms, terms_before, stale, fresh_moves,
                   fresh_swaps):
     """After a step, clear the ``fresh`` flag of every candidate whose Model-4 change the step may
-    have altered, comparing the cept state before (``st_before``, ``terms_before``, NULL's fertility
-    ``fert0_before``) and after (:func:`eegiza.models.ibm4.build_state` of the new alignment).
+    have altered, comparing the alignment (``a_before``), the cept state (``st_before``,
+    ``terms_before``) and NULL's fertility (``fert0_before``) before the step with those after it
+    (:func:`eegiza.models.ibm4.build_state` of the new alignment).
 
     A move a_j := i reads the state of the cepts a_j and i and of the cepts before and after each
     (``st`` rows 3 and 4, defined for empty positions too), and NULL's fertility if a_j or i is NULL;
