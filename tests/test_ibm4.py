@@ -315,17 +315,19 @@ def test_climb_keeps_only_model4_changes_a_step_cannot_alter():
         m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
               prm.model4smoothfactor, floor, empty, empty, -np.inf)
         st, nxtpos, terms = np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1))
+        maxfert = prm.maxfertility
         for _ in range(60):
-            a = rng.integers(0, l + 1, m).astype(np.int64)
-            a[rng.random(m) < 0.3] = 0
-            fert = np.bincount(a, minlength=l + 1).astype(np.int64)
+            start = rng.integers(0, l + 1, m).astype(np.int32)
+            start[rng.random(m) < 0.3] = 0
+            a, fert = np.empty(m, np.int64), np.empty(l + 1, np.int64)
+            fs._repair(start, l, m, lt, maxfert, a, fert)   # within the fertility limits, as a climb starts
 
-            def all_changes():
+            def all_changes():   # as the climb scores them: the moves the fertility limits allow
                 ibm4.build_state(a, l, ecls, fcls, m4, st, nxtpos, terms)
                 dmove, dswap = np.full((l + 1, m), -np.inf), np.full((m, m), -np.inf)
                 for j in range(m):
                     for i in range(l + 1):
-                        if i != a[j]:
+                        if i != a[j] and ibm3.move_allowed(i, fert, m, maxfert):
                             fs._move_try(i, j, a, fert, lt, lfert, lnull, ld, ecls, fcls, m4, st, nxtpos, terms, l, m,
                                          dmove)
                     for j2 in range(j + 1, m):
@@ -337,8 +339,8 @@ def test_climb_keeps_only_model4_changes_a_step_cannot_alter():
             a_before, fert0_before = a.copy(), int(fert[0])
             st_before, terms_before = st.copy(), terms.copy()
             j = int(rng.integers(m))
-            if rng.random() < 0.5:   # a move
-                i = int(rng.integers(l + 1))
+            i = int(rng.integers(l + 1))
+            if rng.random() < 0.5 and i != a[j] and ibm3.move_allowed(i, fert, m, maxfert):   # a move
                 fert[a[j]] -= 1
                 fert[i] += 1
                 a[j] = i
@@ -346,24 +348,26 @@ def test_climb_keeps_only_model4_changes_a_step_cannot_alter():
                 j2 = int(rng.integers(m))
                 a[j], a[j2] = a[j2], a[j]
             after_move, after_swap = all_changes()
-            fresh_moves, fresh_swaps = np.ones((l + 1, m), np.bool_), np.ones((m, m), np.bool_)
+            assert not np.isnan(before_move).any() and not np.isnan(after_move).any()
+            assert not np.isnan(before_swap).any() and not np.isnan(after_swap).any()
+            fresh_moves, fresh_swaps = np.isfinite(before_move), np.isfinite(before_swap)   # the scored ones
             fs._forget_stale(a, a_before, fert0_before, fert, l, m, st, st_before, terms, terms_before,
                              np.empty(l + 1, np.bool_), fresh_moves, fresh_swaps)
             for jj in range(m):
                 for i in range(l + 1):
-                    if i == a[jj] or i == a_before[jj]:
-                        continue
+                    if not (np.isfinite(before_move[i, jj]) and np.isfinite(after_move[i, jj])):
+                        continue   # not a candidate in one of the states: the climb never reads its change
                     if fresh_moves[i, jj]:
                         assert after_move[i, jj] == before_move[i, jj]
                         kept += 1
                     else:
                         recomputed += 1
                 for j2 in range(jj + 1, m):
-                    if a[j2] == a[jj] or a_before[j2] == a_before[jj]:
+                    if not (np.isfinite(before_swap[jj, j2]) and np.isfinite(after_swap[jj, j2])):
                         continue
                     if fresh_swaps[jj, j2]:
                         assert after_swap[jj, j2] == before_swap[jj, j2]
                         kept += 1
                     else:
                         recomputed += 1
-    assert kept > 1000 and recomputed > 1000
+    assert kept > 500 and recomputed > 500
