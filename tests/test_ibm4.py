@@ -165,6 +165,27 @@ def test_fast_move_and_swap_changes_match_full_rescoring():
     assert checked > 5000
 
 
+def sentence_log_tables(model, tt, src, tgt, log_cut=-np.inf):
+    """One pair's log tables as the climb kernels take them (lt, lfert, lnull, ld, ecls, fcls) and the
+    model's Model-4 tuple ``m4`` with neighbour cut-off ``log_cut``, from a random_model."""
+    from eegiza.models import ibm3
+    prm, d, floor = model.params, model.d_table, model.params.prob_smooth
+    l, m = len(src), len(tgt)
+    es = [0] + list(src)
+    lt = np.array([[math.log(tt.prob(es[i], f)) for f in tgt] for i in range(l + 1)])
+    lfert = ibm3.fertility_log_probs(np.array(src, np.int32), model.n_table, ibm3.floored_logs(model.n_table, floor),
+                                    floor, False)
+    lnull = ibm3.null_log_probs(m, math.log(model.p0), math.log(1 - model.p0), 0)
+    ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs,
+                                 ibm3.floored_logs(d.probs, floor), d.ignore_l, d.ignore_m, floor)
+    ecls = model.src_class[np.array(es)].astype(np.int64)
+    fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
+    empty = np.zeros(0, np.int64)
+    m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
+          prm.model4smoothfactor, floor, empty, empty, log_cut)
+    return (lt, lfert, lnull, ld, ecls, fcls), m4
+
+
 def test_model4_neighbour_cutoff_leaves_out_exactly_the_neighbours_below_it():
     """With neighbourcutoff c, a Model-4 neighbour is left out (-inf) exactly when its change of the
     translation, fertility and NULL factors is below log c; every other neighbour keeps the same
@@ -174,27 +195,16 @@ def test_model4_neighbour_cutoff_leaves_out_exactly_the_neighbours_below_it():
     from eegiza.models import ibm3
     corpus = small_corpus()
     model, tt = random_model(corpus, 9, FertilityParams())
-    prm, d, floor = model.params, model.d_table, model.params.prob_smooth
+    prm = model.params
     log_cut = math.log(0.05)
     kept = dropped = 0
     for src, tgt in pair_lists(corpus):
         l, m = len(src), len(tgt)
-        es = [0] + list(src)
-        lt = np.array([[math.log(tt.prob(es[i], f)) for f in tgt] for i in range(l + 1)])
-        lfert = ibm3.fertility_log_probs(np.array(src, np.int32), model.n_table, ibm3.floored_logs(model.n_table, floor),
-                                        floor, False)
-        lnull = ibm3.null_log_probs(m, math.log(model.p0), math.log(1 - model.p0), 0)
-        ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs,
-                                     ibm3.floored_logs(d.probs, floor), d.ignore_l, d.ignore_m, floor)
-        ecls = model.src_class[np.array(es)].astype(np.int64)
-        fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
-        empty = np.zeros(0, np.int64)
         a = np.array([min(j, l) for j in range(m)], np.int64)
         fert = np.bincount(a, minlength=l + 1).astype(np.int64)
         deltas = {}
         for cut in (-np.inf, log_cut):
-            m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
-                  prm.model4smoothfactor, floor, empty, empty, cut)
+            (lt, lfert, lnull, ld, ecls, fcls), m4 = sentence_log_tables(model, tt, src, tgt, cut)
             dmove, dswap = np.full((l + 1, m), -np.inf), np.full((m, m), -np.inf)
             fertility_search._neighbour_deltas(a, fert, l, m, prm.maxfertility, lt, lfert, lnull, ld, True, ecls, fcls, m4,
                                  np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1)),
@@ -297,25 +307,13 @@ def test_climb_keeps_only_model4_changes_a_step_cannot_alter():
     from eegiza.models import ibm3, ibm4
     corpus = small_corpus()
     model, tt = random_model(corpus, 9, FertilityParams(maxfertility=4))
-    prm, d, floor = model.params, model.d_table, model.params.prob_smooth
     rng = np.random.default_rng(3)
     kept = recomputed = 0
     for src, tgt in pair_lists(corpus):
         l, m = len(src), len(tgt)
-        es = [0] + list(src)
-        lt = np.array([[math.log(tt.prob(es[i], f)) for f in tgt] for i in range(l + 1)])
-        lfert = ibm3.fertility_log_probs(np.array(src, np.int32), model.n_table,
-                                         ibm3.floored_logs(model.n_table, floor), floor, False)
-        lnull = ibm3.null_log_probs(m, math.log(model.p0), math.log(1 - model.p0), 0)
-        ld, _ = ibm3.distortion_logs(l, m, d.keys, d.dim_l, d.dim_m, d.offsets, d.probs,
-                                     ibm3.floored_logs(d.probs, floor), d.ignore_l, d.ignore_m, floor)
-        ecls = model.src_class[np.array(es)].astype(np.int64)
-        fcls = model.tgt_class[np.array(tgt)].astype(np.int64)
-        empty = np.zeros(0, np.int64)
-        m4 = (model.d1, model.d1_seen, model.db, model.db_seen, model.n_tgt_classes, model.half,
-              prm.model4smoothfactor, floor, empty, empty, -np.inf)
+        (lt, lfert, lnull, ld, ecls, fcls), m4 = sentence_log_tables(model, tt, src, tgt)
         st, nxtpos, terms = np.zeros((6, l + 2), np.int64), np.zeros(m + 1, np.int64), np.zeros((2, l + 1))
-        maxfert = prm.maxfertility
+        maxfert = model.params.maxfertility
         for _ in range(60):
             start = rng.integers(0, l + 1, m).astype(np.int32)
             start[rng.random(m) < 0.3] = 0
