@@ -75,6 +75,24 @@ def prefetch(typingctx, array, index):
     return signature, codegen
 
 
+@njit(nogil=True, inline="always")   # compiled into each caller (and cached with it)
+def prefetch_through(table, slots, x):
+    """Prefetch ``table[slots[x]]``, the scattered access a loop over ``slots`` makes at step x
+    (called :data:`PREFETCH_AHEAD` steps ahead of it); nothing past the end of ``slots`` or for a
+    missing slot (-1)."""
+    if x < len(slots):
+        s = slots[x]
+        if s >= 0:
+            prefetch(table, s)
+
+
+@njit(nogil=True, inline="always")
+def prefetch_start(table, slots):
+    """Prefetch the scattered accesses of a loop's first :data:`PREFETCH_AHEAD` steps over ``slots``."""
+    for x in range(PREFETCH_AHEAD):
+        prefetch_through(table, slots, x)
+
+
 SENTENCE_BLOCK = 16   # sentences a thread claims at a time in the E-step kernels
 WORKERS = 256         # a kernel without a thread count runs prange(WORKERS) workers that claim blocks
 

@@ -25,7 +25,7 @@ from typing import Optional
 import numpy as np
 from numba import njit, prange
 
-from .atomic import PREFETCH_AHEAD, prefetch
+from .atomic import PREFETCH_AHEAD, prefetch_start, prefetch_through
 
 #: A corpus' reverse slots are derived from its forward ones (training's reverse Models 3/4 and
 #: the final alignment pass) when it has at most this many (source + 1) x target word pairs: both
@@ -77,14 +77,11 @@ def reverse_block(fwd_block, src, m, rev_map, rev_null, out):
     l = len(src)
     for i in range(l):
         out[i * (m + 1)] = rev_null[src[i]] if src[i] < len(rev_null) else -1
-    n = m * (l + 1)
-    for x in range(min(n, PREFETCH_AHEAD)):
-        prefetch(rev_map, max(fwd_block[x], 0))
+    prefetch_start(rev_map, fwd_block)
     for j in range(m):   # the forward block in memory order, so the map's misses can be prefetched
         for i in range(l):
             x = j * (l + 1) + 1 + i
-            if x + PREFETCH_AHEAD < n:
-                prefetch(rev_map, max(fwd_block[x + PREFETCH_AHEAD], 0))
+            prefetch_through(rev_map, fwd_block, x + PREFETCH_AHEAD)
             s = fwd_block[x]
             out[i * (m + 1) + 1 + j] = rev_map[s] if s >= 0 else -1
     return out[:l * (m + 1)]

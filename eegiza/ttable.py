@@ -29,7 +29,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .atomic import PREFETCH_AHEAD, atomic_add, prefetch
+from .atomic import PREFETCH_AHEAD, atomic_add, prefetch_start, prefetch_through
 
 PROB_FLOOR = 1e-7
 COUNT_SCALE = float(2 ** 30)
@@ -199,12 +199,9 @@ def add_slot_counts(gamma, slots, counts):
     :func:`sentence_slots`, to the fixed-point counts of the t-table slots (atomically: ``counts``
     is shared by every thread)."""
     flat = gamma.ravel()
-    n = len(flat)
-    for x in range(min(n, PREFETCH_AHEAD)):
-        prefetch(counts, max(slots[x], 0))
-    for x in range(n):
-        if x + PREFETCH_AHEAD < n:   # the miss overlaps the atomic adds before it (eegiza.atomic)
-            prefetch(counts, max(slots[x + PREFETCH_AHEAD], 0))
+    prefetch_start(counts, slots)
+    for x in range(len(flat)):
+        prefetch_through(counts, slots, x + PREFETCH_AHEAD)   # the miss overlaps the adds before it (eegiza.atomic)
         s = slots[x]
         if s >= 0:
             atomic_add(counts, s, np.int64(flat[x] * COUNT_SCALE + 0.5))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..atomic import PREFETCH_AHEAD, atomic_add, prefetch
+from ..atomic import PREFETCH_AHEAD, atomic_add, prefetch_through
 from ..ttable import COUNT_SCALE, find_slot
 from . import ibm3, ibm4, pegging
 from .fertility_search import _climb, _neighbour_deltas, _pegged_centres, _repair, _score
@@ -195,12 +195,12 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
-def _prefetch_entry(log_t, probs, s):
-    """Prefetch what :func:`eegiza.models.ibm3.entry_log` will read for slot ``s``."""
+def _prefetch_entry(log_t, probs, slots, x):
+    """Prefetch what :func:`eegiza.models.ibm3.entry_log` will read for ``slots[x]``."""
     if len(log_t) > 0:
-        prefetch(log_t, max(s, 0))
+        prefetch_through(log_t, slots, x)
     else:
-        prefetch(probs, max(s, 0))
+        prefetch_through(probs, slots, x)
 
 
 @njit(cache=True, nogil=True)
@@ -220,14 +220,12 @@ def sentence_tables(e_sent, f_sent, model4, indptr, indices, probs, log_t, floor
     tslot = np.empty((l + 1, m), np.int64)
     log_floor = np.log(floor)
     if len(slots) > 0:   # the slots in memory order, prefetching the scattered logs ahead (eegiza.atomic)
-        n = m * (l + 1)
-        for x in range(min(n, PREFETCH_AHEAD)):
-            _prefetch_entry(log_t, probs, slots[x])
+        for x in range(PREFETCH_AHEAD):
+            _prefetch_entry(log_t, probs, slots, x)
         for j in range(m):
             for i in range(l + 1):
                 x = j * (l + 1) + i
-                if x + PREFETCH_AHEAD < n:
-                    _prefetch_entry(log_t, probs, slots[x + PREFETCH_AHEAD])
+                _prefetch_entry(log_t, probs, slots, x + PREFETCH_AHEAD)
                 s = slots[x]
                 tslot[i, j] = s
                 lt[i, j] = ibm3.entry_log(s, log_t, probs, floor, log_floor)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..atomic import PREFETCH_AHEAD, WORKERS, claim_block, prefetch
+from ..atomic import PREFETCH_AHEAD, WORKERS, claim_block, prefetch_start, prefetch_through
 from ..ttable import COUNT_SCALE, add_slot_counts
 from .buckets import clamped_bucket
 
@@ -74,18 +74,14 @@ def _emissions(l, m, slots, probs, floor):
     sentence's block from :func:`eegiza.ttable.sentence_slots`)."""
     er = np.empty((m, l))
     en = np.empty(m)
-    n = m * (l + 1)
-    for x in range(min(n, PREFETCH_AHEAD)):
-        prefetch(probs, max(slots[x], 0))
+    prefetch_start(probs, slots)
     for j in range(m):
         row = j * (l + 1)
-        if row + PREFETCH_AHEAD < n:
-            prefetch(probs, max(slots[row + PREFETCH_AHEAD], 0))
+        prefetch_through(probs, slots, row + PREFETCH_AHEAD)
         s = slots[row]
         en[j] = max(probs[s], floor) if s >= 0 else floor
         for i in range(l):
-            if row + 1 + i + PREFETCH_AHEAD < n:
-                prefetch(probs, max(slots[row + 1 + i + PREFETCH_AHEAD], 0))
+            prefetch_through(probs, slots, row + 1 + i + PREFETCH_AHEAD)
             s = slots[row + 1 + i]
             er[j, i] = max(probs[s], floor) if s >= 0 else floor
     return er, en

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..atomic import PREFETCH_AHEAD, claim_block, prefetch
+from ..atomic import PREFETCH_AHEAD, claim_block, prefetch_start, prefetch_through
 from ..ttable import add_slot_counts
 
 
@@ -28,15 +28,12 @@ def sentence_posteriors(l, m, slots, probs, floor):
     (e_i, f_j)); returns (gamma, log-likelihood)."""
     gamma = np.empty((m, l + 1))
     loglik = 0.0
-    n = m * (l + 1)
-    for x in range(min(n, PREFETCH_AHEAD)):
-        prefetch(probs, max(slots[x], 0))
+    prefetch_start(probs, slots)
     for j in range(m):
         row = j * (l + 1)
         total = 0.0
         for i in range(l + 1):
-            if row + i + PREFETCH_AHEAD < n:
-                prefetch(probs, max(slots[row + i + PREFETCH_AHEAD], 0))
+            prefetch_through(probs, slots, row + i + PREFETCH_AHEAD)
             s = slots[row + i]
             p = probs[s] if s >= 0 else floor
             if p < floor:
