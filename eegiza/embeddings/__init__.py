@@ -28,8 +28,8 @@ from . import joint as joint_space
 from .calibrate import choose_lambda, confident_pairs, induction_precision, split_dictionary
 from .mapping import Mapping, MappingError, identical_seed, map_embeddings, normalize, refine_mapping, unit_rows
 from .prior import EmbeddingPrior, chain_factories, make_prior_factory, vocab_rows
-from .vectors import (VectorFileError, WordVectors, cached_train_vectors, load_vectors, save_word2vec,
-                      train_vectors)
+from .vectors import (VectorFileError, WordVectors, cached_train_vectors, load_vectors, read_sentences,
+                      save_word2vec, train_vectors)
 
 PRIOR_DEFAULTS = {
     "src_vectors": None, "tgt_vectors": None,        # vector files (word2vec text/binary, gensim)
@@ -450,8 +450,8 @@ def _joint_space(corpus, config, report: dict, say) -> tuple:
 
     t0 = time.perf_counter()
     lowercase = bool(getattr(config, "lowercase", False))
-    src_text = joint_space.read_sentences(src_mono, lowercase)
-    tgt_text = joint_space.read_sentences(tgt_mono, lowercase)
+    src_text = read_sentences(src_mono, lowercase)
+    tgt_text = read_sentences(tgt_mono, lowercase)
     min_count = int(_option(config, "embed_min_count"))
     identical = joint_space.identical_words(src_text, tgt_text, min_count) if _option(config, "joint_identical") else []
     bitext = ()

@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .vectors import VectorFileError, WordVectors
+from .vectors import WordVectors
 
 SRC_TAG, TGT_TAG = "1|", "2|"
 
@@ -58,18 +58,6 @@ def without_words(bitext: Sequence[tuple], src_words: Sequence[str], tgt_words: 
     bad_s = {src_words[e] for e in held[:, 0].tolist()}
     bad_t = {tgt_words[f] for f in held[:, 1].tolist()}
     return [([w for w in s if w not in bad_s], [w for w in t if w not in bad_t]) for s, t in bitext]
-
-
-def read_sentences(path, lowercase: bool = False) -> list:
-    """The non-empty lines of a text file, split on whitespace."""
-    from ..corpus import decode_utf8, read_bytes
-    text = decode_utf8(read_bytes(path), path)
-    if lowercase:
-        text = text.lower()
-    sentences = [s for s in (line.split() for line in text.splitlines()) if s]
-    if not sentences:
-        raise VectorFileError(path, None, "no text to train embeddings on")
-    return sentences
 
 
 def identical_words(src_sentences, tgt_sentences, min_count: int = 3) -> list:
@@ -193,7 +181,7 @@ def train_joint_vectors(src, tgt, pairs: Sequence[tuple], prob: float = 0.5,
                         progress: Optional[Callable[[str], None]] = None) -> tuple:
     """(source WordVectors, target WordVectors, cached) of one skip-gram space trained on the
     pseudo-bilingual text of the two monolingual texts ``src`` / ``tgt`` (lists of tokenized
-    sentences, :func:`read_sentences`; :class:`PseudoBilingualText`). With ``cache_dir`` the joint
+    sentences, :func:`eegiza.embeddings.vectors.read_sentences`; :class:`PseudoBilingualText`). With ``cache_dir`` the joint
     vectors are saved there (``eegiza-joint-<hash>``, the hash of both texts, the seed pairs, the
     bitext and the options) and reused by a later identical call. ``threads`` > 1 is faster but
     gensim's training is then not deterministic."""

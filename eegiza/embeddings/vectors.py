@@ -79,6 +79,19 @@ def _progress_callback(progress, epochs: int):
     return EpochProgress()
 
 
+def read_sentences(path, lowercase: bool = False) -> list:
+    """The non-empty lines of a text file (.gz/.xz ok), split on whitespace: what the vectors are
+    trained on (:class:`VectorFileError` if there are none)."""
+    from ..corpus import decode_utf8, read_bytes
+    text = decode_utf8(read_bytes(path), path)
+    if lowercase:
+        text = text.lower()
+    sentences = [s for s in (line.split() for line in text.splitlines()) if s]
+    if not sentences:
+        raise VectorFileError(path, None, "no text to train embeddings on")
+    return sentences
+
+
 def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5, window: int = 5,
                   min_count: int = 3, negative: int = 5, sample: float = 1e-4, threads: int = 0,
                   lowercase: bool = False, seed: int = 1, progress: Optional[Callable[[str], None]] = None,
@@ -91,17 +104,10 @@ def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5,
     vocabulary (:func:`ngram_buckets`) instead of gensim's fixed 2,000,000 rows, which alone take
     2.4 GB at 300 dimensions whatever the text."""
     from gensim.models import FastText, Word2Vec
-    from ..corpus import decode_utf8, read_bytes
 
     if kind not in ("fasttext", "word2vec"):
         raise ValueError(f"unknown embedding kind {kind!r}: use 'fasttext' or 'word2vec'")
-    text = decode_utf8(read_bytes(path), path)
-    if lowercase:
-        text = text.lower()
-    sentences = [line.split() for line in text.splitlines()]
-    sentences = [s for s in sentences if s]
-    if not sentences:
-        raise VectorFileError(path, None, "no text to train embeddings on")
+    sentences = read_sentences(path, lowercase)
     workers = threads if threads > 0 else (os.cpu_count() or 1)
     cls = FastText if kind == "fasttext" else Word2Vec
     callbacks = [_progress_callback(progress, epochs)] if progress is not None else []
