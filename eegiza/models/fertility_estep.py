@@ -194,7 +194,7 @@ def _drop_uncertain_links(l, m, dmove, dswap, min_posterior, out):
             out[j] = 0
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def _prefetch_entry(log_t, probs, slots, x):
     """Prefetch what :func:`eegiza.models.ibm3.entry_log` will read for ``slots[x]``."""
     if len(log_t) > 0:
