@@ -32,6 +32,7 @@ from .corpus import ParallelCorpus, Vocab, corpus_from_sentences
 from .direction_file import direction_arrays, direction_from_arrays, direction_meta, open_npz
 from .distributed.errors import SchedulerLostError
 from .formats.atomic import atomic_open
+from .heap import release_free_memory
 from .links import directional_links, to_lists
 from .memory import check_memory_limit, estimate_training_memory
 from .phases import NO_PROFILE, PhaseProfile
@@ -134,6 +135,7 @@ class AlignmentModel:
                 def align(model, c):
                     return align_direction(model, c, engine=engine)
             fwd_model, rev_model = self._directions(corpus)
+            release_free_memory()   # what training freed, before the pass allocates its slots (eegiza.heap)
             if align is align_direction and self._derives_reverse_slots(corpus, fwd_model, rev_model):
                 fwd_slots = sentence_slots(corpus, fwd_model.ttable)
                 fwd_pos, fwd_scores = align_direction(fwd_model, corpus, fwd_slots)

@@ -22,6 +22,7 @@ from scipy.special import digamma
 
 from .config import AlignerConfig
 from .distributed.errors import SchedulerLostError
+from .heap import release_free_memory
 from .iterations import IterationLog, perplexity
 from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
@@ -220,6 +221,7 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
                          "but they train in lockstep (agreement)")
     rev_slot_map = (agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable)
                     if engine is None else None)   # (on a cluster each shard maps its own slots)
+    release_free_memory()
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
         for name, it in fwd.base_iterations():
@@ -454,6 +456,7 @@ class _DirectionTraining:
         if self.on_iteration is not None:
             self.model.last_model = name
             self.on_iteration(name, it, self.model)
+        release_free_memory()   # what the iteration's kernels freed, before the next one allocates (eegiza.heap)
         if not (self.config.agreement and name in "1H" and self.tag == "fwd"):   # lockstep: marked once, by rev
             self.profile.mark(self._phase(PHASE_NAMES[name]))
 
@@ -489,6 +492,7 @@ class _DirectionTraining:
             if self.start is None:
                 self.start, _ = align_direction(model, corpus, slots, engine=self.engine)
             start = self.start
+            release_free_memory()
             self.profile.mark(self._phase("Model 3/4 start alignment"))
             params = fertility_params or fertility_params_of(config)
             if tgt_class is None:
@@ -505,6 +509,7 @@ class _DirectionTraining:
                 model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
                 model.log.append(fertility.log[-1])
                 self.done += 1
+                release_free_memory()
                 self.profile.mark(self._phase(PHASE_NAMES[fertility.log[-1].model]))
                 if self.on_iteration is not None:
                     self.on_iteration(name, it, model)
