@@ -21,12 +21,20 @@ word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``
 * the final alignment: both tables, one direction's slots and its t-table's log (one direction
   after the other).
 
-The estimate is the largest phase plus the corpus and the baseline. Measured: ro-en through
-``eegiza align`` 399 MB estimated, 424 MB peak; in ``benchmarks/bench_align.py``, which also holds
-the text as Python strings, the peaks are 19-25% above the estimate (benchmarks/README.md). The
-Models 3/4 phase is the least complete: its per-worker fertility and distortion rows and the
-kernels' per-sentence arrays (tens of MB) are not counted. ``--max-memory`` refuses a run whose
-estimate exceeds the limit (:class:`MemoryLimitError`), before any training work.
+Every phase in which the Models 3/4 kernels run (their training, and the final alignment and the
+reverse slots derived for it after them) also holds memory the arrays above do not name: the
+kernels' per-sentence and per-worker arrays, the fertility, distortion and alignment arrays of both
+directions, and what the allocator keeps between frees within a phase. It is not derived but
+measured (:data:`M34_WORKING_MB` + :data:`M34_WORKING_PER_ENTRY` bytes per entry of the larger
+t-table): through ``eegiza align`` (2026-12-06, after :mod:`eegiza.heap`'s trimming) the Models 3/4
+and final-pass peaks exceeded the counted arrays by 78 MB (ro-en), 190 MB (de-en, 11.2M entries)
+and 135 MB (en-fr 100k, 6.8M); this term gives 78 / 185 / 132.
+
+The estimate is the largest phase plus the corpus and the baseline. Measured through ``eegiza
+align`` (peak / estimate): ro-en 412 / 434, de-en 958 / 997, en-fr 100k 951 / 982 MB (before the
+working-memory term: 380 / 824 / 851, under the peak). ``benchmarks/bench_align.py`` also holds the
+text as Python strings (a few percent more). ``--max-memory`` refuses a run whose estimate exceeds
+the limit (:class:`MemoryLimitError`), before any training work.
 """
 from __future__ import annotations
 
@@ -48,6 +56,8 @@ COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in
 SLOT = 4              # a sentence slot (int32)
 LOG_ENTRY = 8         # log t of a table entry (float64) during a Model 3/4 pass
 VB_BLOCK_BYTES = VB_BLOCK * 64   # the variational-Bayes M-step's temporaries per block (row ids, digammas)
+M34_WORKING_MB = 46.0            # Models 3/4 working memory beyond the named arrays: a constant ...
+M34_WORKING_PER_ENTRY = 13.1     # ... and bytes per t-table entry (measured, see the module docstring)
 
 
 class MemoryLimitError(ValueError):
@@ -91,14 +101,19 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
             nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
             phases["Model 1/HMM, one direction"] = {
                 "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "M-step blocks": VB_BLOCK_BYTES}
+    fertility = bool(models & set("34"))
+    working = {"Models 3/4 working memory":
+               M34_WORKING_MB * MB + M34_WORKING_PER_ENTRY * float(max(nnz_fwd, nnz_rev))} if fertility else {}
     if models & set("1H") and slots_fwd / SLOT <= REUSE_MAX_SLOTS:
         phases["reverse slots derived from the forward ones"] = {
-            "t-tables": tables, "slots": slots_fwd + slots_rev, "reverse slot map": float(nnz_fwd) * SLOT}
-    if models & set("34"):
+            "t-tables": tables, "slots": slots_fwd + slots_rev, "reverse slot map": float(nnz_fwd) * SLOT,
+            **working}
+    if fertility:
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
         phases["Models 3/4, one direction"] = {
-            "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "log t": float(nnz) * LOG_ENTRY}
-        phases["final alignment"] = {"t-tables": tables, "slots": slots, "log t": float(nnz) * LOG_ENTRY}
+            "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "log t": float(nnz) * LOG_ENTRY,
+            **working}
+        phases["final alignment"] = {"t-tables": tables, "slots": slots, "log t": float(nnz) * LOG_ENTRY, **working}
     else:
         phases["final alignment"] = {"t-tables": tables, "slots": max(slots_fwd, slots_rev)}
     phase, parts = max(phases.items(), key=lambda item: sum(item[1].values()))

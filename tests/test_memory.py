@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from eegiza import Aligner, AlignerConfig
-from eegiza.memory import MB, MemoryLimitError, estimate_training_memory
+from eegiza.memory import M34_WORKING_MB, M34_WORKING_PER_ENTRY, MB, MemoryLimitError, estimate_training_memory
 from eegiza.ttable import TTable, cooccurring_pairs, sentence_slots
 from test_cli_robustness import eegiza, files_in, make_corpus
 from test_models import random_corpus
@@ -23,6 +23,18 @@ def test_the_estimate_counts_the_arrays_training_builds():
     assert estimate.peak_mb == pytest.approx(sum(parts.values()) + 240.0)
     bigger = estimate_training_memory(random_corpus(11, 3000, 80, (0, 14), (1, 11)), AlignerConfig(threads=1))
     assert bigger.peak_mb > estimate.peak_mb
+
+
+def test_models_3_4_add_their_measured_working_memory():
+    corpus = random_corpus(11, 300, 80, (0, 14), (1, 11))
+    nnz = max(TTable.from_corpus(corpus).nnz, TTable.from_corpus(corpus.reversed()).nnz)
+    working = M34_WORKING_MB + M34_WORKING_PER_ENTRY * nnz / MB
+    base_only = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 H^2", threads=1))
+    with_fertility = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 H^2 3^1 4^1", threads=1))
+    assert "Models 3/4 working memory" not in base_only.parts
+    assert with_fertility.parts["Models 3/4 working memory"] == pytest.approx(working)
+    assert with_fertility.peak_mb == pytest.approx(sum(with_fertility.parts.values()) + 240.0)
+    assert with_fertility.peak_mb > base_only.peak_mb
 
 
 def test_max_memory_refuses_before_training():
