@@ -7,7 +7,7 @@ freed stays resident while the next phase allocates its own tables, and the peak
 ``malloc_trim(0)`` returns the free pages of every arena; it costs milliseconds, so training calls
 :func:`release_free_memory` after every iteration and before the final alignment pass. Measured
 (de-en all lines, default schedule, per-phase peaks of ``benchmarks/bench_align.py --profile``):
-peak 1,104 -> 1,009 MB, the same wall time. Tried before and not adopted: fixed malloc
+peak 1,104 -> 1,009 MB in back-to-back runs, the same wall time. Tried before and not adopted: fixed malloc
 thresholds (``MALLOC_MMAP_THRESHOLD_``), which returned memory at every free and made runs 3-7%
 slower.
 

@@ -27,7 +27,7 @@ kernels' per-sentence and per-worker arrays, the fertility, distortion and align
 directions, and what the allocator keeps between frees within a phase. It is not derived but
 measured (:data:`M34_WORKING_MB` + :data:`M34_WORKING_PER_ENTRY` bytes per entry of the larger
 t-table): through ``eegiza align`` (2026-12-06, after :mod:`eegiza.heap`'s trimming) the Models 3/4
-and final-pass peaks exceeded the counted arrays by 78 MB (ro-en), 190 MB (de-en, 11.2M entries)
+and final-pass peaks exceeded the counted arrays by 78 MB (ro-en, 2.6M entries), 190 MB (de-en, 11.1M)
 and 135 MB (en-fr 100k, 6.8M); this term gives 78 / 185 / 132.
 
 The estimate is the largest phase plus the corpus and the baseline. Measured through ``eegiza
