@@ -18,7 +18,7 @@ def count_dict(tt: TTable, counts):
     return {(int(e), int(f)): float(c) for e, f, c in zip(tt.row_ids(), tt.indices, counts)}
 
 
-@pytest.mark.parametrize("power", [1.0, 0.5, 0.3])
+@pytest.mark.parametrize("power", [1.0, 0.5, 0.3, 0.0])   # 0: every agreed score 1, zero products too
 def test_agree_is_the_rescaled_powered_product(power):
     rng = np.random.default_rng(0)
     g_fwd = rng.dirichlet(np.ones(4), size=3)            # m = 3, l = 3

@@ -60,12 +60,14 @@ def agree(gamma_fwd, gamma_rev, power):
     m = gamma_fwd.shape[0]
     l = gamma_rev.shape[0]
     q = np.empty((m, l))
-    # x ** p as exp(p log x): glibc's pow was 12% of agreement training's samples, exp and log
-    # cost about half; the counts are fixed point, so the last bits rarely reach them (en-fr 20k:
-    # the same t-tables to the bit)
+    # x ** p as exp(p log x) for x > 0: glibc's pow was 12% of agreement training's samples, exp
+    # and log cost about half; the counts are fixed point, so the last bits rarely reach them
+    # (en-fr 20k: the same t-tables to the bit). x = 0 keeps pow's 0 ** p (1 for p = 0).
+    zero_power = 0.0 ** power
     for j in range(m):
         for i in range(l):
-            q[j, i] = np.exp(power * np.log(gamma_fwd[j, i + 1] * gamma_rev[i, j + 1]))
+            x = gamma_fwd[j, i + 1] * gamma_rev[i, j + 1]
+            q[j, i] = np.exp(power * np.log(x)) if x > 0.0 else zero_power
     _rescale_to_own_mass(gamma_fwd, q)
     _rescale_to_own_mass(gamma_rev, q.T)
 
