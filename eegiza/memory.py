@@ -32,7 +32,9 @@ and 135 MB (en-fr 100k, 6.8M); this term gives 78 / 185 / 132.
 
 The estimate is the largest phase plus the corpus and the baseline. Measured through ``eegiza
 align`` (peak / estimate): ro-en 412 / 434, de-en 958 / 997, en-fr 100k 951 / 982 MB (before the
-working-memory term: 380 / 824 / 851, under the peak). ``benchmarks/bench_align.py`` also holds the
+working-memory term: 380 / 824 / 851, under the peak). It does not yet extrapolate: on all 1.13M
+en-fr lines the estimate is 4,449 MB and the peak 5,412 (Models 3/4 of the reverse direction; the
+working memory there was not measured apart). ``benchmarks/bench_align.py`` also holds the
 text as Python strings (a few percent more). ``--max-memory`` refuses a run whose estimate exceeds
 the limit (:class:`MemoryLimitError`), before any training work.
 """
