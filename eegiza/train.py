@@ -385,6 +385,12 @@ class _DirectionTraining:
             return f"{label} (fwd+rev, agreement)"
         return f"{label} {self.tag}".strip()
 
+    def _end_phase(self, label: str) -> None:
+        """The end of a phase: the memory its kernels freed goes back to the system before the next
+        phase allocates (:mod:`eegiza.heap`), and the profile gets its mark."""
+        release_free_memory()
+        self.profile.mark(self._phase(label))
+
     def begin(self, name: str) -> None:
         """Fresh Model 2 a-table or HMM jump tables (the initial model's, if it has them)."""
         model, initial = self.model, self.initial
@@ -456,9 +462,8 @@ class _DirectionTraining:
         if self.on_iteration is not None:
             self.model.last_model = name
             self.on_iteration(name, it, self.model)
-        release_free_memory()   # what the iteration's kernels freed, before the next one allocates (eegiza.heap)
         if not (self.config.agreement and name in "1H" and self.tag == "fwd"):   # lockstep: marked once, by rev
-            self.profile.mark(self._phase(PHASE_NAMES[name]))
+            self._end_phase(PHASE_NAMES[name])
 
     def _fertility_left(self) -> bool:
         return bool(self.fertility_items) and self.done - self.n_base < sum(n for _, n in self.fertility_items)
@@ -492,8 +497,7 @@ class _DirectionTraining:
             if self.start is None:
                 self.start, _ = align_direction(model, corpus, slots, engine=self.engine)
             start = self.start
-            release_free_memory()
-            self.profile.mark(self._phase("Model 3/4 start alignment"))
+            self._end_phase("Model 3/4 start alignment")
             params = fertility_params or fertility_params_of(config)
             if tgt_class is None:
                 tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
@@ -509,8 +513,7 @@ class _DirectionTraining:
                 model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
                 model.log.append(fertility.log[-1])
                 self.done += 1
-                release_free_memory()
-                self.profile.mark(self._phase(PHASE_NAMES[fertility.log[-1].model]))
+                self._end_phase(PHASE_NAMES[fertility.log[-1].model])
                 if self.on_iteration is not None:
                     self.on_iteration(name, it, model)
 
