@@ -518,15 +518,19 @@ class _DirectionTraining:
                     self.on_iteration(name, it, model)
 
             initial = self.initial
+            # the last iteration's alignment is the training corpus' output only without a final
+            # alignment pass (api.align_corpus); otherwise it would be 4 bytes per target token unused
+            output_posterior = None if config.final_alignment_pass else model.min_link_posterior
             model.fertility = train_fertility(corpus, model.ttable, start, self.fertility_items, model.src_class,
                                               tgt_class, params, numba.get_num_threads(), self.progress,
                                               t_update=fertility_t_update,
                                               initial=None if initial is None or self.base_items else initial.fertility,
                                               on_iteration=fertility_iteration,
-                                              output_posterior=model.min_link_posterior, slots=slots,
+                                              output_posterior=output_posterior, slots=slots,
                                               run_corpus=None if self.engine is None else self.engine.run_corpus,
                                               resume=(model.fertility, fertility_done, model.found[0])
                                               if fertility_done else None)
+            self.start = None   # all Models 3/4 iterations done: no resume needs the start alignment
         model.last_model = parse_schedule(config.schedule)[-1][0]
         return model
 
