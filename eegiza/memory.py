@@ -22,33 +22,38 @@ word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``
   after the other).
 
 Every phase in which the Models 3/4 kernels run (their training, and the final alignment and the
-reverse slots derived for it after them) also holds memory the arrays above do not name: the
-kernels' per-sentence and per-worker arrays, the fertility, distortion and alignment arrays of both
-directions, and what the allocator keeps between frees within a phase. It is not derived but
-measured (:data:`M34_WORKING_MB` + :data:`M34_WORKING_PER_ENTRY` bytes per entry of the larger
-t-table): through ``eegiza align`` (2026-12-06, after :mod:`eegiza.heap`'s trimming) the Models 3/4
-and final-pass peaks exceeded the counted arrays by 78 MB (ro-en, 2.6M entries), 190 MB (de-en, 11.1M)
-and 135 MB (en-fr 100k, 6.8M); this term gives 78 / 185 / 132.
+reverse slots derived for it after them) also holds, per direction (:func:`_fertility_arrays`,
+the larger direction's): the distortion table d(j | i, m) with its logs and one count row per
+worker, the position table a(i | j, l) (old and new while an iteration rebuilds it), the fertility
+and Model-4 displacement tables likewise, and the alignments (4 bytes per target token for the
+start alignment, the iteration's and the last one's, and the other direction's last; without a
+final alignment pass the training output too). What remains (the kernels' per-sentence and
+per-worker arrays, what the allocator keeps between frees) is measured, not derived:
+:data:`M34_WORKING_PER_TOKEN` bytes per target token, fitted (2026-12-06) to the Models 3/4 peaks
+of ``eegiza align`` above these arrays: 4 MB (ro-en, 0.7M target tokens), 35 (de-en, 1.8M), 5
+(en-fr 100k, 2.1M), 67 (en-fr 300k, 6.4M), 271 (all 1.13M en-fr lines, 23.7M).
 
 The estimate is the largest phase plus the corpus and the baseline. Measured through ``eegiza
-align`` (peak / estimate): ro-en 412 / 434, de-en 958 / 997, en-fr 100k 951 / 982 MB (before the
-working-memory term: 380 / 824 / 851, under the peak). It does not yet extrapolate: on all 1.13M
-en-fr lines the estimate is 4,449 MB and the peak 5,412 (Models 3/4 of the reverse direction; the
-working memory there was not measured apart). ``benchmarks/bench_align.py`` also holds the
+align`` (peak / estimate, 2026-12-06): ro-en 408 / 410, de-en 944 / 977, en-fr 100k 939 / 995,
+en-fr 300k 1,724 / 1,734, all 1,130,551 en-fr lines 4,868 / 4,879 MB (before these terms, with one
+fitted per t-table entry: 4,449 against a peak of 5,412). The count rows grow with ``--threads``: each worker adds
+one of d (78 MB on all en-fr lines). ``benchmarks/bench_align.py`` also holds the
 text as Python strings (a few percent more). ``--max-memory`` refuses a run whose estimate exceeds
 the limit (:class:`MemoryLimitError`), before any training work.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict
 
+import numba
 import numpy as np
 
 from .config import AlignerConfig
+from .models.ibm2 import ATable
 from .schedule import parse_schedule
 from .slot_transpose import REUSE_MAX_SLOTS
-from .train import VB_BLOCK
+from .train import VB_BLOCK, fertility_params_of
 from .ttable import cooccurring_pairs
 
 MB = 1 << 20
@@ -57,9 +62,10 @@ INDEX_BYTES = 4       # target id of a table entry; its probability takes the ta
 COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in place
 SLOT = 4              # a sentence slot (int32)
 LOG_ENTRY = 8         # log t of a table entry (float64) during a Model 3/4 pass
+FLOAT = 8             # an entry of the Models 3/4 d, a, n and Model-4 tables, their logs and counts
+ALIGNMENT = 4         # a target token's aligned position (int32)
 VB_BLOCK_BYTES = VB_BLOCK * 64   # the variational-Bayes M-step's temporaries per block (row ids, digammas)
-M34_WORKING_MB = 46.0            # Models 3/4 working memory beyond the named arrays: a constant ...
-M34_WORKING_PER_ENTRY = 13.1     # ... and bytes per t-table entry (measured, see the module docstring)
+M34_WORKING_PER_TOKEN = 12.5     # Models 3/4 memory beyond the named arrays, bytes per target token (measured)
 
 
 class MemoryLimitError(ValueError):
@@ -73,6 +79,7 @@ class MemoryEstimate:
     peak_mb: float
     phase: str
     parts: Dict[str, float]   # the peak phase's arrays, MB
+    phases: Dict[str, float] = field(default_factory=dict)   # every phase's estimate, MB
 
     def describe(self) -> str:
         parts = ", ".join(f"{name} {mb:,.0f}" for name, mb in self.parts.items() if mb >= 0.5)
@@ -104,8 +111,8 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
             phases["Model 1/HMM, one direction"] = {
                 "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "M-step blocks": VB_BLOCK_BYTES}
     fertility = bool(models & set("34"))
-    working = {"Models 3/4 working memory":
-               M34_WORKING_MB * MB + M34_WORKING_PER_ENTRY * float(max(nnz_fwd, nnz_rev))} if fertility else {}
+    working = (max(_fertility_arrays(corpus, config), _fertility_arrays(corpus.reversed(), config),
+                   key=lambda parts: sum(parts.values())) if fertility else {})
     if models & set("1H") and slots_fwd / SLOT <= REUSE_MAX_SLOTS:
         phases["reverse slots derived from the forward ones"] = {
             "t-tables": tables, "slots": slots_fwd + slots_rev, "reverse slot map": float(nnz_fwd) * SLOT,
@@ -121,7 +128,36 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     phase, parts = max(phases.items(), key=lambda item: sum(item[1].values()))
     parts = {"corpus": corpus_bytes, **parts}
     parts_mb = {name: value / MB for name, value in parts.items()}
-    return MemoryEstimate(BASELINE_MB + sum(parts_mb.values()), phase, parts_mb)
+    each = {name: BASELINE_MB + (corpus_bytes + sum(arrays.values())) / MB for name, arrays in phases.items()}
+    return MemoryEstimate(BASELINE_MB + sum(parts_mb.values()), phase, parts_mb, each)
+
+
+def _fertility_arrays(corpus, config: AlignerConfig) -> Dict[str, float]:
+    """Bytes of what the Models 3/4 kernels of the direction P(tgt | src) of ``corpus`` hold
+    beyond the t-table arrays (see the module docstring): the distortion table d(j | i, m) (its
+    values, their logs and one count row per worker), the position table a(i | j, l) (the old and
+    the new one while an iteration rebuilds it), the fertility and Model-4 displacement tables
+    (values, logs, one count row per worker), the alignments (4 bytes per token: the start
+    alignment, this and the last iteration's, without a final alignment pass the output too; and
+    the last of the direction trained before) with four per-sentence arrays; and the measured rest
+    (:data:`M34_WORKING_PER_TOKEN`)."""
+    workers = min(config.threads, numba.config.NUMBA_NUM_THREADS) if config.threads > 0 else \
+        numba.config.NUMBA_NUM_THREADS
+    params = fertility_params_of(config)
+    d_entries = len(ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=params.compactadtable,
+                                  ignore_m=False).probs)   # zero-filled, not yet resident: only its size
+    a_entries = len(ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=False,
+                                  ignore_m=params.compactadtable).probs)
+    kept = 3 if config.final_alignment_pass else 4   # start, this and the last iteration's (and the output)
+    other = 1 if config.final_alignment_pass else 2  # the other direction's last (and output)
+    classes = config.word_classes + 1
+    width = 2 * int(corpus.tgt.lengths.max(initial=0)) + 1   # Model-4 displacement buckets
+    per_table = (len(corpus.src_vocab) * params.maxfertility + (classes * classes + classes) * width) * FLOAT
+    return {"Models 3/4 d and a tables": ((2 + workers) * d_entries + 2 * a_entries) * FLOAT,
+            "Models 3/4 n and Model-4 tables": (2 + workers) * per_table,
+            "Models 3/4 alignments": ALIGNMENT * (kept * len(corpus.tgt.ids) + other * len(corpus.src.ids))
+            + 4.0 * FLOAT * len(corpus),
+            "Models 3/4 working memory": M34_WORKING_PER_TOKEN * len(corpus.tgt.ids)}
 
 
 def check_memory_limit(estimate: MemoryEstimate, limit_mb: float) -> None:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from eegiza import Aligner, AlignerConfig
-from eegiza.memory import M34_WORKING_MB, M34_WORKING_PER_ENTRY, MB, MemoryLimitError, estimate_training_memory
+from eegiza.memory import M34_WORKING_PER_TOKEN, MB, MemoryLimitError, _fertility_arrays, estimate_training_memory
 from eegiza.ttable import TTable, cooccurring_pairs, sentence_slots
 from test_cli_robustness import eegiza, files_in, make_corpus
 from test_models import random_corpus
@@ -25,16 +25,31 @@ def test_the_estimate_counts_the_arrays_training_builds():
     assert bigger.peak_mb > estimate.peak_mb
 
 
-def test_models_3_4_add_their_measured_working_memory():
+def test_models_3_4_count_their_tables_alignments_and_measured_rest():
     corpus = random_corpus(11, 300, 80, (0, 14), (1, 11))
-    nnz = max(TTable.from_corpus(corpus).nnz, TTable.from_corpus(corpus.reversed()).nnz)
-    working = M34_WORKING_MB + M34_WORKING_PER_ENTRY * nnz / MB
-    base_only = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 H^2", threads=1))
-    with_fertility = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 H^2 3^1 4^1", threads=1))
-    assert "Models 3/4 working memory" not in base_only.parts
-    assert with_fertility.parts["Models 3/4 working memory"] == pytest.approx(working)
-    assert with_fertility.peak_mb == pytest.approx(sum(with_fertility.parts.values()) + 240.0)
-    assert with_fertility.peak_mb > base_only.peak_mb
+    config = AlignerConfig(schedule="1^2 H^2 3^1 4^1", threads=2)
+    base_only = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 H^2", threads=2))
+    with_fertility = estimate_training_memory(corpus, config)
+    assert not any(name.startswith("Models 3/4") for name in base_only.parts)
+    # the parts are those of one direction's arrays, as training builds them
+    model = Aligner(config).train_corpus(corpus).fwd.fertility
+    fwd = _fertility_arrays(corpus, config)
+    assert fwd["Models 3/4 d and a tables"] == 8 * (4 * len(model.d_table.probs) + 2 * len(model.a_table.probs))
+    assert fwd["Models 3/4 n and Model-4 tables"] == 4 * (model.n_table.nbytes + model.d1.nbytes + model.db.nbytes)
+    assert fwd["Models 3/4 alignments"] == 4 * (3 * len(corpus.tgt.ids) + len(corpus.src.ids)) + 32 * len(corpus)
+    assert fwd["Models 3/4 working memory"] == pytest.approx(M34_WORKING_PER_TOKEN * len(corpus.tgt.ids))
+    # the estimate takes the larger direction's; every worker adds its count rows
+    rev = _fertility_arrays(corpus.reversed(), config)
+    larger = max(fwd, rev, key=lambda parts: sum(parts.values()))
+    tables = [TTable.from_corpus(corpus), TTable.from_corpus(corpus.reversed())]
+    nnz, slots = max((t.nnz, sentence_slots(c, t)[0].nbytes) for t, c in zip(tables, (corpus, corpus.reversed())))
+    named = (sum(t.indices.nbytes + t.probs.nbytes for t in tables) + slots + 16 * nnz + corpus.src.ids.nbytes
+             + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes + corpus.tgt.offsets.nbytes)
+    assert with_fertility.phases["Models 3/4, one direction"] == pytest.approx(
+        240.0 + (named + sum(larger.values())) / MB)
+    assert with_fertility.peak_mb == max(with_fertility.phases.values()) >= base_only.peak_mb
+    one_worker = _fertility_arrays(corpus, AlignerConfig(schedule=config.schedule, threads=1))
+    assert one_worker["Models 3/4 d and a tables"] < fwd["Models 3/4 d and a tables"]
 
 
 def test_max_memory_refuses_before_training():
