@@ -11,6 +11,7 @@ from typing import Optional
 from ..config import AlignerConfig
 from .outputs import STDOUT, OutputPathError, OutputSet, write_links
 from .progress import Reporter, peak_rss_mb  # noqa: F401  (re-exported: the programs import them from here)
+from .progress import lockstep_models, remaining_weight
 
 SHORT_NAMES = {"intersection": "inter", "union": "union", "grow-diag": "gd", "grow-diag-final": "gdf",
                "grow-diag-final-and": "gdfa"}
@@ -133,7 +134,8 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
             resume.check(training, config, source=joint or f"{src} / {tgt}")
             reporter.note(f"resuming from {resume.path}: {resume.progress()} done")
         total = sum(n for _, n in parse_schedule(config.schedule))
-        reporter.expect_iterations(2 * total - (0 if resume is None else resume.fwd.done + resume.rev.done))
+        done = (0, 0) if resume is None else (resume.fwd.done, resume.rev.done)
+        reporter.expect_iterations(2 * total - sum(done), remaining_weight(config, done), lockstep_models(config))
         path = checkpoint_path(outputs, save_model)
         try:
             model = Aligner(config).train_corpus(training, progress=reporter.progress, profile=reporter.profile,
