@@ -105,16 +105,13 @@ def remaining_weight(config, done: tuple = (0, 0)) -> float:
     from ..models.fertility import ITERATION_NAMES
     from ..schedule import MODEL_NAMES, parse_schedule
     order = "".join(name * n for name, n in parse_schedule(config.schedule))
-    names, last = [], None
-    for model in order:   # Models 3/4 name an iteration by the model it goes from and to
-        if model in "34":
-            names.append(ITERATION_NAMES.get((last if last in "34" else "3", model), MODEL_NAMES[model]))
-        else:
-            names.append(MODEL_NAMES[model])
-        last = model
+    names = [ITERATION_NAMES.get((order[k - 1] if k and order[k - 1] in "34" else "3", model), MODEL_NAMES[model])
+             if model in "34" else MODEL_NAMES[model]   # Models 3/4 name an iteration by its from and to
+             for k, model in enumerate(order)]
     left = sum(sum(ITERATION_WEIGHT.get(name, 1.0) for name in names[d:]) for d in done)
-    final = order[-1:] in ("3", "4") and config.final_alignment_pass or order[-1:] in ("1", "2", "H")
-    return left + (FINAL_PASS_WEIGHT["34" if order[-1:] in ("3", "4") else "12H"] if final else 0.0)
+    if order[-1:] in ("3", "4"):   # without the final pass, training's last alignment is the output
+        return left + (FINAL_PASS_WEIGHT["34"] if config.final_alignment_pass else 0.0)
+    return left + FINAL_PASS_WEIGHT["12H"]   # the Viterbi (or posterior) pass of Model 1, 2 or the HMM
 
 
 def lockstep_models(config) -> frozenset:
