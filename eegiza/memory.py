@@ -46,14 +46,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict
 
-import numba
 import numpy as np
 
 from .config import AlignerConfig
 from .models.ibm2 import ATable
 from .schedule import parse_schedule
 from .slot_transpose import REUSE_MAX_SLOTS
-from .train import VB_BLOCK, fertility_params_of
+from .train import VB_BLOCK, fertility_params_of, thread_count
 from .ttable import cooccurring_pairs
 
 MB = 1 << 20
@@ -141,8 +140,7 @@ def _fertility_arrays(corpus, config: AlignerConfig) -> Dict[str, float]:
     alignment, this and the last iteration's, without a final alignment pass the output too; and
     the last of the direction trained before) with four per-sentence arrays; and the measured rest
     (:data:`M34_WORKING_PER_TOKEN`)."""
-    workers = min(config.threads, numba.config.NUMBA_NUM_THREADS) if config.threads > 0 else \
-        numba.config.NUMBA_NUM_THREADS
+    workers = thread_count(config.threads)
     params = fertility_params_of(config)
     d_entries = len(ATable.layout(corpus.src.offsets, corpus.tgt.offsets, ignore_l=params.compactadtable,
                                   ignore_m=False).probs)   # zero-filled, not yet resident: only its size

@@ -80,10 +80,14 @@ PHASE_NAMES = {"1": "Model 1", "2": "Model 2", "H": "HMM", "Model3": "Model 3", 
                "Model4": "Model 4"}
 
 
+def thread_count(threads: int) -> int:
+    """The worker threads a run with ``--threads threads`` uses (0 = all cores, at most all)."""
+    return numba.config.NUMBA_NUM_THREADS if threads <= 0 else min(threads, numba.config.NUMBA_NUM_THREADS)
+
+
 def set_threads(threads: int) -> None:
     """Use ``threads`` worker threads (0 = all cores) in the Numba kernels."""
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if threads <= 0 else
-                          min(threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(thread_count(threads))
 
 
 def m_step(ttable: TTable, counts: np.ndarray, config: AlignerConfig, prior=None, bayes: bool = True) -> None:
