@@ -231,13 +231,12 @@ class Reporter:
     def _time_left(self, before: str, after: str) -> str:
         if self._train_start is None or not 0 < self._done < self._total:
             return ""
-        spent = time.perf_counter() - self._train_start
+        now = time.perf_counter()
         if self._weight > 0 and self._weight_done > 0:
             began = self._train_start if self._first_began is None else self._first_began
-            spent = time.perf_counter() - began
-            left = spent * max(self._weight - self._weight_done, 0.0) / self._weight_done
+            left = (now - began) * max(self._weight - self._weight_done, 0.0) / self._weight_done
         else:
-            left = spent / self._done * (self._total - self._done)
+            left = (now - self._train_start) / self._done * (self._total - self._done)
         return f"{before}{_duration(left)}{after}"
 
     def _draw_bar(self) -> None:
