@@ -206,7 +206,11 @@ class DaskEngine:
 
     @staticmethod
     def _slices(probs, maps, floor):
-        return [np.where(m >= 0, probs[np.maximum(m, 0)], floor) for m in maps]
+        """Each shard's t probabilities; ``floor`` where the table lacks the shard's pair (new
+        text, or pruned after Model 1/HMM): the local kernels take the float64 floor there, so a
+        shard with such pairs gets float64 values (a float32 slice would round the floor)."""
+        return [np.where(m >= 0, probs[np.maximum(m, 0)], np.float64(floor) if (m < 0).any() else floor)
+                for m in maps]
 
     @staticmethod
     def _counts(shard_counts, maps, nnz):

@@ -156,7 +156,7 @@ def fertility_posterior_task(shard: ShardData, sl: ShardSlots, fertility, last_m
 
     from ..models.neighbourhood import fertility_posteriors
     t0 = time.perf_counter()
-    direction = SimpleNamespace(fertility=fertility, ttable=TTable(sl.indptr, sl.indices, probs),
+    direction = SimpleNamespace(fertility=fertility, ttable=TTable(sl.indptr, sl.indices, probs, probs.dtype),
                                 last_model=last_model)
     post, _ = fertility_posteriors(direction, shard.corpus(sl.reverse), positions, tables)
     return (post,), time.perf_counter() - t0
