@@ -157,8 +157,11 @@ class AlignmentModel:
 
     def _derives_reverse_slots(self, corpus: ParallelCorpus, fwd: DirectionModel, rev: DirectionModel) -> bool:
         """Both directions align through sentence slots and the corpus is small enough
-        (:data:`eegiza.slot_transpose.REUSE_MAX_SLOTS`) to derive the reverse ones from the forward ones."""
-        return _uses_slots(fwd) and _uses_slots(rev) and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
+        (:data:`eegiza.slot_transpose.REUSE_MAX_SLOTS`) to derive the reverse ones from the forward ones, and
+        neither t-table is pruned (:mod:`eegiza.tprune`: each direction's own pruning leaves the two
+        supports different)."""
+        return (_uses_slots(fwd) and _uses_slots(rev) and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
+                and not (fwd.t_pruned_below or rev.t_pruned_below))
 
     def _slot_transpose(self) -> SlotTranspose:
         """The forward-to-reverse slot map of this model's t-tables, built once (:mod:`eegiza.slot_transpose`)."""

@@ -31,7 +31,7 @@ def direction_meta(d: DirectionModel) -> dict:
     return {"last_model": d.last_model, "base_model": d.base_model, "hmm_p_null": d.hmm_p_null,
             "hmm_jump_smooth": d.hmm_jump_smooth, "prob_smooth": d.prob_smooth,
             "min_link_posterior": d.min_link_posterior, "hmm_link_posterior": d.hmm_link_posterior,
-            "log": [asdict(x) for x in d.log]}
+            "t_pruned_below": d.t_pruned_below, "log": [asdict(x) for x in d.log]}
 
 
 def direction_arrays(d: DirectionModel) -> dict:
@@ -61,4 +61,5 @@ def direction_from_arrays(data, name: str, meta: dict) -> DirectionModel:
                           meta["hmm_p_null"], meta["hmm_jump_smooth"], meta["prob_smooth"],
                           [IterationLog(**x) for x in meta.get("log", [])], atable, fertility, meta["base_model"],
                           min_link_posterior=meta.get("min_link_posterior", 0.0),
-                          hmm_link_posterior=meta.get("hmm_link_posterior", 0.0))
+                          hmm_link_posterior=meta.get("hmm_link_posterior", 0.0),
+                          t_pruned_below=meta.get("t_pruned_below", 0.0))

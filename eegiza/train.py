@@ -29,6 +29,7 @@ from .models.fertility import FertilityModel, FertilityParams, align_fertility, 
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
 from .slot_transpose import REUSE_MAX_SLOTS, SlotTranspose, corpus_slot_count
+from .tprune import own_keep, prune_table, remap_slots, slot_map
 from .ttable import TTable, fixed_to_float, sentence_slots
 
 
@@ -53,6 +54,7 @@ class DirectionModel:
     a_counts: Optional[np.ndarray] = None  # the last Model-2 iteration's a counts (GIZA's `.a2.N`)
     min_link_posterior: float = 0.0   # Models 3/4 output: unalign uncertain links (align_fertility)
     hmm_link_posterior: float = 0.0   # HMM output: posterior decoding at this threshold (0 = Viterbi)
+    t_pruned_below: float = 0.0       # the t-table lost its entries below this after Model 1/HMM (eegiza.tprune)
 
 
 @dataclass
@@ -223,8 +225,10 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
     if min(fwd.done, fwd.n_base) != min(rev.done, rev.n_base):
         raise ValueError(f"cannot resume: the directions' Model 1/HMM iterations ({fwd.done}, {rev.done}) differ, "
                          "but they train in lockstep (agreement)")
+    # (on a cluster each shard maps its own slots; none is needed once Model 1/HMM are done: resumed
+    # after them, the tables may be pruned, each direction its own)
     rev_slot_map = (agreement.reverse_slot_map(fwd.model.ttable, rev.model.ttable)
-                    if engine is None else None)   # (on a cluster each shard maps its own slots)
+                    if engine is None and fwd.done < fwd.n_base else None)
     release_free_memory()
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
@@ -265,10 +269,14 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
             del f_counts, r_counts
             fwd.close_iteration(name, it, f_loglik, t0)
             rev.close_iteration(name, it, r_loglik, t0)
-    # Models 3/4 one direction after the other (both cores are busy within each); the reverse
-    # direction's slots are the forward ones transposed (slot_transpose), built when it gets there
+    # Models 3/4 one direction after the other (both cores are busy within each); without pruning
+    # the reverse direction's slots are the forward ones transposed (slot_transpose), built when it
+    # gets there; each direction prunes its own t-table (eegiza.tprune), so then it searches its own
     del rev_slot_map
-    fwd_model = fwd.finish(tgt_class, keep_slots=rev.wants_slots() and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS)
+    fwd.prune_negligible_t()
+    rev.prune_negligible_t()   # (now: its table is held, smaller, while the forward direction trains)
+    fwd_model = fwd.finish(tgt_class, keep_slots=rev.wants_slots() and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
+                           and not config.effective_t_cutoff)
     fwd_slots, fwd.kept_slots = fwd.kept_slots, None
     if fwd_slots is not None:
         rev.take_slots(SlotTranspose(fwd.model.ttable, rev.model.ttable).reverse_slots(corpus, fwd_slots))
@@ -336,7 +344,7 @@ class _DirectionTraining:
         # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere;
         # on a Dask cluster the workers hold their shards' slots)
         self.engine = _engine(config)   # issue 17: None = the local engine
-        self.slots, self.slot_off = (sentence_slots(corpus, ttable) if self.base_items and own_slots
+        self.slots, self.slot_off = (sentence_slots(corpus, self.model.ttable) if self.base_items and own_slots
                                      and self.engine is None else (None, None))
         self.corpus, self.config, self.progress, self.on_iteration, self.initial = (
             corpus, config, progress, on_iteration, initial)
@@ -344,15 +352,22 @@ class _DirectionTraining:
 
     def _restore(self, state: DirectionState, ttable: TTable, schedule) -> None:
         """Continue from ``state`` (a run of the same corpus and schedule): its tables, its t
-        probabilities on this run's t-table (the same pairs), its Models 3/4 start alignment."""
+        probabilities on this run's t-table (the same pairs, or after Model 1/HMM the pairs pruning
+        kept), its Models 3/4 start alignment."""
         total = sum(n for _, n in schedule)
         model = state.model
-        if model is None or not 0 < state.done <= total or model.ttable.nnz != ttable.nnz:
+        pruned = model is not None and model.t_pruned_below > 0 and state.done >= self.n_base
+        if (model is None or not 0 < state.done <= total or model.ttable.n_src != ttable.n_src
+                or (model.ttable.nnz != ttable.nnz and not pruned)):
             raise ValueError(f"cannot resume: a state of {state.done} iterations (t-table of "
                              f"{None if model is None else model.ttable.nnz} pairs) does not fit a schedule of "
                              f"{total} iterations on this corpus ({ttable.nnz} pairs)")
         if state.done > self.n_base and state.done < total and (state.start is None or model.fertility is None):
             raise ValueError("cannot resume Models 3/4: the state lacks their start alignment or tables")
+        if pruned:   # the pairs pruning kept (the prior renumbered to them)
+            if self.prior is not None:
+                self.prior = self.prior.restricted(slot_map(ttable, model.ttable), model.ttable.nnz)
+            ttable = TTable(model.ttable.indptr, model.ttable.indices, model.ttable.probs, ttable.dtype)
         # copies of what training updates in place, so ``state`` can be resumed again
         ttable.probs = model.ttable.probs.copy()
         self.model = replace(model, ttable=ttable, log=list(model.log), atable=copy.deepcopy(model.atable),
@@ -469,6 +484,21 @@ class _DirectionTraining:
         if not (self.config.agreement and name in "1H" and self.tag == "fwd"):   # lockstep: marked once, by rev
             self._end_phase(PHASE_NAMES[name])
 
+    def prune_negligible_t(self) -> None:
+        """Once the Model 1/2/HMM iterations are done: remove the t entries below the configured cutoff
+        (:mod:`eegiza.tprune`) and renumber what numbers them, the corpus' sentence slots (if
+        held) and the prior's slots. Does nothing the second time, or with a cutoff of 0
+        (:attr:`eegiza.config.AlignerConfig.effective_t_cutoff`)."""
+        cutoff = self.config.effective_t_cutoff
+        if not cutoff or self.model.t_pruned_below:
+            return
+        remap = prune_table(self.model.ttable, own_keep(self.model.ttable, cutoff))
+        if self.slots is not None:
+            remap_slots(self.slots, remap)
+        if self.prior is not None:
+            self.prior = self.prior.restricted(remap, self.model.ttable.nnz)
+        self.model.t_pruned_below = cutoff
+
     def _fertility_left(self) -> bool:
         return bool(self.fertility_items) and self.done - self.n_base < sum(n for _, n in self.fertility_items)
 
@@ -488,6 +518,7 @@ class _DirectionTraining:
         ``keep_slots``: leave the corpus' t-table slots (if it had them) in ``self.kept_slots``
         (the other direction derives its own from them)."""
         fertility_done = max(0, self.done - self.n_base)   # Models 3/4 iterations done before a resume
+        self.prune_negligible_t()
         fertility_left = self._fertility_left()
         if self.slots is None and self.wants_slots():
             self.slots, self.slot_off = sentence_slots(self.corpus, self.model.ttable)

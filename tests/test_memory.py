@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from eegiza import Aligner, AlignerConfig
-from eegiza.memory import M34_WORKING_PER_TOKEN, MB, MemoryLimitError, _fertility_arrays, estimate_training_memory
+from eegiza.memory import M34_WORKING_PER_TOKEN, MB, PRUNED_SHARE, MemoryLimitError, _fertility_arrays, estimate_training_memory
 from eegiza.ttable import TTable, cooccurring_pairs, sentence_slots
 from test_cli_robustness import eegiza, files_in, make_corpus
 from test_models import random_corpus
@@ -43,10 +43,14 @@ def test_models_3_4_count_their_tables_alignments_and_measured_rest():
     larger = max(fwd, rev, key=lambda parts: sum(parts.values()))
     tables = [TTable.from_corpus(corpus), TTable.from_corpus(corpus.reversed())]
     nnz, slots = max((t.nnz, sentence_slots(c, t)[0].nbytes) for t, c in zip(tables, (corpus, corpus.reversed())))
-    named = (sum(t.indices.nbytes + t.probs.nbytes for t in tables) + slots + 16 * nnz + corpus.src.ids.nbytes
-             + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes + corpus.tgt.offsets.nbytes)
+    # after Model 1/HMM the t-tables are pruned (eegiza.tprune): their entries, counts and logs count
+    # at PRUNED_SHARE of the full ones'
+    named = (PRUNED_SHARE * (sum(t.indices.nbytes + t.probs.nbytes for t in tables) + 16 * nnz) + slots
+             + corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes + corpus.tgt.offsets.nbytes)
     assert with_fertility.phases["Models 3/4, one direction"] == pytest.approx(
         240.0 + (named + sum(larger.values())) / MB)
+    unpruned = estimate_training_memory(corpus, AlignerConfig(schedule=config.schedule, threads=2, t_cutoff=0))
+    assert unpruned.phases["Models 3/4, one direction"] > with_fertility.phases["Models 3/4, one direction"]
     assert with_fertility.peak_mb == max(with_fertility.phases.values()) >= base_only.peak_mb
     one_worker = _fertility_arrays(corpus, AlignerConfig(schedule=config.schedule, threads=1))
     assert one_worker["Models 3/4 d and a tables"] < fwd["Models 3/4 d and a tables"]

@@ -11,7 +11,7 @@ import pytest
 from eegiza import second_thread, small_batch
 from eegiza.small_batch import _slots, align_both_small, small_corpus
 from eegiza.train import align_direction
-from test_saved_model import fertility_model  # noqa: F401  (the module-scoped fixture)
+from test_saved_model import fertility_model, unpruned_fertility_model  # noqa: F401  (module-scoped fixtures)
 
 SECOND = second_thread.THREAD_NAME + "_0"
 
@@ -41,8 +41,9 @@ def _record_threads(monkeypatch):
 
 
 @pytest.mark.parametrize("derived", [False, True])
-def test_the_second_thread_gives_the_serial_links_and_scores(fertility_model, monkeypatch, derived):  # noqa: F811
-    model, src, tgt = fertility_model
+def test_the_second_thread_gives_the_serial_links_and_scores(unpruned_fertility_model, monkeypatch,  # noqa: F811
+                                                            derived):
+    model, src, tgt = unpruned_fertility_model   # (unpruned: the reverse slots can be derived)
     corpus = _corpus(model, src, tgt)
     transpose = model._slot_transpose() if derived else None
     seen = _record_threads(monkeypatch)
@@ -91,8 +92,8 @@ def test_concurrency_needs_long_enough_pairs(fertility_model, monkeypatch):  # n
     assert not small_batch._concurrent(corpus)
 
 
-def test_derived_small_batch_reverse_slots_equal_searched_ones(fertility_model):  # noqa: F811
-    model, src, tgt = fertility_model
+def test_derived_small_batch_reverse_slots_equal_searched_ones(unpruned_fertility_model):  # noqa: F811
+    model, src, tgt = unpruned_fertility_model
     corpus = _corpus(model, src, tgt)
     fwd, rev = model._directions(corpus)
     transpose = model._slot_transpose()

@@ -49,6 +49,8 @@ def check_align_args(args, config: AlignerConfig, heuristics, reporter) -> None:
         raise ValueError("--max-sentence-length: give a number of tokens, or 0 for no cap")
     if config.max_length_ratio < 0:
         raise ValueError("--max-length-ratio: give a ratio, or 0 for no limit")
+    if config.t_cutoff is not None and not 0 <= config.t_cutoff < 1:
+        raise ValueError(f"--t-cutoff {config.t_cutoff}: give a probability below 1, or 0 to keep every t entry")
     inputs = [args.joint] if args.joint else [args.src, args.tgt]
     if inputs.count(STDIN) > 1:
         raise ValueError("only one input can be standard input ('-'); use --joint - for a 'src ||| tgt' stream")

@@ -21,6 +21,7 @@ prior in if the model is one of ``prior.models`` (always, if ``current_model`` i
 """
 from __future__ import annotations
 
+import copy
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -137,6 +138,16 @@ class EmbeddingPrior:
         _interpolate(ttable.indptr, ttable.probs, row_ptr, self.slots, self.values, self.has_prior, weight,
                      self.lam)   # in place, in the table's own precision
 
+    def restricted(self, remap: np.ndarray, nnz: int) -> "EmbeddingPrior":
+        """This prior on a pruned t-table (:func:`eegiza.tprune.prune_table`'s map ``remap``, -1 for
+        a removed entry; ``nnz`` entries remain): the prior of a removed entry goes with it. A new
+        object: calibration trains several times with the same prior."""
+        new_slots = remap[self.slots]
+        kept = new_slots >= 0
+        out = copy.copy(self)
+        out.slots, out.values, out.n_slots = new_slots[kept].astype(np.int64), self.values[kept], int(nnz)
+        return out
+
     @property
     def p_emb(self) -> np.ndarray:
         """The prior of every slot of the t-table, zeros included."""
@@ -168,6 +179,9 @@ class PriorChain:
 
     def active(self) -> bool:
         return any(prior.active() for prior in self.priors)
+
+    def restricted(self, remap: np.ndarray, nnz: int) -> "PriorChain":
+        return PriorChain([prior.restricted(remap, nnz) for prior in self.priors])
 
     def apply(self, ttable, counts: np.ndarray) -> None:
         for prior in self.priors:

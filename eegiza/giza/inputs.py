@@ -284,6 +284,10 @@ class DictionaryConstraint:
     def __call__(self, ttable):
         return self
 
+    def restricted(self, remap, nnz: int) -> "DictionaryConstraint":
+        """Itself on a pruned t-table: it keeps nothing per table entry (and acts only once, first)."""
+        return self
+
     def apply(self, ttable, counts) -> None:
         if self.used:
             return
