@@ -37,9 +37,10 @@ of ``eegiza align`` above these arrays: 4 MB (ro-en, 0.7M target tokens), 35 (de
 (en-fr 100k, 2.1M), 67 (en-fr 300k, 6.4M), 271 (all 1.13M en-fr lines, 23.7M).
 
 The estimate is the largest phase plus the corpus and the baseline. Measured through ``eegiza
-align`` (peak / estimate, 2026-12-06): ro-en 408 / 410, de-en 944 / 977, en-fr 100k 939 / 995,
-en-fr 300k 1,724 / 1,734, all 1,130,551 en-fr lines 4,868 / 4,879 MB (before these terms, with one
-fitted per t-table entry: 4,449 against a peak of 5,412). The count rows grow with ``--threads``:
+align`` before pruning (peak / estimate, 2026-12-06): ro-en 408 / 410, de-en 944 / 977, en-fr 100k
+939 / 995, en-fr 300k 1,724 / 1,734, all 1,130,551 en-fr lines 4,868 / 4,879 MB (before these
+terms, with one fitted per t-table entry: 4,449 against a peak of 5,412); with pruning, through
+``benchmarks/bench_align.py``: ro-en 411 / 392, de-en 866 / 863, en-fr 100k 762 / 800. The count rows grow with ``--threads``:
 each worker adds one of d (78 MB on all en-fr lines). ``benchmarks/bench_align.py`` also holds
 the text as Python strings (a few percent more). ``--max-memory`` refuses a run whose estimate exceeds
 the limit (:class:`MemoryLimitError`), before any training work.
