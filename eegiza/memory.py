@@ -40,10 +40,11 @@ The estimate is the largest phase plus the corpus and the baseline. Measured thr
 align`` before pruning (peak / estimate, 2026-12-06): ro-en 408 / 410, de-en 944 / 977, en-fr 100k
 939 / 995, en-fr 300k 1,724 / 1,734, all 1,130,551 en-fr lines 4,868 / 4,879 MB (before these
 terms, with one fitted per t-table entry: 4,449 against a peak of 5,412); with pruning, through
-``benchmarks/bench_align.py``: ro-en 411 / 392, de-en 866 / 863, en-fr 100k 762 / 800. The count rows grow with ``--threads``:
-each worker adds one of d (78 MB on all en-fr lines). ``benchmarks/bench_align.py`` also holds
-the text as Python strings (a few percent more). ``--max-memory`` refuses a run whose estimate exceeds
-the limit (:class:`MemoryLimitError`), before any training work.
+``benchmarks/bench_align.py``: ro-en 411 / 392, de-en 866 / 863, en-fr 100k 762 / 800. The count
+rows grow with ``--threads``: each worker adds one of d (78 MB on all en-fr lines).
+``benchmarks/bench_align.py`` also holds the text as Python strings (a few percent more).
+``--max-memory`` refuses a run whose estimate exceeds the limit (:class:`MemoryLimitError`),
+before any training work.
 """
 from __future__ import annotations
 
@@ -119,15 +120,16 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     fertility = bool(models & set("34"))
     working = (max(_fertility_arrays(corpus, config), _fertility_arrays(corpus.reversed(), config),
                    key=lambda parts: sum(parts.values())) if fertility else {})
-    share = PRUNED_SHARE if config.effective_t_cutoff > 0 else 1.0   # the tables after Model 1/HMM (eegiza.tprune)
-    pruned_tables = tables * share if models & set("12H") else tables
+    # the tables after Model 1/HMM (eegiza.tprune): the later phases hold PRUNED_SHARE of their entries
+    share = PRUNED_SHARE if config.effective_t_cutoff > 0 and models & set("12H") else 1.0
+    pruned_tables = tables * share
     if models & set("1H") and slots_fwd / SLOT <= REUSE_MAX_SLOTS and not config.effective_t_cutoff:
         phases["reverse slots derived from the forward ones"] = {
             "t-tables": tables, "slots": slots_fwd + slots_rev, "reverse slot map": float(nnz_fwd) * SLOT,
             **working}
     if fertility:
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
-        nnz = nnz * (share if models & set("12H") else 1.0)
+        nnz = nnz * share
         phases["Models 3/4, one direction"] = {
             "t-tables": pruned_tables, "slots": slots, "counts": nnz * COUNT_ENTRY, "log t": nnz * LOG_ENTRY,
             **working}

@@ -16,8 +16,8 @@ rates below 1e-7 almost no count. Part of the memory is the slots: the two direc
 longer hold the same pairs, so the reverse direction searches its sentence slots instead of
 deriving them from the forward ones (:mod:`eegiza.slot_transpose`), and the two slot arrays are
 never held at once. Higher cutoffs cost accuracy (measured with both tables pruned together): 1e-6
-gave en-fr 100k 7.13 (+0.25), 1e-5 ro-en 26.14 (+0.5); Models 3/4 can no longer raise a removed pair (a rare word's translation the HMM
-left small).
+gave en-fr 100k 7.13 (+0.25), 1e-5 ro-en 26.14 (+0.5); Models 3/4 can no longer raise a removed
+pair (a rare word's translation the HMM left small).
 
 The NULL row is never pruned. Rows are not renormalised (the next M-step normalises them; the mass
 removed is below the cutoff times the row's length). A pruned table replaces its arrays; whatever

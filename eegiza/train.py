@@ -276,7 +276,7 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
     fwd.prune_negligible_t()
     rev.prune_negligible_t()   # (now: its table is held, smaller, while the forward direction trains)
     fwd_model = fwd.finish(tgt_class, keep_slots=rev.wants_slots() and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
-                           and not config.effective_t_cutoff)
+                           and not (fwd.model.t_pruned_below or rev.model.t_pruned_below))
     fwd_slots, fwd.kept_slots = fwd.kept_slots, None
     if fwd_slots is not None:
         rev.take_slots(SlotTranspose(fwd.model.ttable, rev.model.ttable).reverse_slots(corpus, fwd_slots))
