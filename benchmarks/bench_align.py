@@ -18,7 +18,8 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
+from typing import Optional
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,18 +43,22 @@ def parse_settings(items):
     return out
 
 
-def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict, profiled: bool = False) -> dict:
+def run_eegiza(spec: str, data_dir: Path, schedule: Optional[str], settings: dict, profiled: bool = False) -> dict:
+    """One eegiza run on ``spec``; ``schedule`` None: what ``eegiza align`` trains without --schedule
+    (:func:`eegiza.presets.default_for` the corpus' size), with ``settings`` over it."""
     from eegiza import Aligner, AlignerConfig, aer, read_gold
     from eegiza.corpus import corpus_from_sentences
     from eegiza.memory import estimate_training_memory
     from eegiza.phases import NO_PROFILE, PhaseProfile
+    from eegiza.presets import default_for
 
     pair, _, n = spec.partition(":")
     protocol = load_protocol(pair, int(n) if n else None, data_dir)
     start, start_cpu = time.perf_counter(), cpu_seconds()
     profile = PhaseProfile() if profiled else NO_PROFILE
-    config = AlignerConfig(schedule=schedule, **settings)
     corpus = corpus_from_sentences(protocol.src_lines, protocol.tgt_lines)
+    base = default_for(len(corpus)) if schedule is None else AlignerConfig(schedule=schedule)
+    config = replace(base, **settings)
     estimate = estimate_training_memory(corpus, config)   # what `eegiza align` prints before training
     profile.mark("reading")
     model = Aligner(config).train_corpus(corpus, profile=profile)
@@ -63,7 +68,7 @@ def run_eegiza(spec: str, data_dir: Path, schedule: str, settings: dict, profile
     gold = read_gold(protocol.gold_path)
     scores = {name: aer(gold, value) for name, value in links.items()}
     gdfa = scores["grow-diag-final-and"]
-    return {"aligner": f"eegiza {schedule}", "pair": pair, "lines": len(protocol.src_lines),
+    return {"aligner": f"eegiza {config.schedule}", "pair": pair, "lines": len(protocol.src_lines),
             "aer_fwd": 100 * scores["fwd"].aer, "aer_rev": 100 * scores["rev"].aer, "aer_gdfa": 100 * gdfa.aer,
             "p_gdfa": 100 * gdfa.precision, "r_gdfa": 100 * gdfa.recall, "seconds": seconds,
             "cpu_seconds": cpu,
@@ -86,6 +91,14 @@ def warm_up(config) -> None:
     model.align_corpus(model.trained_on, ["grow-diag-final-and"])
 
 
+def warm_up_defaults(schedule: Optional[str], settings: dict) -> None:
+    """:func:`warm_up` for ``schedule``, or for both defaults (:mod:`eegiza.presets`) if it is None."""
+    from eegiza import AlignerConfig
+    from eegiza.presets import FAST
+    for base in [AlignerConfig(schedule=schedule)] if schedule else [AlignerConfig(), FAST]:
+        warm_up(replace(base, **settings))
+
+
 def child(command) -> dict:
     result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -95,7 +108,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("specs", nargs="*", default=["ro-en", "de-en", "en-fr:100000"],
                         help="pair[:first_N_training_lines]; default: ro-en de-en en-fr:100000")
-    parser.add_argument("--schedule", default=None, help="eegiza training schedule (default: the configured one)")
+    parser.add_argument("--schedule", default=None,
+                        help="eegiza training schedule (default: eegiza align's for the corpus' size, eegiza.presets)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="an AlignerConfig setting, e.g. --set vb_alpha=0.1 (repeatable)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="the shared/data folder")
@@ -105,19 +119,16 @@ def main(argv=None) -> None:
                         help="print eegiza's per-phase profile (seconds, peak memory) of each corpus")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.schedule is None:
-        from eegiza.config import AlignerConfig
-        args.schedule = AlignerConfig().schedule
     settings = parse_settings(args.set)
     if args.child:
         print(json.dumps(run_eegiza(args.specs[0], args.data, args.schedule, settings, args.profile)))
         return
     if not args.cold:
-        from eegiza import AlignerConfig
-        warm_up(AlignerConfig(schedule=args.schedule, **settings))
+        warm_up_defaults(args.schedule, settings)
     rows = []
     for spec in args.specs:
-        command = [sys.executable, __file__, "--child", spec, "--data", str(args.data), "--schedule", args.schedule]
+        command = [sys.executable, __file__, "--child", spec, "--data", str(args.data)]
+        command += ["--schedule", args.schedule] if args.schedule else []
         for item in args.set:
             command += ["--set", item]
         rows.append(child(command + (["--profile"] if args.profile else [])))

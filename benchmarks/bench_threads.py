@@ -29,6 +29,7 @@ def kernels(corpus):
     from eegiza.config import AlignerConfig
     from eegiza.models import agreement, hmm
     from eegiza.models.fertility import FertilityModel, train_fertility
+    from eegiza.slot_source import SlotSource
     from eegiza.train import align_direction, fertility_params_of, train_direction
     from eegiza.ttable import TTable, sentence_slots
 
@@ -41,11 +42,12 @@ def kernels(corpus):
 
     def joint(use_hmm, threads):
         return agreement.estep(use_hmm, 0.3, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets,
-                               1e-7, 0.2, 0.2, threads, slots, offsets, fwd.probs, src_class, jump, start,
+                               1e-7, 0.2, 0.2, threads, SlotSource.stored(slots, offsets).arrays(), fwd.probs, src_class, jump, start,
                                *reverse_map, rev.probs, tgt_class, jump, start)[0]
 
     def hmm_fwd(threads):
-        return hmm.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, offsets, fwd.probs, 1e-7,
+        return hmm.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, SlotSource.stored(slots, offsets).arrays(),
+                         fwd.probs, 1e-7,
                          src_class, jump, start, 0.2, 0.2, threads)[0]
 
     config = AlignerConfig(schedule="1^2 H^2", agreement=False, threads=2, word_classes=0, cognate_lambda=0)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -72,11 +72,19 @@ class CorpusAlignment:
 
     def links(self, which: str) -> List[List[tuple]]:
         """Per-sentence sorted links of ``"fwd"``, ``"rev"`` or a symmetrisation method."""
-        if which == "fwd":
-            return to_lists(*self.fwd)
-        if which == "rev":
-            return to_lists(*self.rev)
-        return to_lists(*self.symmetrized[which])
+        return to_lists(*self._flat(which))
+
+    def iter_links(self, which: str, block: int = 1 << 16) -> Iterator[List[tuple]]:
+        """:meth:`links` one sentence at a time, built ``block`` sentences at a time (a large
+        corpus' lists of tuples would take far more memory than its flat arrays)."""
+        i, j, offsets = self._flat(which)
+        for a in range(0, len(offsets) - 1, block):
+            b = min(a + block, len(offsets) - 1)
+            lo, hi = offsets[a], offsets[b]
+            yield from to_lists(i[lo:hi], j[lo:hi], offsets[a:b + 1] - lo)
+
+    def _flat(self, which: str) -> tuple:
+        return self.fwd if which == "fwd" else self.rev if which == "rev" else self.symmetrized[which]
 
 
 class AlignmentModel:

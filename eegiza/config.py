@@ -25,7 +25,8 @@ class AlignerConfig:
     """
 
     schedule: str = field(default="1^5 H^5 3^3 4^3", metadata=_giza(
-        "m1/m2/mh/m3/m4", "training schedule: model^iterations in order 1, 2, H, 3, 4"))
+        "m1/m2/mh/m3/m4", "training schedule: model^iterations in order 1, 2, H, 3, 4 ('eegiza align' without "
+                          "--schedule on 500,000 pairs or more: the --fast preset, eegiza.presets)"))
     lowercase: bool = field(default=False, metadata=_giza("", "lower-case both sides (str.lower)"))
     max_sentence_length: Optional[int] = field(default=250, metadata=_giza(
         "ml", "a sentence pair with a side longer than this many tokens is long: see --on-long "
@@ -41,6 +42,11 @@ class AlignerConfig:
     max_memory: float = field(default=0.0, metadata=_giza(
         "", "refuse to start training when its estimated peak memory (printed before training) exceeds "
             "this many MB (0 = no limit)"))
+    max_slot_mb: float = field(default=1024.0, metadata=_giza(
+        "", "Model 1/HMM training and alignment store the t-table slot of every (source word or NULL, target word) "
+            "pair of the corpus while that takes at most this many MB (4 bytes a pair); a larger corpus looks the "
+            "slots up in a hashed index as it goes: less memory, a little slower, the same result (-1 = always "
+            "store)"))
     prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))
     t_cutoff: Optional[float] = field(default=None, metadata=_giza(
         "probcutoff", "once Model 1/HMM are trained, remove the t(f|e) entries below this from each direction's "

@@ -25,8 +25,8 @@ def directional_links(positions: np.ndarray, observed_offsets: np.ndarray, rever
     sentence = np.repeat(np.arange(n_sent, dtype=np.int64), lengths)
     token = np.arange(len(positions), dtype=np.int64) - observed_offsets[sentence]
     keep = positions > 0
-    aligned = positions[keep].astype(np.int64) - 1
-    token = token[keep]
+    aligned = positions[keep].astype(np.int32) - 1   # int32 positions: a large corpus' links are many
+    token = token[keep].astype(np.int32)
     per_sentence = np.bincount(sentence[keep], minlength=n_sent)
     offsets = np.zeros(n_sent + 1, np.int64)
     np.cumsum(per_sentence, out=offsets[1:])

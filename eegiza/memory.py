@@ -7,6 +7,10 @@ follow from three numbers of the corpus: the number P of distinct co-occurring w
 sizes. Each direction's t-table has nnz = P + |V_tgt| - 1 entries (the NULL row holds every target
 word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``). Per phase:
 
+A corpus whose slots would take more than ``config.max_slot_mb`` looks them up instead
+(:mod:`eegiza.slot_source`): wherever slots are named below it holds a hashed index of the table
+(4 bytes per bucket, 1.5 buckets per entry), and Models 3/4 hold none.
+
 * Model 1 / HMM by agreement: both tables, the forward sentence slots (4 S bytes), the reverse
   slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
   M-step's blocks;
@@ -56,6 +60,7 @@ import numpy as np
 from .config import AlignerConfig
 from .models.ibm2 import ATable
 from .schedule import parse_schedule
+from .slot_source import index_bytes, looks_up
 from .slot_transpose import REUSE_MAX_SLOTS
 from .train import VB_BLOCK, fertility_params_of, thread_count
 from .ttable import cooccurring_pairs
@@ -103,6 +108,9 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     pairs = cooccurring_pairs(corpus)
     nnz_fwd = pairs + len(corpus.tgt_vocab) - 1
     nnz_rev = pairs + len(corpus.src_vocab) - 1
+    look_up = looks_up(corpus, config.max_slot_mb)
+    if look_up:   # a hashed index of the table in place of the corpus' slots (Models 3/4 hold neither)
+        slots_fwd, slots_rev = float(index_bytes(nnz_fwd)), float(index_bytes(nnz_rev))
     tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + np.dtype(config.storage_precision).itemsize)
     corpus_bytes = float(corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes
                          + corpus.tgt.offsets.nbytes)
@@ -123,7 +131,7 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     # the tables after Model 1/HMM (eegiza.tprune): the later phases hold PRUNED_SHARE of their entries
     share = PRUNED_SHARE if config.effective_t_cutoff > 0 and models & set("12H") else 1.0
     pruned_tables = tables * share
-    if models & set("1H") and slots_fwd / SLOT <= REUSE_MAX_SLOTS and not config.effective_t_cutoff:
+    if models & set("1H") and not look_up and slots_fwd / SLOT <= REUSE_MAX_SLOTS and not config.effective_t_cutoff:
         phases["reverse slots derived from the forward ones"] = {
             "t-tables": tables, "slots": slots_fwd + slots_rev, "reverse slot map": float(nnz_fwd) * SLOT,
             **working}
@@ -131,8 +139,8 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
         nnz = nnz * share
         phases["Models 3/4, one direction"] = {
-            "t-tables": pruned_tables, "slots": slots, "counts": nnz * COUNT_ENTRY, "log t": nnz * LOG_ENTRY,
-            **working}
+            "t-tables": pruned_tables, "slots": 0.0 if look_up else slots, "counts": nnz * COUNT_ENTRY,
+            "log t": nnz * LOG_ENTRY, **working}
         phases["final alignment"] = {"t-tables": pruned_tables, "slots": slots, "log t": nnz * LOG_ENTRY, **working}
     else:
         phases["final alignment"] = {"t-tables": pruned_tables, "slots": max(slots_fwd, slots_rev)}

@@ -22,7 +22,7 @@ from .corpus import CorpusError, ParallelCorpus, Side, Vocab
 from .models import hmm
 from .models.fertility import align_fertility
 from .second_thread import submit_if_idle
-from .ttable import find_slot, slot_layout
+from .ttable import find_slot, first_occurrences, slot_layout
 
 #: At most this many pairs take the small-batch path.
 SMALL_BATCH = 32
@@ -72,18 +72,6 @@ def _slots(corpus, ttable):
 
 
 @njit(cache=True, nogil=True)
-def _first_occurrences(ids):
-    """For each position, the first position holding the same id (itself if none before)."""
-    first = np.arange(len(ids))
-    for a in range(len(ids)):
-        for b in range(a):
-            if ids[b] == ids[a]:
-                first[a] = b
-                break
-    return first
-
-
-@njit(cache=True, nogil=True)
 def _fill_slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, slot_off, slots):
     """Each pair's slots; a word repeated in a sentence (a long one repeats a third of its words)
     copies the slots of its first occurrence instead of searching the t-table rows again."""
@@ -91,7 +79,7 @@ def _fill_slots_serial(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, slot
         src = src_ids[src_off[k]:src_off[k + 1]]
         tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
         l = len(src)
-        first_i, first_j = _first_occurrences(src), _first_occurrences(tgt)
+        first_i, first_j = first_occurrences(src), first_occurrences(tgt)
         for j in range(len(tgt)):
             row = slot_off[k] + j * (l + 1)
             if first_j[j] < j:

@@ -205,15 +205,22 @@ def _symmetrize_kernel(fwd_i, fwd_j, fwd_off, rev_i, rev_j, rev_off, src_lens, t
     return pos
 
 
+@njit(cache=True, nogil=True)
+def _first_outside(i, j, off, src_lens, tgt_lens):
+    """(sentence, link) of the first link outside its sentence pair, or (-1, -1)."""
+    for s in range(src_lens.shape[0]):
+        for k in range(off[s], off[s + 1]):
+            if i[k] < 0 or j[k] < 0 or i[k] >= src_lens[s] or j[k] >= tgt_lens[s]:
+                return s, k
+    return -1, -1
+
+
 def _check_flat(i, j, off, src_lens, tgt_lens, what):
     n = src_lens.shape[0]
     if off.shape[0] != n + 1 or off[0] != 0 or np.any(np.diff(off) < 0) or off[-1] != i.shape[0]:
         raise ValueError(f"{what} offsets do not describe {n} sentences over {i.shape[0]} links")
-    sentence = np.repeat(np.arange(n), np.diff(off))
-    bad = np.flatnonzero((i < 0) | (j < 0) | (i >= src_lens[sentence]) | (j >= tgt_lens[sentence]))
-    if bad.size:
-        k = bad[0]
-        s = sentence[k]
+    s, k = _first_outside(i, j, off, src_lens, tgt_lens)
+    if s >= 0:
         raise ValueError(f"{what} link {i[k]}-{j[k]} of sentence {s} (0-based) outside its "
                          f"{src_lens[s]}x{tgt_lens[s]} sentence pair")
 
@@ -222,11 +229,12 @@ def symmetrize_flat(fwd_i, fwd_j, fwd_offsets, rev_i, rev_j, rev_offsets, src_le
                     method: str = "grow-diag-final-and"):
     """Symmetrise a corpus given as flat arrays: the links of sentence s are
     ``(x_i[k], x_j[k])`` for ``x_offsets[s] <= k < x_offsets[s + 1]``.
-    Returns ``(out_i, out_j, out_offsets)`` in the same layout, each sentence sorted by (i, j)."""
+    Returns ``(out_i, out_j, out_offsets)`` in the same layout, each sentence sorted by (i, j);
+    positions are int32 (a large corpus has many links), offsets int64."""
     code = _method_code(method)
-    fwd_i, fwd_j, fwd_offsets, rev_i, rev_j, rev_offsets, src_lens, tgt_lens = (
-        np.ascontiguousarray(a, dtype=np.int64)
-        for a in (fwd_i, fwd_j, fwd_offsets, rev_i, rev_j, rev_offsets, src_lens, tgt_lens))
+    fwd_i, fwd_j, rev_i, rev_j = (np.ascontiguousarray(a, dtype=np.int32) for a in (fwd_i, fwd_j, rev_i, rev_j))
+    fwd_offsets, rev_offsets, src_lens, tgt_lens = (
+        np.ascontiguousarray(a, dtype=np.int64) for a in (fwd_offsets, rev_offsets, src_lens, tgt_lens))
     if src_lens.shape != tgt_lens.shape or src_lens.ndim != 1:
         raise ValueError("src_lens and tgt_lens must be 1-D and of the same length")
     if fwd_i.shape != fwd_j.shape or rev_i.shape != rev_j.shape:
@@ -234,8 +242,8 @@ def symmetrize_flat(fwd_i, fwd_j, fwd_offsets, rev_i, rev_j, rev_offsets, src_le
     _check_flat(fwd_i, fwd_j, fwd_offsets, src_lens, tgt_lens, "fwd")
     _check_flat(rev_i, rev_j, rev_offsets, src_lens, tgt_lens, "rev")
     size = fwd_i.shape[0] + rev_i.shape[0]
-    out_i = np.empty(size, np.int64)
-    out_j = np.empty(size, np.int64)
+    out_i = np.empty(size, np.int32)
+    out_j = np.empty(size, np.int32)
     out_off = np.empty(src_lens.shape[0] + 1, np.int64)
     n_out = _symmetrize_kernel(fwd_i, fwd_j, fwd_offsets, rev_i, rev_j, rev_offsets,
                                src_lens, tgt_lens, code, out_i, out_j, out_off)

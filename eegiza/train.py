@@ -28,6 +28,7 @@ from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
+from .slot_source import SlotSource, looks_up
 from .slot_transpose import REUSE_MAX_SLOTS, SlotTranspose, corpus_slot_count
 from .tprune import own_keep, prune_table, remap_slots, slot_map
 from .ttable import TTable, fixed_to_float, sentence_slots
@@ -251,7 +252,7 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
                  r_loglik) = agreement.estep(
                     is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
                     corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
-                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[2:])
+                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[1:])
             if is_hmm:
                 fwd.set_jumps(f_jumps, f_starts)
                 rev.set_jumps(r_jumps, r_starts)
@@ -341,11 +342,12 @@ class _DirectionTraining:
         self.kept_slots = None             # see finish(keep_slots=True)
         if resume is not None and resume.done > 0:
             self._restore(resume, ttable, schedule)
-        # the corpus' t-table slots for Models 1 and H (own_slots False: the E-step gets them elsewhere;
-        # on a Dask cluster the workers hold their shards' slots)
+        # the corpus' t-table slots for Models 1 and H, stored or looked up (eegiza.slot_source; own_slots
+        # False: the E-step gets them elsewhere; on a Dask cluster the workers hold their shards' slots)
         self.engine = _engine(config)   # issue 17: None = the local engine
-        self.slots, self.slot_off = (sentence_slots(corpus, self.model.ttable) if self.base_items and own_slots
-                                     and self.engine is None else (None, None))
+        self.look_up = looks_up(corpus, config.max_slot_mb)
+        self.source = (SlotSource.of(corpus, self.model.ttable, self.look_up) if self.base_items and own_slots
+                       and self.engine is None else None)
         self.corpus, self.config, self.progress, self.on_iteration, self.initial = (
             corpus, config, progress, on_iteration, initial)
         self.profile, self.tag = profile, tag
@@ -422,11 +424,12 @@ class _DirectionTraining:
                 model.jump, model.start = hmm.initial_jump_counts(self.n_classes)
 
     def estep_arrays(self):
-        """(slots, slot offsets, t probabilities, word classes, jump counts, start counts) for
-        :func:`eegiza.models.agreement.estep`."""
+        """(slots (:meth:`SlotSource.arrays`, None if it has none), t probabilities, word classes, jump counts,
+        start counts) for :func:`eegiza.models.agreement.estep`."""
         model = self.model
         jump, start = (model.jump, model.start) if model.jump is not None else hmm.initial_jump_counts(1)
-        return self.slots, self.slot_off, model.ttable.probs, model.src_class, jump, start
+        source = self.source.arrays() if self.source is not None else None
+        return source, model.ttable.probs, model.src_class, jump, start
 
     def set_jumps(self, jumps: np.ndarray, starts: np.ndarray) -> None:
         self.model.jump, self.model.start = jumps + 1e-6, starts + 1e-6
@@ -440,7 +443,7 @@ class _DirectionTraining:
         if self.engine is not None and name in "1H":   # issue 17: on the Dask cluster's shards
             return self.engine.direction_estep(self, name)
         if name == "1":
-            return ibm1.estep(s_off, t_off, self.slots, self.slot_off, probs, floor, numba.get_num_threads())
+            return ibm1.estep(s_ids, s_off, t_off, self.source.arrays(), probs, floor, numba.get_num_threads())
         if name == "2":
             tt = model.ttable
             if self.engine is not None:
@@ -453,7 +456,7 @@ class _DirectionTraining:
             model.a_counts = a_counts
             return chunk_counts, loglik
         chunk_counts, jumps, starts, loglik = hmm.estep(
-            s_ids, s_off, t_off, self.slots, self.slot_off, probs, floor, model.src_class, model.jump, model.start,
+            s_ids, s_off, t_off, self.source.arrays(), probs, floor, model.src_class, model.jump, model.start,
             config.hmm_p_null, config.hmm_jump_smooth, numba.get_num_threads())
         self.set_jumps(jumps, starts)
         return chunk_counts, loglik
@@ -487,14 +490,16 @@ class _DirectionTraining:
     def prune_negligible_t(self) -> None:
         """Once the Model 1/2/HMM iterations are done: remove the t entries below the configured cutoff
         (:mod:`eegiza.tprune`) and renumber what numbers them, the corpus' sentence slots (if
-        held) and the prior's slots. Does nothing the second time, or with a cutoff of 0
+        stored; an index of the old table is dropped) and the prior's slots. Does nothing the second time, or with a cutoff of 0
         (:attr:`eegiza.config.AlignerConfig.effective_t_cutoff`)."""
         cutoff = self.config.effective_t_cutoff
         if not cutoff or self.model.t_pruned_below:
             return
         remap = prune_table(self.model.ttable, own_keep(self.model.ttable, cutoff))
-        if self.slots is not None:
-            remap_slots(self.slots, remap)
+        if self.source is not None and self.source.is_stored:
+            remap_slots(self.source.slots, remap)
+        elif self.source is not None:
+            self.source = None
         if self.prior is not None:
             self.prior = self.prior.restricted(remap, self.model.ttable.nnz)
         self.model.t_pruned_below = cutoff
@@ -503,14 +508,15 @@ class _DirectionTraining:
         return bool(self.fertility_items) and self.done - self.n_base < sum(n for _, n in self.fertility_items)
 
     def wants_slots(self) -> bool:
-        """:meth:`finish` will use the corpus' t-table slots (and search them if it has none)."""
-        return bool(self._fertility_left() and self.base_items and self.engine is None)
+        """:meth:`finish` will use the corpus' stored t-table slots (and search them if it has none;
+        a corpus that looks its slots up stores none: the Models 3/4 kernels search their own)."""
+        return bool(self._fertility_left() and self.base_items and self.engine is None and not self.look_up)
 
     def take_slots(self, slots: Optional[tuple]) -> None:
         """(slots, slot offsets) of this direction's corpus, derived elsewhere, for :meth:`finish`
         (None: it searches its own)."""
         if slots is not None:
-            self.slots, self.slot_off = slots
+            self.source = SlotSource.stored(*slots)
 
     def finish(self, tgt_class: Optional[np.ndarray] = None,
                fertility_params: Optional[FertilityParams] = None, keep_slots: bool = False) -> DirectionModel:
@@ -520,17 +526,19 @@ class _DirectionTraining:
         fertility_done = max(0, self.done - self.n_base)   # Models 3/4 iterations done before a resume
         self.prune_negligible_t()
         fertility_left = self._fertility_left()
-        if self.slots is None and self.wants_slots():
-            self.slots, self.slot_off = sentence_slots(self.corpus, self.model.ttable)
-        slots = (self.slots, self.slot_off) if self.slots is not None else None   # reused by Models 3/4
-        self.slots = self.slot_off = None
+        if self.source is None and self.wants_slots():
+            self.source = SlotSource.stored(*sentence_slots(self.corpus, self.model.ttable))
+        # stored slots are reused by Models 3/4 (an index is not: they search the pairs' slots themselves)
+        slots = (self.source.slots, self.source.slot_off) if self.source is not None and self.source.is_stored else None
+        self.source = None
         self.kept_slots = slots if keep_slots else None
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
         if fertility_left:
             model.last_model = model.base_model
             if self.start is None:
-                self.start, _ = align_direction(model, corpus, slots, engine=self.engine)
+                self.start, _ = align_direction(model, corpus, slots, engine=self.engine,
+                                                max_slot_mb=config.max_slot_mb)
             start = self.start
             self._end_phase("Model 3/4 start alignment")
             params = fertility_params or fertility_params_of(config)
@@ -579,32 +587,37 @@ def training_alignment(model: DirectionModel):
     return None
 
 
-def align_direction(model: DirectionModel, corpus, slots=None, engine=None):
+def align_direction(model: DirectionModel, corpus, slots=None, engine=None,
+                    max_slot_mb: float = AlignerConfig.max_slot_mb):
     """Alignment under the last trained model: (links, scores). ``links`` is flat like the target
     ids: the aligned source position of each target token, 0 = NULL, else 1-based; ``scores`` the
     log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM (posterior
     decoding with ``model.hmm_link_posterior`` > 0: then the score is the pair's likelihood); hill-climbing
     from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
     ``model.min_link_posterior`` > 0). ``slots``: (slots, slot offsets) of the corpus in the t-table
-    (:func:`eegiza.ttable.sentence_slots`), if at hand. ``engine``: the Dask engine (issue 17), or None."""
+    (:func:`eegiza.ttable.sentence_slots`), if at hand; else they are searched and stored, or looked up
+    as the kernels go for a corpus whose slots would take more than ``max_slot_mb``
+    (:mod:`eegiza.slot_source`). ``engine``: the Dask engine (issue 17), or None."""
     if engine is not None:
         return engine.align(model, corpus)
+    look_up = looks_up(corpus, max_slot_mb)
     if model.last_model in "34":   # the start alignment's slots serve the hill-climbing too
-        if slots is None and model.base_model in "1H":
+        if slots is None and model.base_model in "1H" and not look_up:
             slots = sentence_slots(corpus, model.ttable)
-        start, _ = align_direction(replace(model, last_model=model.base_model), corpus, slots)
+        start, _ = align_direction(replace(model, last_model=model.base_model), corpus, slots,
+                                   max_slot_mb=max_slot_mb)
         return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads(),
                                model.min_link_posterior, slots)
     tt = model.ttable
     if model.last_model == "2":
         return ibm2.align_corpus(corpus, tt, model.atable, model.prob_smooth)
-    slots, slot_off = slots if slots is not None else sentence_slots(corpus, tt)
-    s_off, t_off, probs, floor = corpus.src.offsets, corpus.tgt.offsets, tt.probs, model.prob_smooth
+    source = (SlotSource.stored(*slots) if slots is not None else SlotSource.of(corpus, tt, look_up)).arrays()
+    s_ids, s_off, t_off, probs, floor = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, tt.probs, model.prob_smooth
     if model.last_model == "1":
-        return ibm1.viterbi(s_off, t_off, slots, slot_off, probs, floor)
+        return ibm1.viterbi(s_ids, s_off, t_off, source, probs, floor)
     if model.hmm_link_posterior > 0:
-        return hmm.posterior_decode(corpus.src.ids, s_off, t_off, slots, slot_off, probs, floor, model.src_class,
+        return hmm.posterior_decode(s_ids, s_off, t_off, source, probs, floor, model.src_class,
                                     model.jump, model.start, model.hmm_p_null, model.hmm_jump_smooth,
                                     model.hmm_link_posterior, numba.get_num_threads())
-    return hmm.viterbi(corpus.src.ids, s_off, t_off, slots, slot_off, probs, floor, model.src_class, model.jump,
+    return hmm.viterbi(s_ids, s_off, t_off, source, probs, floor, model.src_class, model.jump,
                        model.start, model.hmm_p_null, model.hmm_jump_smooth)

@@ -142,6 +142,19 @@ def cooccurrence_csr(src_ids, src_off, tgt_ids, tgt_off, n_src_vocab, n_tgt_voca
     return indptr, indices
 
 
+@njit(cache=True, nogil=True)
+def first_occurrences(ids):
+    """For each position, the first position holding the same id (itself if none before): a word
+    repeated in a sentence (a long one repeats a third of its words) has the same slots."""
+    first = np.arange(len(ids))
+    for a in range(len(ids)):
+        for b in range(a):
+            if ids[b] == ids[a]:
+                first[a] = b
+                break
+    return first
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _fill_sentence_slots(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, slot_off, slots):
     for k in prange(len(src_off) - 1):

@@ -8,6 +8,7 @@ import reference_models as ref
 from eegiza import Aligner, AlignerConfig, aer, read_gold
 from eegiza.cli.demo import demo_files
 from eegiza.models import agreement, hmm
+from eegiza.slot_source import SlotSource
 from eegiza.train import train_pair
 from eegiza.ttable import TTable, reduce_counts, sentence_slots
 from test_api import demo_sentences
@@ -37,8 +38,9 @@ def test_agree_is_the_rescaled_powered_product(power):
     np.testing.assert_allclose(g_rev.sum(axis=1), 1.0)
 
 
-@pytest.mark.parametrize("use_hmm,power", [(False, 0.5), (True, 0.5), (True, 0.3), (False, 1.0)])
-def test_joint_estep_matches_the_formula_over_enumerated_posteriors(use_hmm, power):
+@pytest.mark.parametrize("use_hmm,power,look_up", [(False, 0.5, False), (True, 0.5, False), (True, 0.3, False),
+                                                   (False, 1.0, False), (False, 0.5, True), (True, 0.3, True)])
+def test_joint_estep_matches_the_formula_over_enumerated_posteriors(use_hmm, power, look_up):
     corpus, rev_corpus = toy_corpus(), toy_corpus().reversed()
     fwd_tt, src_class, fwd_jump, fwd_start = hmm_setup(corpus)
     rev_tt, tgt_class, rev_jump, rev_start = hmm_setup(rev_corpus)
@@ -55,7 +57,7 @@ def test_joint_estep_matches_the_formula_over_enumerated_posteriors(use_hmm, pow
     want_fwd, want_rev = ref.agreement_counts(fwd_pairs, fwd_post, rev_post, power)
 
     out = agreement.estep(use_hmm, power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, 1e-7,
-                          0.2, 0.2, 2, *sentence_slots(corpus, fwd_tt), fwd_tt.probs, src_class, fwd_jump, fwd_start,
+                          0.2, 0.2, 2, SlotSource.of(corpus, fwd_tt, look_up).arrays(), fwd_tt.probs, src_class, fwd_jump, fwd_start,
                           *agreement.reverse_slot_map(fwd_tt, rev_tt), rev_tt.probs, tgt_class,
                           rev_jump, rev_start)
     f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = out
@@ -65,7 +67,7 @@ def test_joint_estep_matches_the_formula_over_enumerated_posteriors(use_hmm, pow
         for key, value in got.items():
             assert value == pytest.approx(want.get(key, 0.0), abs=1e-6)
     if use_hmm:  # jump counts and likelihoods are each direction's own
-        own = hmm.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, *sentence_slots(corpus, fwd_tt),
+        own = hmm.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, SlotSource.of(corpus, fwd_tt, False).arrays(),
                         fwd_tt.probs, 1e-7, src_class, fwd_jump, fwd_start, 0.2, 0.2, 2)
         np.testing.assert_array_equal(f_jumps, own[1])
         np.testing.assert_array_equal(f_starts, own[2])

@@ -118,3 +118,23 @@ def test_fast_preset_trains_model1_and_hmm_only_with_posterior_decoding(small_co
     assert len(fast) == len(viterbi) == n
     assert fast != viterbi
     assert all(len(links) <= len(tgt[k].split()) for k, links in enumerate(fast))   # one link a target word
+
+
+def test_a_large_corpus_trains_the_fast_preset_unless_a_schedule_is_given(small_corpus, monkeypatch, capsys):
+    from eegiza import presets
+    tmp, n, _, _ = small_corpus
+    monkeypatch.setattr(presets, "LARGE_CORPUS_PAIRS", n - 1)   # this corpus counts as large
+    files = [str(tmp / "c.en"), str(tmp / "c.fr")]
+    capsys.readouterr()
+    assert main(["align", *files, "-o", str(tmp / "large"), "--lowercase", "--progress"]) == 0
+    assert f"the default from {n - 1:,} pairs on" in capsys.readouterr().err
+    assert main(["align", *files, "-o", str(tmp / "fast"), "--lowercase", "--fast", "--quiet"]) == 0
+    assert (tmp / "large.gdfa").read_text() == (tmp / "fast.gdfa").read_text()
+    # a schedule given (or a corpus below the threshold) trains what is asked
+    assert main(["align", *files, "-o", str(tmp / "asked"), "--lowercase", "--schedule", "1^2 H^2 3^1",
+                 "--progress"]) == 0
+    assert "pairs on" not in capsys.readouterr().err
+    assert (tmp / "asked.gdfa").read_text() != (tmp / "fast.gdfa").read_text()
+    monkeypatch.setattr(presets, "LARGE_CORPUS_PAIRS", n + 1)
+    assert main(["align", *files, "-o", str(tmp / "small"), "--lowercase", "--progress"]) == 0
+    assert "pairs on" not in capsys.readouterr().err

@@ -5,6 +5,7 @@ import pytest
 
 from eegiza import Aligner, AlignerConfig
 from eegiza.models import hmm
+from eegiza.slot_source import SlotSource
 from eegiza.train import align_direction
 from eegiza.ttable import sentence_slots
 from test_api import demo_sentences
@@ -17,7 +18,8 @@ def test_posterior_decoding_links_the_most_probable_word_above_the_threshold(thr
     d = model.fwd
     corpus = model.corpus(src, tgt)
     slots, slot_off = sentence_slots(corpus, d.ttable)
-    args = (corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, d.ttable.probs, d.prob_smooth,
+    args = (corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, SlotSource.stored(slots, slot_off).arrays(),
+            d.ttable.probs, d.prob_smooth,
             d.src_class, d.jump, d.start, d.hmm_p_null, d.hmm_jump_smooth)
     links, loglik = hmm.posterior_decode(*args, threshold, 2)
     decided = 0
@@ -48,7 +50,8 @@ def test_hmm_only_run_outputs_posterior_decoding_when_asked():
     got, _ = align_direction(model.fwd, corpus)
     d = model.fwd
     slots, slot_off = sentence_slots(corpus, d.ttable)
-    expected, _ = hmm.posterior_decode(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, slots, slot_off,
+    expected, _ = hmm.posterior_decode(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets,
+                                       SlotSource.stored(slots, slot_off).arrays(),
                                        d.ttable.probs, d.prob_smooth, d.src_class, d.jump, d.start, d.hmm_p_null,
                                        d.hmm_jump_smooth, 0.5, 1)
     assert np.array_equal(got, expected)

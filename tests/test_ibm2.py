@@ -9,6 +9,7 @@ import pytest
 
 from eegiza.corpus import corpus_from_sentences
 from eegiza.models import ibm1, ibm2
+from eegiza.slot_source import SlotSource
 from eegiza.ttable import TTable, reduce_counts, sentence_slots
 
 FLOOR = 1e-7
@@ -74,7 +75,8 @@ def model1_start(corpus):
     tt = TTable.from_corpus(corpus, "float64")   # compared with the float64 reference to 1e-8
     slots, slot_off = sentence_slots(corpus, tt)
     for _ in range(2):
-        chunks, _ = ibm1.estep(corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs, FLOOR, 1)
+        chunks, _ = ibm1.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets,
+                               SlotSource.stored(slots, slot_off).arrays(), tt.probs, FLOOR, 1)
         tt.set_from_counts(reduce_counts(chunks))
     return tt
 

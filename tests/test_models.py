@@ -9,6 +9,7 @@ import reference_models as ref
 from eegiza.config import AlignerConfig
 from eegiza.corpus import corpus_from_sentences
 from eegiza.models import hmm, ibm1
+from eegiza.slot_source import SlotSource
 from eegiza.train import align_direction, train_direction
 from eegiza.ttable import TTable, reduce_counts, sentence_slots
 
@@ -56,7 +57,8 @@ def test_find_slots_locates_every_pair_and_only_those():
 
 def model1_kernel_iteration(corpus, tt):
     slots, slot_off = sentence_slots(corpus, tt)
-    chunks, loglik = ibm1.estep(corpus.src.offsets, corpus.tgt.offsets, slots, slot_off, tt.probs, 1e-7, 2)
+    chunks, loglik = ibm1.estep(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets,
+                                SlotSource.stored(slots, slot_off).arrays(), tt.probs, 1e-7, 2)
     tt.set_from_counts(reduce_counts(chunks))
     return float(loglik.sum())
 
@@ -75,12 +77,14 @@ def test_model1_iterations_match_reference(precision, tol):
             assert got[key] == pytest.approx(value, abs=10 * tol)
 
 
-def test_model1_viterbi_is_the_best_source_word():
+@pytest.mark.parametrize("look_up", [False, True])
+def test_model1_viterbi_is_the_best_source_word(look_up):
     corpus = toy_corpus()
     tt = TTable.from_corpus(corpus)
     for _ in range(4):
         model1_kernel_iteration(corpus, tt)
-    links, scores = ibm1.viterbi(corpus.src.offsets, corpus.tgt.offsets, *sentence_slots(corpus, tt), tt.probs, 1e-7)
+    links, scores = ibm1.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets,
+                                 SlotSource.of(corpus, tt, look_up).arrays(), tt.probs, 1e-7)
     t = table_dict(tt)
     for k, (src, tgt) in enumerate(pairs_of(corpus)):
         es = [0] + src
@@ -106,13 +110,13 @@ def hmm_setup(corpus, n_classes=2):
     return tt, src_class, jump, start
 
 
-@pytest.mark.parametrize("p_null,smooth", [(0.2, 0.2), (0.05, 0.0)])
-def test_hmm_estep_matches_enumeration(p_null, smooth):
+@pytest.mark.parametrize("p_null,smooth,look_up", [(0.2, 0.2, False), (0.05, 0.0, False), (0.2, 0.2, True)])
+def test_hmm_estep_matches_enumeration(p_null, smooth, look_up):
     corpus = toy_corpus()
     tt, src_class, jump, start = hmm_setup(corpus)
     t_before = table_dict(tt)
     chunks, jcounts, scounts, loglik = hmm.estep(
-        corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, *sentence_slots(corpus, tt), tt.probs,
+        corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, SlotSource.of(corpus, tt, look_up).arrays(), tt.probs,
         1e-7, src_class, jump, start, p_null, smooth, 2)
     tt.set_from_counts(reduce_counts(chunks))
     t_ref, j_ref, s_ref, loglik_ref = ref.hmm_iteration(pairs_of(corpus), t_before, src_class, jump.tolist(),
@@ -125,12 +129,13 @@ def test_hmm_estep_matches_enumeration(p_null, smooth):
     np.testing.assert_allclose(scounts, np.array(s_ref), atol=1e-7)
 
 
-def test_hmm_viterbi_matches_enumeration():
+@pytest.mark.parametrize("look_up", [False, True])
+def test_hmm_viterbi_matches_enumeration(look_up):
     corpus = toy_corpus()
     tt, src_class, jump, start = hmm_setup(corpus)
     t = table_dict(tt)
-    links, scores = hmm.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, *sentence_slots(corpus, tt),
-                                tt.probs, 1e-7, src_class, jump, start, 0.2, 0.2)
+    links, scores = hmm.viterbi(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets,
+                                SlotSource.of(corpus, tt, look_up).arrays(), tt.probs, 1e-7, src_class, jump, start, 0.2, 0.2)
     for k, (src, tgt) in enumerate(pairs_of(corpus)):
         expected, best = ref.hmm_viterbi(src, tgt, t, src_class, jump.tolist(), start.tolist(), 0.2, 0.2)
         assert list(links[corpus.tgt.offsets[k]:corpus.tgt.offsets[k + 1]]) == expected

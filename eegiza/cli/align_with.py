@@ -91,13 +91,13 @@ def _align_and_write(args, model, corpus, heuristics, reporter: Reporter) -> Non
     reporter.step("aligning", time.perf_counter() - t0)
     t0 = time.perf_counter()
     if args.output == "-":
-        write_links("-", alignment.links(heuristics[0]))
+        write_links("-", alignment.iter_links(heuristics[0]))
     else:
         outputs = OutputNames(args.output)
-        write_links(outputs.direction("fwd"), alignment.links("fwd"))
-        write_links(outputs.direction("rev"), alignment.links("rev"))
+        write_links(outputs.direction("fwd"), alignment.iter_links("fwd"))
+        write_links(outputs.direction("rev"), alignment.iter_links("rev"))
         for method in heuristics:
-            write_links(outputs.heuristic(method), alignment.links(method))
+            write_links(outputs.heuristic(method), alignment.iter_links(method))
     reporter.step("writing", time.perf_counter() - t0)
     if wants_extra_outputs(args):
         write_extra_outputs(args, model, corpus, alignment, heuristics[0], reporter)

@@ -106,15 +106,19 @@ def lost_scheduler_message(err, config: AlignerConfig) -> str:
 
 
 def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, reporter: Reporter, src=None, tgt=None,
-                  joint=None, save_model: Optional[str] = None, corpus=None, resume=None):
+                  joint=None, save_model: Optional[str] = None, corpus=None, resume=None,
+                  large_config: Optional[AlignerConfig] = None):
     """Check every output path, read (unless ``corpus`` is given), set long pairs aside, train both
     directions, align, and write every output file together (:class:`OutputSet`: all or none).
-    ``resume``: a :class:`eegiza.checkpoint.Checkpoint` to continue (issue 17). A lost Dask
+    ``resume``: a :class:`eegiza.checkpoint.Checkpoint` to continue (issue 17). ``large_config``: the
+    options to train with instead if the corpus is large (:func:`eegiza.presets.is_large`). A lost Dask
     scheduler saves a checkpoint (:func:`checkpoint_path`) and stops with a ValueError naming it.
     Returns (model, alignment)."""
     from ..api import Aligner
     from ..checkpoint import Checkpoint
     from ..distributed.errors import SchedulerLostError
+    from ..longlines import select_pairs
+    from ..presets import LARGE_CORPUS_PAIRS, is_large
     from ..schedule import parse_schedule
     from .longpairs import report_empty_pairs, set_aside_long_pairs, with_fallback
 
@@ -126,7 +130,17 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
             corpus = read_corpus(config, src, tgt, joint)
         reporter.step(f"reading {len(corpus)} sentence pairs", time.perf_counter() - t0)
         training, long_idx = set_aside_long_pairs(config, corpus, reporter, src, tgt, joint)
+        if large_config is not None and is_large(len(training)):
+            config = large_config
+            line = (f"{len(training):,} sentence pairs: the schedule {config.schedule} with HMM posterior decoding "
+                    f"(--fast), the default from {LARGE_CORPUS_PAIRS:,} pairs on; --schedule '1^5 H^5 3^3 4^3' "
+                    "trains Models 3/4 too")
+            reporter.progress(line)
+            reporter.note(line)
         report_empty_pairs(corpus, reporter)
+        # the long pairs alone for their fallback; the corpus is then held once (as ``training``)
+        long_corpus = select_pairs(corpus, long_idx)
+        del corpus
         reporter.profile.mark("reading")
         reporter.compiling_notice(config)
         t0 = time.perf_counter()
@@ -151,7 +165,7 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
             reporter.note(prior_summary(model.prior_report))
         t0 = time.perf_counter()
         try:
-            alignment = with_fallback(config, model, corpus, long_idx,
+            alignment = with_fallback(config, model, long_corpus, long_idx,
                                       model.align_corpus(training, heuristics, profile=reporter.profile), heuristics)
         except SchedulerLostError as err:   # training is complete: resuming only aligns
             saved = Checkpoint.of_model(model, training)
@@ -168,14 +182,14 @@ def run_alignment(config: AlignerConfig, outputs: OutputNames, heuristics, repor
             if path == STDOUT:
                 continue
             with output_set.writing(path) as tmp:
-                write_links(tmp, alignment.links(which))
+                write_links(tmp, alignment.iter_links(which))
         if save_model:
             with output_set.writing(save_model) as tmp:
                 model.save(tmp)
         output_set.commit()
         for which, path in files:
             if path == STDOUT:
-                write_links(STDOUT, alignment.links(which))
+                write_links(STDOUT, alignment.iter_links(which))
         reporter.step("writing", time.perf_counter() - t0)
         reporter.profile.mark("writing")
     return model, alignment

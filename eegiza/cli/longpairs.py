@@ -9,13 +9,20 @@ from ..longlines import blank_pairs, check_long_pairs, fallback_alignment, line_
 
 
 class _Patched:
-    """A :class:`eegiza.api.CorpusAlignment` whose lines of long pairs were replaced."""
+    """A :class:`eegiza.api.CorpusAlignment` whose lines of long pairs are replaced (``lines[which]``:
+    the long pairs' lines, in the order of ``long_idx``) as its links are read."""
 
-    def __init__(self, base, lists: dict):
-        self.base, self.lists = base, lists
+    def __init__(self, base, long_idx, lines: dict):
+        self.base, self.lines = base, lines
+        self.long_idx = long_idx.tolist()
+
+    def iter_links(self, which: str):
+        replaced = dict(zip(self.long_idx, self.lines[which])) if which in self.lines else {}
+        for k, line in enumerate(self.base.iter_links(which)):
+            yield replaced.get(k, line)
 
     def links(self, which: str):
-        return self.lists[which] if which in self.lists else self.base.links(which)
+        return list(self.iter_links(which))
 
     def __getattr__(self, name):
         return getattr(self.base, name)
@@ -53,13 +60,11 @@ def report_empty_pairs(corpus, reporter) -> None:
                       "nothing to align, their output lines are empty")
 
 
-def with_fallback(config: AlignerConfig, model, corpus, long_idx, alignment, heuristics):
+def with_fallback(config: AlignerConfig, model, long_corpus, long_idx, alignment, heuristics):
     """``alignment`` (of the training corpus) with the lines of the long pairs aligned by the
-    fallback, under ``on_long="fallback"``; unchanged otherwise."""
+    fallback, under ``on_long="fallback"``; unchanged otherwise. ``long_corpus``: the long pairs
+    (:func:`eegiza.longlines.select_pairs` of the corpus at ``long_idx``)."""
     if len(long_idx) == 0 or config.on_long != "fallback":
         return alignment
-    lists = {which: alignment.links(which) for which in ["fwd", "rev"] + list(heuristics)}
-    for which, links in fallback_alignment(model, corpus, long_idx, heuristics).items():
-        for k, line in zip(long_idx.tolist(), links):
-            lists[which][k] = line
-    return _Patched(alignment, lists)
+    lines = fallback_alignment(model, long_corpus, np.arange(len(long_idx)), heuristics)
+    return _Patched(alignment, long_idx, lines)

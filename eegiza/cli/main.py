@@ -23,8 +23,8 @@ from dataclasses import fields, replace
 from typing import List, Optional
 
 from .. import __version__
-from ..config import AlignerConfig
 from ..corpus import CorpusError
+from ..presets import FAST, FAST_HELP
 from ..schedule import ScheduleError
 from .align_with import (add_align_with_parser, add_extra_output_arguments, cmd_align_with, run_continued,
                          wants_extra_outputs, write_extra_outputs)
@@ -34,11 +34,6 @@ from .lexicon import add_lexicon_parser, cmd_lexicon
 from .preflight import check_align_args, describe_os_error
 from .signals import run_interruptible
 
-#: ``eegiza align --fast``: Model 1 and the HMM (by agreement) only, output by posterior decoding of the
-#: HMM; options given explicitly still win (benchmarks/README.md: faster than eflomal, lower AER)
-FAST_PRESET = AlignerConfig(schedule="1^5 H^5", agreement_power=0.5, hmm_link_posterior=0.5)
-FAST_HELP = ("the schedule '1^5 H^5' (no Models 3/4), --agreement-power 0.5 and posterior decoding of the "
-             "HMM (--hmm-link-posterior 0.5); options given explicitly still apply")
 HEURISTICS = ["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and"]
 
 
@@ -125,7 +120,9 @@ def cmd_align(args) -> int:
         resume = Checkpoint.load(args.resume)
     # resumed: the checkpoint's options, on this machine unless --scheduler is given again
     config = config_from_args(args, replace(resume.config, scheduler=None) if resume else
-                              FAST_PRESET if args.fast else None)
+                              FAST if args.fast else None)
+    # no schedule chosen: a large corpus trains the fast preset (eegiza.presets), decided once it is read
+    large_config = None if resume or args.fast or args.schedule else config_from_args(args, FAST)
     reporter = Reporter(quiet=args.quiet, force=args.progress)
     check_align_args(args, config, heuristics, reporter)
     if args.continue_from:
@@ -136,7 +133,8 @@ def cmd_align(args) -> int:
     extras = wants_extra_outputs(args)
     corpus = read_corpus(config, args.src, args.tgt, args.joint) if extras else None
     model, alignment = run_alignment(config, outputs, heuristics, reporter, src=args.src, tgt=args.tgt,
-                                     joint=args.joint, save_model=args.save_model, corpus=corpus, resume=resume)
+                                     joint=args.joint, save_model=args.save_model, corpus=corpus, resume=resume,
+                                     large_config=large_config)
     if extras:
         from ..distributed.errors import SchedulerLostError
         try:

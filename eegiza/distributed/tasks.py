@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from ..corpus import ParallelCorpus, Side, Vocab
+from ..slot_source import SlotSource
 from ..ttable import COUNT_SCALE, TTable, cooccurrence_csr, sentence_slots
 
 
@@ -52,6 +53,10 @@ class ShardSlots:
     indices: np.ndarray
     slots: np.ndarray
     slot_off: np.ndarray
+
+    def source(self) -> tuple:
+        """The slots as the kernels take them (:meth:`eegiza.slot_source.SlotSource.arrays`)."""
+        return SlotSource.stored(self.slots, self.slot_off).arrays()
 
 
 def make_shard(start, stop, src_ids, src_off, tgt_ids, tgt_off) -> ShardData:
@@ -91,7 +96,7 @@ def agreement_task(shard: ShardData, fwd: ShardSlots, rev: ShardSlots, use_hmm, 
                                                       TTable(rev.indptr, rev.indices, np.zeros(0)))
     f_counts, f_jumps, f_starts, f_ll, r_counts, r_jumps, r_starts, r_ll = agreement.estep(
         use_hmm, power, shard.src.ids, shard.src.offsets, shard.tgt.ids, shard.tgt.offsets, floor, p_null, smooth,
-        numba.get_num_threads(), fwd.slots, fwd.slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,
+        numba.get_num_threads(), fwd.source(), fwd_probs, fwd_class, fwd_jump, fwd_start,
         *rev.from_forward, rev_probs, rev_class, rev_jump, rev_start)
     out = (_sum_rows(f_counts), as_int_counts(f_jumps), as_int_counts(f_starts), f_ll,
            _sum_rows(r_counts), as_int_counts(r_jumps), as_int_counts(r_starts), r_ll)
@@ -104,11 +109,11 @@ def direction_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_cla
     t0 = time.perf_counter()
     c = shard.corpus(sl.reverse)
     if name == "1":
-        counts, loglik = ibm1.estep(c.src.offsets, c.tgt.offsets, sl.slots, sl.slot_off, probs, floor,
+        counts, loglik = ibm1.estep(c.src.ids, c.src.offsets, c.tgt.offsets, sl.source(), probs, floor,
                                     numba.get_num_threads())
         jumps, starts = np.zeros(0, np.int64), np.zeros(0, np.int64)
     else:
-        counts, jumps, starts, loglik = hmm.estep(c.src.ids, c.src.offsets, c.tgt.offsets, sl.slots, sl.slot_off,
+        counts, jumps, starts, loglik = hmm.estep(c.src.ids, c.src.offsets, c.tgt.offsets, sl.source(),
                                                   probs, floor, src_class, jump, start, p_null, smooth,
                                                   numba.get_num_threads())
         jumps, starts = as_int_counts(jumps), as_int_counts(starts)
@@ -170,12 +175,12 @@ def align_task(shard: ShardData, sl: ShardSlots, name, probs, floor, src_class, 
     c = shard.corpus(sl.reverse)
     s_off, t_off = c.src.offsets, c.tgt.offsets
     if name == "1":
-        out = ibm1.viterbi(s_off, t_off, sl.slots, sl.slot_off, probs, floor)
+        out = ibm1.viterbi(c.src.ids, s_off, t_off, sl.source(), probs, floor)
     elif link_posterior > 0:
-        out = hmm.posterior_decode(c.src.ids, s_off, t_off, sl.slots, sl.slot_off, probs, floor, src_class, jump,
+        out = hmm.posterior_decode(c.src.ids, s_off, t_off, sl.source(), probs, floor, src_class, jump,
                                    start, p_null, smooth, link_posterior, numba.get_num_threads())
     else:
-        out = hmm.viterbi(c.src.ids, s_off, t_off, sl.slots, sl.slot_off, probs, floor, src_class, jump, start,
+        out = hmm.viterbi(c.src.ids, s_off, t_off, sl.source(), probs, floor, src_class, jump, start,
                           p_null, smooth)
     return tuple(out), time.perf_counter() - t0
 

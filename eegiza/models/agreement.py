@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..atomic import claim_block
+from ..slot_source import sentence_block
 from ..slot_transpose import reverse_block, reverse_slot_map  # noqa: F401 (reverse_slot_map: for estep's callers)
 from ..ttable import COUNT_SCALE, add_slot_counts
 from . import hmm, ibm1
@@ -74,11 +75,11 @@ def agree(gamma_fwd, gamma_rev, power):
 
 @njit(cache=True, nogil=True, parallel=True)
 def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smooth, n_chunks,
-          fwd_slots, fwd_slot_off, fwd_probs, fwd_class, fwd_jump, fwd_start,
+          fwd_source, fwd_probs, fwd_class, fwd_jump, fwd_start,
           rev_map, rev_null, rev_probs, rev_class, rev_jump, rev_start):
     """Joint E-step of Model 1 (``use_hmm`` False; the jump arguments are ignored) or the HMM for
-    both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with slots of the
-    corpus; ``rev_*``: P(src | tgt), its slots derived from the forward ones with ``rev_map`` and
+    both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with the slots of the
+    corpus (:meth:`eegiza.slot_source.SlotSource.arrays`); ``rev_*``: P(src | tgt), its slots derived from the forward ones with ``rev_map`` and
     ``rev_null`` (:func:`reverse_slot_map`). Returns, per direction,
     fixed-point translation counts (one array shared by the chunks), jump and start counts (zero for Model 1)
     and per-sentence log-likelihoods:
@@ -98,13 +99,13 @@ def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smo
         longest = max(longest, (tgt_off[k + 1] - tgt_off[k] + 1) * (src_off[k + 1] - src_off[k]))
     counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
-        rev_buffer = np.empty(longest, fwd_slots.dtype)
+        rev_buffer = np.empty(longest, fwd_source[0].dtype)
         lo, hi = claim_block(counter, n_sent)
         while lo < n_sent:
             for k in range(lo, hi):
                 src = src_ids[src_off[k]:src_off[k + 1]]
                 tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
-                fwd_block = fwd_slots[fwd_slot_off[k]:fwd_slot_off[k + 1]]
+                fwd_block = sentence_block(fwd_source, k, src)
                 rev_block = reverse_block(fwd_block, src, len(tgt), rev_map, rev_null, rev_buffer)
                 if use_hmm:
                     g_fwd, fwd_ll[k] = hmm.sentence_posteriors(src, len(tgt), fwd_block, fwd_probs, floor, fwd_class,

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..atomic import PREFETCH_AHEAD, WORKERS, claim_block, prefetch_start, prefetch_through
+from ..slot_source import sentence_block
 from ..ttable import COUNT_SCALE, add_slot_counts
 from .buckets import clamped_bucket
 
@@ -206,11 +207,10 @@ def sentence_posteriors(e_sent, m, slots, probs, floor, src_class, jump, start, 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def estep(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null, smooth,
-          n_chunks):
+def estep(src_ids, src_off, tgt_off, source, probs, floor, src_class, jump, start, p_null, smooth, n_chunks):
     """Expected translation counts (fixed point, one array shared by the chunks), expected jump and start
-    counts, and per-sentence log-likelihoods. ``slots``/``slot_off``: see
-    :func:`eegiza.ttable.sentence_slots`."""
+    counts, and per-sentence log-likelihoods. ``source``: the pairs' slots
+    (:meth:`eegiza.slot_source.SlotSource.arrays`)."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
     tcounts = np.zeros(len(probs), np.int64)
@@ -222,8 +222,9 @@ def estep(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, j
         lo, hi = claim_block(counter, n_sent)
         while lo < n_sent:
             for k in range(lo, hi):
-                block = slots[slot_off[k]:slot_off[k + 1]]
-                gamma, loglik[k] = sentence_posteriors(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
+                e_sent = src_ids[src_off[k]:src_off[k + 1]]
+                block = sentence_block(source, k, e_sent)
+                gamma, loglik[k] = sentence_posteriors(e_sent, tgt_off[k + 1] - tgt_off[k],
                                                        block, probs, floor, src_class, jump, start, p_null, smooth,
                                                        jcounts[c], scounts[c])
                 add_slot_counts(gamma, block, tcounts)
@@ -309,7 +310,7 @@ def _sentence_viterbi(e_sent, m, slots, probs, floor, src_class, jump, start, p_
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def viterbi(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null, smooth):
+def viterbi(src_ids, src_off, tgt_off, source, probs, floor, src_class, jump, start, p_null, smooth):
     """Viterbi source position (0 = NULL) of every target token, flat like the target ids, and the
     log-probability of each sentence's Viterbi alignment."""
     n_sent = len(src_off) - 1
@@ -320,15 +321,16 @@ def viterbi(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class,
         lo, hi = claim_block(counter, n_sent)
         while lo < n_sent:
             for k in range(lo, hi):
-                scores[k] = _sentence_viterbi(src_ids[src_off[k]:src_off[k + 1]], tgt_off[k + 1] - tgt_off[k],
-                                              slots[slot_off[k]:slot_off[k + 1]], probs, floor, src_class, jump,
-                                              start, p_null, smooth, links[tgt_off[k]:tgt_off[k + 1]])
+                e_sent = src_ids[src_off[k]:src_off[k + 1]]
+                scores[k] = _sentence_viterbi(e_sent, tgt_off[k + 1] - tgt_off[k], sentence_block(source, k, e_sent),
+                                              probs, floor, src_class, jump, start, p_null, smooth,
+                                              links[tgt_off[k]:tgt_off[k + 1]])
             lo, hi = claim_block(counter, n_sent)
     return links, scores
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def posterior_decode(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, src_class, jump, start, p_null,
+def posterior_decode(src_ids, src_off, tgt_off, source, probs, floor, src_class, jump, start, p_null,
                      smooth, min_posterior, n_chunks):
     """Posterior decoding: every target token goes to the source position whose link posterior
     (forward-backward, :func:`sentence_posteriors`) is largest, if it is at least ``min_posterior``,
@@ -349,7 +351,7 @@ def posterior_decode(src_ids, src_off, tgt_off, slots, slot_off, probs, floor, s
             for k in range(lo, hi):
                 e_sent = src_ids[src_off[k]:src_off[k + 1]]
                 m = tgt_off[k + 1] - tgt_off[k]
-                gamma, loglik[k] = sentence_posteriors(e_sent, m, slots[slot_off[k]:slot_off[k + 1]], probs, floor,
+                gamma, loglik[k] = sentence_posteriors(e_sent, m, sentence_block(source, k, e_sent), probs, floor,
                                                        src_class, jump, start, p_null, smooth, jcounts, scounts)
                 for j in range(m):
                     best, arg = min_posterior, 0

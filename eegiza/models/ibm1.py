@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..atomic import PREFETCH_AHEAD, claim_block, prefetch_start, prefetch_through
+from ..slot_source import sentence_block
 from ..ttable import add_slot_counts
 
 
@@ -47,9 +48,9 @@ def sentence_posteriors(l, m, slots, probs, floor):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def estep(src_off, tgt_off, slots, slot_off, probs, floor, n_chunks):
+def estep(src_ids, src_off, tgt_off, source, probs, floor, n_chunks):
     """Expected counts (fixed point, one array shared by the chunks) and per-sentence
-    log-likelihoods. ``slots``/``slot_off`` come from :func:`eegiza.ttable.sentence_slots`."""
+    log-likelihoods. ``source``: the pairs' slots (:meth:`eegiza.slot_source.SlotSource.arrays`)."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
     counts = np.zeros(len(probs), np.int64)
@@ -59,7 +60,7 @@ def estep(src_off, tgt_off, slots, slot_off, probs, floor, n_chunks):
         lo, hi = claim_block(counter, n_sent)
         while lo < n_sent:
             for k in range(lo, hi):
-                block = slots[slot_off[k]:slot_off[k + 1]]
+                block = sentence_block(source, k, src_ids[src_off[k]:src_off[k + 1]])
                 gamma, loglik[k] = sentence_posteriors(src_off[k + 1] - src_off[k], tgt_off[k + 1] - tgt_off[k], block,
                                                        probs, floor)
                 add_slot_counts(gamma, block, counts)
@@ -68,17 +69,18 @@ def estep(src_off, tgt_off, slots, slot_off, probs, floor, n_chunks):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def viterbi(src_off, tgt_off, slots, slot_off, probs, floor):
+def viterbi(src_ids, src_off, tgt_off, source, probs, floor):
     """Best source position (0 = NULL) of every target token, flat like the target ids, and the
-    log-probability of each sentence's Viterbi alignment."""
+    log-probability of each sentence's Viterbi alignment (``source``: as :func:`estep` takes it)."""
     n_sent = len(src_off) - 1
     links = np.zeros(tgt_off[-1], np.int32)
     scores = np.zeros(n_sent)
     for k in prange(n_sent):
         l = src_off[k + 1] - src_off[k]
+        slots = sentence_block(source, k, src_ids[src_off[k]:src_off[k + 1]])
         score = 0.0
         for j in range(tgt_off[k + 1] - tgt_off[k]):
-            row = slot_off[k] + j * (l + 1)
+            row = j * (l + 1)
             best, best_i = -1.0, 0
             for i in range(l + 1):
                 s = slots[row + i]

@@ -1,0 +1,249 @@
+"""Where the E-step and alignment kernels get a sentence pair's t-table slots: stored for the whole
+corpus, or looked up in a hashed index of the table as they go.
+
+A kernel of Model 1 or the HMM reads, for every (source + NULL, target) word pair (i, j) of a
+sentence pair, the t-table slot of (e_i, f_j) (:func:`eegiza.ttable.sentence_slots` lays them out).
+Stored once for all iterations they cost 4 bytes per such pair of the corpus: 174 MB for de-en's
+101k pairs, 2.6 GB for all 1.13M pairs of the Hansards, which is most of a large run's memory.
+Looked up as the kernels go they cost nothing to hold but a search per pair and pass; a binary
+search in the table row took 80 ns a pair on this machine (one thread, de-en), a hashed index
+33 ns (:func:`build_index`: open addressing with linear probing over the table's slots, 4 bytes
+per bucket at 1.5 buckets per entry, each hit checked against the table's own row bounds and
+target id, so the index stores no keys). The rows of NULL and of the most frequent source words,
+which most pairs read, are also laid out densely (:func:`dense_rows`: the slot of every target
+id, up to :data:`DENSE_BYTES` in all): one read, no probe. ``AlignerConfig.max_slot_mb`` decides (:func:`looks_up`):
+by default a corpus whose stored slots would take more than 1 GB looks them up (of the shared
+pairs, only the whole Hansards: en-fr's first 300,000 lines store 700 MB, all 1.13M lines 2.6 GB).
+Either way a kernel sees the same slots, so results are bit-identical.
+
+A :class:`SlotSource` hands the kernels one tuple (:meth:`SlotSource.arrays`): (stored slots,
+their per-pair offsets, target ids, target offsets, table row pointers, table target ids, index
+buckets, dense row of each source word, dense rows); :func:`sentence_block` gives a pair's block
+from it. With stored slots the last six are empty; with the index the first two are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from numba import njit, prange
+
+from .atomic import prefetch
+from .ttable import first_occurrences, sentence_slots
+
+BUCKETS_PER_ENTRY = 1.5
+#: memory of the dense rows (NULL and the most frequent source words: all 1.13M en-fr lines have
+#: about 100,000 target words, so about 80 rows; they take 53% of the source tokens there)
+DENSE_BYTES = 32 << 20
+_EMPTY_I32 = np.zeros(0, np.int32)
+_EMPTY_I64 = np.zeros(0, np.int64)
+_EMPTY_DENSE = np.zeros((0, 0), np.int32)
+_MIX_E = np.uint64(0x9E3779B97F4A7C15)
+_MIX_F = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def stored_bytes(corpus) -> int:
+    """What storing the corpus' sentence slots costs (4 bytes per (source + 1) x target word pair)."""
+    return 4 * int(np.dot(corpus.src.lengths.astype(np.int64) + 1, corpus.tgt.lengths))
+
+
+def index_bytes(nnz: int) -> int:
+    """What a hashed index of a table of ``nnz`` entries costs (with its dense rows)."""
+    return 4 * _bucket_count(nnz) + DENSE_BYTES
+
+
+def looks_up(corpus, max_slot_mb: float) -> bool:
+    """Whether kernels on ``corpus`` look their slots up (True) rather than store them:
+    storing them would take more than ``max_slot_mb`` MB (negative: always store; 0: never)."""
+    return max_slot_mb >= 0 and stored_bytes(corpus) > max_slot_mb * (1 << 20)
+
+
+def _bucket_count(nnz: int) -> int:
+    return int(nnz * BUCKETS_PER_ENTRY) + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bucket(e, f, n_buckets):
+    """The first bucket of (e, f): the high 32 bits of a multiplicative mix, scaled to the range."""
+    mixed = (np.uint64(e) * _MIX_E) ^ (np.uint64(f) * _MIX_F)
+    return np.int64(((mixed >> np.uint64(32)) * np.uint64(n_buckets)) >> np.uint64(32))
+
+
+@njit(cache=True, nogil=True)
+def _fill_index(indptr, indices, buckets):
+    n = len(buckets)
+    for e in range(len(indptr) - 1):
+        for s in range(indptr[e], indptr[e + 1]):
+            b = _bucket(e, indices[s], n)
+            while buckets[b] >= 0:
+                b = b + 1 if b + 1 < n else 0
+            buckets[b] = s
+
+
+@njit(cache=True, nogil=True, _nrt=False)   # not inline="always": that counts references per call (eegiza.atomic)
+def indexed_slot(indptr, indices, buckets, e, f):
+    """The slot of (e, f) through the index, or -1 if the table lacks the pair (or row e)."""
+    if e >= len(indptr) - 1:
+        return -1
+    lo, hi = indptr[e], indptr[e + 1]
+    n = len(buckets)
+    b = _bucket(e, f, n)
+    while True:
+        s = buckets[b]
+        if s < 0:
+            return -1
+        if lo <= s and s < hi and indices[s] == f:
+            return s
+        b = b + 1 if b + 1 < n else 0
+
+
+def build_index(ttable) -> np.ndarray:
+    """The hashed index of ``ttable``'s slots (see the module docstring)."""
+    if ttable.nnz >= 2 ** 31:
+        raise ValueError(f"a t-table of {ttable.nnz:,} entries is too large for an int32 slot index")
+    buckets = np.full(_bucket_count(ttable.nnz), -1, np.int32)
+    _fill_index(ttable.indptr, ttable.indices, buckets)
+    return buckets
+
+
+def dense_rows(ttable, src_counts: np.ndarray, budget: int = DENSE_BYTES):
+    """(row of each source word in the dense table or -1, the dense table: the slot of every target
+    id in that word's t-table row, -1 where absent) for NULL and the most frequent source words
+    (``src_counts``: tokens per source id) that fit in ``budget`` bytes."""
+    n_cols = int(ttable.indices.max(initial=0)) + 1
+    n_rows = max(1, min(ttable.n_src, budget // (4 * n_cols)))
+    counts = np.asarray(src_counts, np.int64)[:ttable.n_src].copy()
+    counts[0] = np.iinfo(np.int64).max   # NULL: in every sentence
+    chosen = np.argsort(-counts, kind="stable")[:n_rows]
+    dense_of = np.full(ttable.n_src, -1, np.int32)
+    dense_of[chosen] = np.arange(len(chosen), dtype=np.int32)
+    dense = np.full((len(chosen), n_cols), -1, np.int32)
+    _fill_dense(ttable.indptr, ttable.indices, chosen, dense)
+    return dense_of, dense
+
+
+@njit(cache=True, nogil=True)
+def _fill_dense(indptr, indices, chosen, dense):
+    for r in range(len(chosen)):
+        e = chosen[r]
+        for s in range(indptr[e], indptr[e + 1]):
+            dense[r, indices[s]] = s
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _looked_up(indptr, indices, buckets, dense_of, dense, e, f):
+    """The slot of (e, f): a dense row's entry, or through the hashed index."""
+    r = dense_of[e] if e < len(dense_of) else -1
+    if r >= 0:
+        return dense[r, f] if f < dense.shape[1] else -1
+    return indexed_slot(indptr, indices, buckets, e, f)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _prefetch_row(indptr, indices, buckets, dense_of, src, first_i, f):
+    """Prefetch what looking up (src[i], f) through the index will read, for the whole row at once:
+    the first buckets, then the table entries they name, so the misses overlap (eegiza.atomic)."""
+    n = len(buckets)
+    for i in range(len(src)):
+        e = src[i]
+        if first_i[i] == i and e < len(dense_of) and dense_of[e] < 0:
+            prefetch(buckets, _bucket(e, f, n))
+    for i in range(len(src)):
+        e = src[i]
+        if first_i[i] == i and e < len(dense_of) and dense_of[e] < 0:
+            s = buckets[_bucket(e, f, n)]
+            if s >= 0:
+                prefetch(indices, s)
+
+
+@njit(cache=True, nogil=True)
+def sentence_block(source, k, src):
+    """Pair k's t-table slots (``block[j * (l + 1) + i]``, i = 0 NULL, as
+    :func:`eegiza.ttable.sentence_slots` lays them out) from a :meth:`SlotSource.arrays` tuple;
+    ``src`` is its source sentence."""
+    slots, slot_off, tgt_ids, tgt_off, indptr, indices, buckets, dense_of, dense = source
+    if len(buckets) == 0:
+        return slots[slot_off[k]:slot_off[k + 1]]
+    l = len(src)
+    tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+    block = np.empty((l + 1) * len(tgt), slots.dtype)
+    first_i, first_j = first_occurrences(src), first_occurrences(tgt)   # repeated words: copied, not looked up
+    for j in range(len(tgt)):
+        row = j * (l + 1)
+        if first_j[j] < j:
+            before = first_j[j] * (l + 1)
+            block[row:row + l + 1] = block[before:before + l + 1]
+            continue
+        f = tgt[j]
+        block[row] = _looked_up(indptr, indices, buckets, dense_of, dense, 0, f)
+        _prefetch_row(indptr, indices, buckets, dense_of, src, first_i, f)
+        for i in range(l):
+            i0 = first_i[i]
+            block[row + 1 + i] = (block[row + 1 + i0] if i0 < i
+                                  else _looked_up(indptr, indices, buckets, dense_of, dense, src[i], f))
+    return block
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _looked_up_slots(source, src_ids, src_off, slot_off, out):
+    for k in prange(len(src_off) - 1):
+        out[slot_off[k]:slot_off[k + 1]] = sentence_block(source, k, src_ids[src_off[k]:src_off[k + 1]])
+
+
+@dataclass
+class SlotSource:
+    """A corpus' t-table slots for the kernels: stored, or looked up through an index (module docstring)."""
+
+    slots: np.ndarray
+    slot_off: np.ndarray
+    tgt_ids: np.ndarray
+    tgt_off: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    buckets: np.ndarray
+    dense_of: np.ndarray
+    dense: np.ndarray
+
+    @classmethod
+    def stored(cls, slots: np.ndarray, slot_off: np.ndarray) -> "SlotSource":
+        """Slots already in memory ((slots, slot offsets) of :func:`eegiza.ttable.sentence_slots`)."""
+        return cls(slots, slot_off, _EMPTY_I32, _EMPTY_I64, _EMPTY_I64, _EMPTY_I32, _EMPTY_I32, _EMPTY_I32,
+                   _EMPTY_DENSE)
+
+    @classmethod
+    def indexed(cls, corpus, ttable, dense_bytes: Optional[int] = None) -> "SlotSource":
+        """Slots of ``corpus`` in ``ttable`` looked up through a hashed index and dense rows of
+        ``dense_bytes`` (default :data:`DENSE_BYTES`) as the kernels go."""
+        counts = np.bincount(corpus.src.ids, minlength=ttable.n_src)
+        budget = DENSE_BYTES if dense_bytes is None else dense_bytes
+        return cls(_EMPTY_I32, _EMPTY_I64, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr, ttable.indices,
+                   build_index(ttable), *dense_rows(ttable, counts, budget))
+
+    @classmethod
+    def of(cls, corpus, ttable, look_up: bool) -> "SlotSource":
+        """The slots of ``corpus`` in ``ttable``: looked up (``look_up``) or searched once and stored."""
+        return cls.indexed(corpus, ttable) if look_up else cls.stored(*sentence_slots(corpus, ttable))
+
+    @property
+    def is_stored(self) -> bool:
+        return len(self.buckets) == 0
+
+    @property
+    def nbytes(self) -> int:
+        return self.slots.nbytes + self.slot_off.nbytes + self.buckets.nbytes + self.dense.nbytes
+
+    def arrays(self) -> tuple:
+        """The tuple the kernels take (:func:`sentence_block`)."""
+        return (self.slots, self.slot_off, self.tgt_ids, self.tgt_off, self.indptr, self.indices, self.buckets,
+                self.dense_of, self.dense)
+
+    def materialised(self, corpus) -> tuple:
+        """(slots, slot offsets) of every pair, stored (the kernels that need them whole)."""
+        if self.is_stored:
+            return self.slots, self.slot_off
+        slot_off = np.zeros(len(corpus) + 1, np.int64)
+        np.cumsum((corpus.src.lengths.astype(np.int64) + 1) * corpus.tgt.lengths, out=slot_off[1:])
+        out = np.empty(slot_off[-1], np.int32)
+        _looked_up_slots(self.arrays(), corpus.src.ids, corpus.src.offsets, slot_off, out)
+        return out, slot_off
