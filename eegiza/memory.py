@@ -110,7 +110,8 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     nnz_rev = pairs + len(corpus.src_vocab) - 1
     look_up = looks_up(corpus, config.max_slot_mb)
     if look_up:   # a hashed index of the table in place of the corpus' slots (Models 3/4 hold neither)
-        slots_fwd, slots_rev = float(index_bytes(nnz_fwd)), float(index_bytes(nnz_rev))
+        slots_fwd = float(index_bytes(nnz_fwd, len(corpus.src_vocab), len(corpus.tgt_vocab)))
+        slots_rev = float(index_bytes(nnz_rev, len(corpus.tgt_vocab), len(corpus.src_vocab)))
     tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + np.dtype(config.storage_precision).itemsize)
     corpus_bytes = float(corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes
                          + corpus.tgt.offsets.nbytes)

@@ -48,9 +48,14 @@ def stored_bytes(corpus) -> int:
     return 4 * int(np.dot(corpus.src.lengths.astype(np.int64) + 1, corpus.tgt.lengths))
 
 
-def index_bytes(nnz: int) -> int:
-    """What a hashed index of a table of ``nnz`` entries costs (with its dense rows)."""
-    return 4 * _bucket_count(nnz) + DENSE_BYTES
+def index_bytes(nnz: int, n_src: int, n_tgt: int) -> int:
+    """What a hashed index of a table of ``nnz`` entries, ``n_src`` rows and ``n_tgt`` target ids
+    costs, with its dense rows."""
+    return 4 * _bucket_count(nnz) + 4 * _dense_row_count(n_src, n_tgt, DENSE_BYTES) * n_tgt
+
+
+def _dense_row_count(n_src: int, n_cols: int, budget: int) -> int:
+    return max(1, min(n_src, budget // (4 * max(1, n_cols))))
 
 
 def looks_up(corpus, max_slot_mb: float) -> bool:
@@ -112,7 +117,7 @@ def dense_rows(ttable, src_counts: np.ndarray, budget: int = DENSE_BYTES):
     id in that word's t-table row, -1 where absent) for NULL and the most frequent source words
     (``src_counts``: tokens per source id) that fit in ``budget`` bytes."""
     n_cols = int(ttable.indices.max(initial=0)) + 1
-    n_rows = max(1, min(ttable.n_src, budget // (4 * n_cols)))
+    n_rows = _dense_row_count(ttable.n_src, n_cols, budget)
     counts = np.asarray(src_counts, np.int64)[:ttable.n_src].copy()
     counts[0] = np.iinfo(np.int64).max   # NULL: in every sentence
     chosen = np.argsort(-counts, kind="stable")[:n_rows]

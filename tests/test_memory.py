@@ -4,6 +4,7 @@ import pytest
 
 from eegiza import Aligner, AlignerConfig
 from eegiza.memory import M34_WORKING_PER_TOKEN, MB, PRUNED_SHARE, MemoryLimitError, _fertility_arrays, estimate_training_memory
+from eegiza.slot_source import SlotSource
 from eegiza.ttable import TTable, cooccurring_pairs, sentence_slots
 from test_cli_robustness import eegiza, files_in, make_corpus
 from test_models import random_corpus
@@ -23,6 +24,18 @@ def test_the_estimate_counts_the_arrays_training_builds():
     assert estimate.peak_mb == pytest.approx(sum(parts.values()) + 240.0)
     bigger = estimate_training_memory(random_corpus(11, 3000, 80, (0, 14), (1, 11)), AlignerConfig(threads=1))
     assert bigger.peak_mb > estimate.peak_mb
+
+
+def test_a_corpus_that_looks_its_slots_up_counts_the_index_and_no_slots_in_models_3_4():
+    corpus = random_corpus(11, 300, 80, (0, 14), (1, 11))
+    fwd = TTable.from_corpus(corpus)
+    stored = estimate_training_memory(corpus, AlignerConfig(threads=1, max_slot_mb=-1))
+    looked_up = estimate_training_memory(corpus, AlignerConfig(threads=1, max_slot_mb=0))
+    index = SlotSource.indexed(corpus, fwd)
+    assert looked_up.phases["Model 1/HMM by agreement"] - stored.phases["Model 1/HMM by agreement"] == pytest.approx(
+        (index.buckets.nbytes + index.dense.nbytes - sentence_slots(corpus, fwd)[0].nbytes) / MB, abs=0.05)
+    assert looked_up.phases["Models 3/4, one direction"] < stored.phases["Models 3/4, one direction"]
+    assert "reverse slots derived from the forward ones" not in looked_up.phases
 
 
 def test_models_3_4_count_their_tables_alignments_and_measured_rest():

@@ -7,7 +7,7 @@ import pytest
 from eegiza import Aligner, AlignerConfig
 from eegiza.corpus import corpus_from_sentences
 from eegiza import slot_source
-from eegiza.slot_source import DENSE_BYTES, SlotSource, build_index, index_bytes, indexed_slot, looks_up, stored_bytes
+from eegiza.slot_source import SlotSource, build_index, index_bytes, indexed_slot, looks_up, stored_bytes
 from eegiza.tprune import own_keep, prune_table
 from eegiza.ttable import TTable, sentence_slots
 from test_models import random_corpus
@@ -27,7 +27,9 @@ def _pruned_table(seed):
 def test_the_index_finds_every_entry_and_nothing_else():
     corpus, table = _pruned_table(3)
     buckets = build_index(table)
-    assert len(buckets) * 4 + DENSE_BYTES == index_bytes(table.nnz) and np.sum(buckets >= 0) == table.nnz
+    assert np.sum(buckets >= 0) == table.nnz
+    source = SlotSource.indexed(corpus, table)
+    assert index_bytes(table.nnz, table.n_src, len(corpus.tgt_vocab)) == len(buckets) * 4 + source.dense.nbytes
     present = {(e, int(f)): s for e in range(table.n_src)
                for s, f in zip(range(table.indptr[e], table.indptr[e + 1]), table.row(e)[0])}
     for (e, f), s in present.items():
