@@ -37,6 +37,7 @@ from .links import directional_links, to_lists
 from .memory import check_memory_limit, estimate_training_memory
 from .phases import NO_PROFILE, PhaseProfile
 from .scoring import KIND, LinkPosteriors, SentenceScores, direction_scores, link_posteriors
+from .slot_source import looks_up
 from .slot_transpose import REUSE_MAX_SLOTS, SlotTranspose, corpus_slot_count
 from .small_batch import SMALL_BATCH, align_both_small, small_corpus
 from .symmetrize import symmetrize_flat
@@ -137,14 +138,13 @@ class AlignmentModel:
             (fwd_pos, fwd_scores), (rev_pos, rev_scores) = align_both_small(
                 *self._directions(corpus), corpus, align_direction, self._built_transpose())
         else:
-            align = align_direction
             engine = _engine(self.config)   # issue 17: the alignment pass on the Dask cluster
-            if engine is not None:
-                def align(model, c):
-                    return align_direction(model, c, engine=engine)
+
+            def align(model, c):
+                return align_direction(model, c, engine=engine, max_slot_mb=self.config.max_slot_mb)
             fwd_model, rev_model = self._directions(corpus)
             release_free_memory()   # what training freed, before the pass allocates its slots (eegiza.heap)
-            if align is align_direction and self._derives_reverse_slots(corpus, fwd_model, rev_model):
+            if engine is None and self._derives_reverse_slots(corpus, fwd_model, rev_model):
                 fwd_slots = sentence_slots(corpus, fwd_model.ttable)
                 fwd_pos, fwd_scores = align_direction(fwd_model, corpus, fwd_slots)
                 rev_slots = self._slot_transpose().reverse_slots(corpus, fwd_slots)
@@ -164,11 +164,13 @@ class AlignmentModel:
         return CorpusAlignment(fwd, rev, sym, fwd_scores, rev_scores)
 
     def _derives_reverse_slots(self, corpus: ParallelCorpus, fwd: DirectionModel, rev: DirectionModel) -> bool:
-        """Both directions align through sentence slots and the corpus is small enough
-        (:data:`eegiza.slot_transpose.REUSE_MAX_SLOTS`) to derive the reverse ones from the forward ones, and
+        """Both directions align through stored sentence slots (:mod:`eegiza.slot_source`) and the
+        corpus is small enough (:data:`eegiza.slot_transpose.REUSE_MAX_SLOTS`) to derive the reverse ones
+        from the forward ones, and
         neither t-table is pruned (:mod:`eegiza.tprune`: each direction's own pruning leaves the two
         supports different)."""
         return (_uses_slots(fwd) and _uses_slots(rev) and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
+                and not looks_up(corpus, self.config.max_slot_mb)
                 and not (fwd.t_pruned_below or rev.t_pruned_below))
 
     def _slot_transpose(self) -> SlotTranspose:

@@ -9,7 +9,8 @@ word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``
 
 A corpus whose slots would take more than ``config.max_slot_mb`` looks them up instead
 (:mod:`eegiza.slot_source`): wherever slots are named below it holds a hashed index of the table
-(4 bytes per bucket, 1.5 buckets per entry), and Models 3/4 hold none.
+(4 bytes per bucket, 1.5 buckets per entry, and dense rows of at most 32 MB), and Models 3/4 hold
+none.
 
 * Model 1 / HMM by agreement: both tables, the forward sentence slots (4 S bytes), the reverse
   slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
@@ -44,9 +45,10 @@ The estimate is the largest phase plus the corpus and the baseline. Measured thr
 align`` before pruning (peak / estimate, 2026-12-06): ro-en 408 / 410, de-en 944 / 977, en-fr 100k
 939 / 995, en-fr 300k 1,724 / 1,734, all 1,130,551 en-fr lines 4,868 / 4,879 MB (before these
 terms, with one fitted per t-table entry: 4,449 against a peak of 5,412); with pruning, through
-``benchmarks/bench_align.py``: ro-en 411 / 392, de-en 866 / 863, en-fr 100k 762 / 800. The count
-rows grow with ``--threads``: each worker adds one of d (78 MB on all en-fr lines).
-``benchmarks/bench_align.py`` also holds the text as Python strings (a few percent more).
+``benchmarks/bench_align.py``: ro-en 411 / 392, de-en 866 / 863, en-fr 100k 762 / 800 (then
+with the text as Python strings, since dropped: de-en 832 / 863); with slots looked up, all
+1,130,551 en-fr lines under the ``--fast`` preset through ``eegiza align``: 1,806 / 1,785. The
+count rows grow with ``--threads``: each worker adds one of d (78 MB on all en-fr lines).
 ``--max-memory`` refuses a run whose estimate exceeds the limit (:class:`MemoryLimitError`),
 before any training work.
 """
