@@ -5,16 +5,20 @@ A kernel of Model 1 or the HMM reads, for every (source + NULL, target) word pai
 sentence pair, the t-table slot of (e_i, f_j) (:func:`eegiza.ttable.sentence_slots` lays them out).
 Stored once for all iterations they cost 4 bytes per such pair of the corpus: 174 MB for de-en's
 101k pairs, 2.6 GB for all 1.13M pairs of the Hansards, which is most of a large run's memory.
-Looked up as the kernels go they cost nothing to hold but a search per pair and pass; a binary
-search in the table row took 80 ns a pair on this machine (one thread, de-en), a hashed index
-33 ns (:func:`build_index`: open addressing with linear probing over the table's slots, 4 bytes
-per bucket at 1.5 buckets per entry, each hit checked against the table's own row bounds and
-target id, so the index stores no keys). The rows of NULL and of the most frequent source words,
-which most pairs read, are also laid out densely (:func:`dense_rows`: the slot of every target
-id, up to :data:`DENSE_BYTES` in all): one read, no probe. ``AlignerConfig.max_slot_mb`` decides (:func:`looks_up`):
-by default a corpus whose stored slots would take more than 1 GB looks them up (of the shared
-pairs, only the whole Hansards: en-fr's first 300,000 lines store 700 MB, all 1.13M lines 2.6 GB).
-Either way a kernel sees the same slots, so results are bit-identical.
+Looked up as the kernels go they cost nothing to hold but a search per pair and pass. On this
+machine (one thread, de-en): a binary search in the table row 80 ns a pair; a hashed index 35 ns
+(:func:`build_index`: open addressing with linear probing over the table's slots, 4 bytes per
+bucket at 1.5 buckets per entry, each hit checked against the table's own row bounds and target
+id, so the index stores no keys); 31 ns with the rows of NULL and of the most frequent source
+words laid out densely (:func:`dense_rows`: the slot of every target id, :data:`DENSE_BYTES` in
+all: one read, no probe); 25 ns with each row's buckets and entries prefetched before its lookups
+(:func:`_prefetch_row`), so their misses overlap. A joint E-step then takes 1.7x (Model 1) and
+1.3x (HMM) its time with stored slots.
+
+``AlignerConfig.max_slot_mb`` decides (:func:`looks_up`): by default a corpus whose stored slots
+would take more than 1 GB looks them up (of the shared pairs, only the whole Hansards: en-fr's
+first 300,000 lines store 700 MB, all 1.13M lines 2.6 GB). Either way a kernel sees the same
+slots, so results are bit-identical.
 
 A :class:`SlotSource` hands the kernels one tuple (:meth:`SlotSource.arrays`): (stored slots,
 their per-pair offsets, target ids, target offsets, table row pointers, table target ids, index
@@ -34,7 +38,7 @@ from .ttable import first_occurrences, sentence_slots
 
 BUCKETS_PER_ENTRY = 1.5
 #: memory of the dense rows (NULL and the most frequent source words: all 1.13M en-fr lines have
-#: about 100,000 target words, so about 80 rows; they take 53% of the source tokens there)
+#: 77,738 target words, so 107 rows; the 106 words hold 57% of the source tokens there)
 DENSE_BYTES = 32 << 20
 _EMPTY_I32 = np.zeros(0, np.int32)
 _EMPTY_I64 = np.zeros(0, np.int64)

@@ -490,8 +490,8 @@ class _DirectionTraining:
     def prune_negligible_t(self) -> None:
         """Once the Model 1/2/HMM iterations are done: remove the t entries below the configured cutoff
         (:mod:`eegiza.tprune`) and renumber what numbers them, the corpus' sentence slots (if
-        stored; an index of the old table is dropped) and the prior's slots. Does nothing the second time, or with a cutoff of 0
-        (:attr:`eegiza.config.AlignerConfig.effective_t_cutoff`)."""
+        stored; an index of the old table is dropped) and the prior's slots. Does nothing the second
+        time, or with a cutoff of 0 (:attr:`eegiza.config.AlignerConfig.effective_t_cutoff`)."""
         cutoff = self.config.effective_t_cutoff
         if not cutoff or self.model.t_pruned_below:
             return
@@ -529,7 +529,8 @@ class _DirectionTraining:
         if self.source is None and self.wants_slots():
             self.source = SlotSource.stored(*sentence_slots(self.corpus, self.model.ttable))
         # stored slots are reused by Models 3/4 (an index is not: they search the pairs' slots themselves)
-        slots = (self.source.slots, self.source.slot_off) if self.source is not None and self.source.is_stored else None
+        stored = self.source is not None and self.source.is_stored
+        slots = (self.source.slots, self.source.slot_off) if stored else None
         self.source = None
         self.kept_slots = slots if keep_slots else None
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
@@ -612,7 +613,8 @@ def align_direction(model: DirectionModel, corpus, slots=None, engine=None,
     if model.last_model == "2":
         return ibm2.align_corpus(corpus, tt, model.atable, model.prob_smooth)
     source = (SlotSource.stored(*slots) if slots is not None else SlotSource.of(corpus, tt, look_up)).arrays()
-    s_ids, s_off, t_off, probs, floor = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, tt.probs, model.prob_smooth
+    s_ids, s_off, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets
+    probs, floor = tt.probs, model.prob_smooth
     if model.last_model == "1":
         return ibm1.viterbi(s_ids, s_off, t_off, source, probs, floor)
     if model.hmm_link_posterior > 0:

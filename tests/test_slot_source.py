@@ -69,7 +69,8 @@ def test_only_a_corpus_over_the_limit_looks_its_slots_up():
     dict(schedule="1^3", t_cutoff=0),                                          # Model 1's Viterbi
 ])
 def test_training_and_aligning_that_look_slots_up_equal_storing_them(settings, monkeypatch):
-    monkeypatch.setattr(slot_source, "DENSE_BYTES", 4 * 3 * 60)   # a few dense rows: most pairs go through the index
+    # a few dense rows: most pairs go through the index
+    monkeypatch.setattr(slot_source, "DENSE_BYTES", 4 * 3 * 60)
     corpus = translated_corpus(23, 250, 60)
     runs = []
     for max_slot_mb in (-1, 0):
