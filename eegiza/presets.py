@@ -5,7 +5,8 @@ large corpus trains when no schedule is given.
 options given explicitly still win). On the shared pairs (``benchmarks/README.md``) it takes about
 half of eflomal's wall time; with little text it costs AER against the full schedule (ro-en 27.1
 against 25.7 gdfa, de-en 24.2 against 22.7), with much text it does not: en-fr's first 100,000
-lines 6.56 against 6.64, all 1,130,551 lines 6.04 against 6.01, in 475 s against 1,143 s.
+lines 6.56 against 6.64, all 1,130,551 lines 6.04 against 6.01, in 475 s against 1,143 s (534 s
+in 1.8 GB with the slots looked up, as such a corpus does by default: :mod:`eegiza.slot_source`).
 
 So from :data:`LARGE_CORPUS_PAIRS` sentence pairs on, :func:`default_for` gives :data:`FAST` in
 place of the full schedule, as eflomal runs fewer sampling iterations on a larger corpus; the
