@@ -34,7 +34,8 @@ import numpy as np
 from numba import njit, prange
 
 from .atomic import prefetch
-from .ttable import first_occurrences, sentence_slots
+from .slot_transpose import corpus_slot_count
+from .ttable import first_occurrences, sentence_slots, slot_layout
 
 BUCKETS_PER_ENTRY = 1.5
 #: memory of the dense rows (NULL and the most frequent source words: all 1.13M en-fr lines have
@@ -49,7 +50,7 @@ _MIX_F = np.uint64(0xC2B2AE3D27D4EB4F)
 
 def stored_bytes(corpus) -> int:
     """What storing the corpus' sentence slots costs (4 bytes per (source + 1) x target word pair)."""
-    return 4 * int(np.dot(corpus.src.lengths.astype(np.int64) + 1, corpus.tgt.lengths))
+    return 4 * corpus_slot_count(corpus)
 
 
 def index_bytes(nnz: int, n_src: int, n_tgt: int) -> int:
@@ -238,21 +239,16 @@ class SlotSource:
     def is_stored(self) -> bool:
         return len(self.buckets) == 0
 
-    @property
-    def nbytes(self) -> int:
-        return self.slots.nbytes + self.slot_off.nbytes + self.buckets.nbytes + self.dense.nbytes
-
     def arrays(self) -> tuple:
         """The tuple the kernels take (:func:`sentence_block`)."""
         return (self.slots, self.slot_off, self.tgt_ids, self.tgt_off, self.indptr, self.indices, self.buckets,
                 self.dense_of, self.dense)
 
     def materialised(self, corpus) -> tuple:
-        """(slots, slot offsets) of every pair, stored (the kernels that need them whole)."""
+        """(slots, slot offsets) of every pair, laid out as :func:`eegiza.ttable.sentence_slots` lays
+        them out (what the tests compare the lookups with)."""
         if self.is_stored:
             return self.slots, self.slot_off
-        slot_off = np.zeros(len(corpus) + 1, np.int64)
-        np.cumsum((corpus.src.lengths.astype(np.int64) + 1) * corpus.tgt.lengths, out=slot_off[1:])
-        out = np.empty(slot_off[-1], np.int32)
+        out, slot_off = slot_layout(corpus.src.lengths, corpus.tgt.lengths, len(self.indices))
         _looked_up_slots(self.arrays(), corpus.src.ids, corpus.src.offsets, slot_off, out)
         return out, slot_off

@@ -498,7 +498,7 @@ class _DirectionTraining:
         remap = prune_table(self.model.ttable, own_keep(self.model.ttable, cutoff))
         if self.source is not None and self.source.is_stored:
             remap_slots(self.source.slots, remap)
-        elif self.source is not None:
+        else:   # an index of the old table (or none)
             self.source = None
         if self.prior is not None:
             self.prior = self.prior.restricted(remap, self.model.ttable.nnz)
