@@ -20,7 +20,7 @@ while the alignment improves sharply (gdfa AER 38.37 -> 33.05 at lambda 1).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from numba import njit, prange
@@ -38,7 +38,7 @@ def bigram_sets(words: Sequence[str], index: dict) -> tuple:
         grams = sorted({index.setdefault(framed[i:i + 2], len(index)) for i in range(len(framed) - 1)})
         ids.extend(grams)
         ptr[k + 1] = len(ids)
-    return ptr, np.asarray(ids, np.int64)
+    return ptr, np.asarray(ids, np.int32)
 
 
 def eligible_words(words: Sequence[str]) -> np.ndarray:
@@ -64,8 +64,10 @@ def _dice(a, b) -> float:
 
 @njit(cache=True, nogil=True, parallel=True)
 def cognate_probs(indptr, indices, src_ptr, src_ids, tgt_ptr, tgt_ids, eligible, min_similarity, temperature):
-    """p_cog for every slot of the CSR t-table (rows: source ids; ``indices``: target ids)."""
+    """(p_cog for every slot of the CSR t-table (rows: source ids; ``indices``: target ids), whether
+    each row has a slot with p_cog > 0)."""
     out = np.zeros(len(indices), np.float64)
+    has = np.zeros(len(indptr) - 1, np.bool_)
     for e in prange(1, len(indptr) - 1):
         lo, hi = indptr[e], indptr[e + 1]
         if not eligible[e] or hi == lo:
@@ -83,25 +85,28 @@ def cognate_probs(indptr, indices, src_ptr, src_ids, tgt_ptr, tgt_ids, eligible,
                 n += 1
         if n > 0:
             softmax_into_slots(out, slots[:n], sims[:n], temperature)
-    return out
+            for x in range(n):
+                if out[slots[x]] > 0.0:
+                    has[e] = True
+    return out, has
 
 
 def cognate_prior_factory(src_words: Sequence[str], tgt_words: Sequence[str], lam: float = 1.0,
                           src_counts=None, min_similarity: float = 0.5, temperature: float = 0.1,
-                          models: str = "1H") -> Callable:
+                          models: str = "1H", bigrams: Optional[tuple] = None) -> Callable:
     """A ``prior_factory`` for :func:`eegiza.train.train_pair`: called with a direction's t-table
-    (rows ``src_words``, columns ``tgt_words``, by vocabulary id), it returns the prior object."""
-    index: dict = {}
-    src_ptr, src_ids = bigram_sets(src_words, index)
-    tgt_ptr, tgt_ids = bigram_sets(tgt_words, index)
+    (rows ``src_words``, columns ``tgt_words``, by vocabulary id), it returns the prior object.
+    ``bigrams``: ((ptr, ids) of ``src_words``, of ``tgt_words``) of :func:`bigram_sets` with one
+    shared index, if already computed (the other direction's factory shares them)."""
+    if bigrams is None:
+        index: dict = {}
+        bigrams = (bigram_sets(src_words, index), bigram_sets(tgt_words, index))
+    (src_ptr, src_ids), (tgt_ptr, tgt_ids) = bigrams
     eligible = eligible_words(src_words)
 
     def factory(ttable) -> EmbeddingPrior:
-        n_src = ttable.n_src
-        p = cognate_probs(ttable.indptr, ttable.indices, src_ptr, src_ids, tgt_ptr, tgt_ids,
-                          eligible[:n_src], float(min_similarity), float(temperature))
-        has = np.zeros(n_src, np.bool_)
-        has[ttable.row_ids()[p > 0]] = True
+        p, has = cognate_probs(ttable.indptr, ttable.indices, src_ptr, src_ids, tgt_ptr, tgt_ids,
+                               eligible[:ttable.n_src], float(min_similarity), float(temperature))
         return EmbeddingPrior(p, has, lam, src_counts, models)
     return factory
 
@@ -111,5 +116,9 @@ def cognate_priors(corpus, config) -> tuple:
     options = dict(lam=config.cognate_lambda, min_similarity=config.cognate_min_similarity,
                    temperature=config.cognate_temperature, models=config.prior_models)
     src, tgt = corpus.src_vocab, corpus.tgt_vocab
-    return (cognate_prior_factory(src.words, tgt.words, src_counts=src.counts, **options),
-            cognate_prior_factory(tgt.words, src.words, src_counts=tgt.counts, **options))
+    index: dict = {}   # one bigram index: both directions share the words' bigram sets
+    src_bigrams, tgt_bigrams = bigram_sets(src.words, index), bigram_sets(tgt.words, index)
+    return (cognate_prior_factory(src.words, tgt.words, src_counts=src.counts, bigrams=(src_bigrams, tgt_bigrams),
+                                  **options),
+            cognate_prior_factory(tgt.words, src.words, src_counts=tgt.counts, bigrams=(tgt_bigrams, src_bigrams),
+                                  **options))

@@ -5,26 +5,30 @@ follow from three numbers of the corpus: the number P of distinct co-occurring w
 (:func:`eegiza.ttable.cooccurring_pairs`, counted without building the tables), the number of
 (source + NULL, target) word pairs of its sentence pairs S = sum (l + 1) m, and the vocabulary
 sizes. Each direction's t-table has nnz = P + |V_tgt| - 1 entries (the NULL row holds every target
-word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``). Per phase:
+word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``). Sentence slots
+are stored compactly, 2 bytes a pair (:meth:`eegiza.slot_source.SlotSource.compact`; the dense rows
+of rows longer than 65,534 entries are not counted: a few of them, 4 bytes per target word each).
+Arrays a phase does not read are out of memory (:mod:`eegiza.offload`): the tables' target ids in
+the joint Model 1/HMM iterations, the idle direction's table while the other one trains. Per phase:
 
 A corpus whose slots would take more than ``config.max_slot_mb`` looks them up instead
 (:mod:`eegiza.slot_source`): wherever slots are named below it holds a hashed index of the table
 (4 bytes per bucket, 1.5 buckets per entry, and dense rows of at most 32 MB), and Models 3/4 hold
 none.
 
-* Model 1 / HMM by agreement: both tables, the forward sentence slots (4 S bytes), the reverse
-  slot map (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes
-  M-step's blocks;
-* a direction trained alone: its table, slots and counts, and the other direction's table;
+* Model 1 / HMM by agreement: both tables' probabilities (their target ids too if the slots are
+  looked up or Model 2 trains), the forward sentence slots (2 S bytes), the reverse slot map
+  (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes M-step's
+  blocks;
+* a direction trained alone: its table, slots and counts (the other direction's table is offloaded);
 * the reverse direction's slots derived from the forward ones (before the reverse direction's
   Models 3/4 after training by agreement, and in the final alignment pass; only for a corpus of
   at most :data:`eegiza.slot_transpose.REUSE_MAX_SLOTS` slots and without pruning): both tables,
-  both directions' slots, the slot map;
-* Models 3/4 of one direction: both tables, that direction's slots, its fixed-point counts
-  (the float counts take their place; the new probabilities overwrite the old) and the log of
-  its t-table (8 nnz, :func:`eegiza.models.fertility.pass_logs`);
-* the final alignment: both tables, one direction's slots and its t-table's log (one direction
-  after the other).
+  the forward compact slots and both directions' slots of 4 bytes, the slot map;
+* Models 3/4 of one direction: its table (the other one is offloaded), its slots and its
+  fixed-point counts (the float counts take their place; the new probabilities overwrite the old);
+  the logs of t are taken per cell (:func:`eegiza.models.fertility.pass_logs`);
+* the final alignment: both tables and one direction's slots (one direction after the other).
 
 After the Model 1/2/HMM iterations each t-table loses its entries below ``effective_t_cutoff``
 (:mod:`eegiza.tprune`); the later phases count :data:`PRUNED_SHARE` of their entries.
@@ -72,7 +76,7 @@ BASELINE_MB = 240.0   # interpreter, NumPy, SciPy, Numba and the loaded kernels:
 INDEX_BYTES = 4       # target id of a table entry; its probability takes the table precision's size
 COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in place
 SLOT = 4              # a sentence slot (int32)
-LOG_ENTRY = 8         # log t of a table entry (float64) during a Model 3/4 pass
+COMPACT_SLOT = 2      # a compact sentence slot (eegiza.slot_source.SlotSource.compact)
 FLOAT = 8             # an entry of the Models 3/4 d, a, n and Model-4 tables, their logs and counts
 ALIGNMENT = 4         # a target token's aligned position (int32)
 VB_BLOCK_BYTES = VB_BLOCK * 64   # the variational-Bayes M-step's temporaries per block (row ids, digammas)
@@ -105,8 +109,9 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     the number of threads does not matter: every thread adds to the same count arrays."""
     src_len = np.diff(corpus.src.offsets).astype(np.int64)
     tgt_len = np.diff(corpus.tgt.offsets).astype(np.int64)
-    slots_fwd = float(np.sum((src_len + 1) * tgt_len)) * SLOT
-    slots_rev = float(np.sum((tgt_len + 1) * src_len)) * SLOT
+    cells_fwd = float(np.sum((src_len + 1) * tgt_len))
+    cells_rev = float(np.sum((tgt_len + 1) * src_len))
+    slots_fwd, slots_rev = cells_fwd * COMPACT_SLOT, cells_rev * COMPACT_SLOT
     pairs = cooccurring_pairs(corpus)
     nnz_fwd = pairs + len(corpus.tgt_vocab) - 1
     nnz_rev = pairs + len(corpus.src_vocab) - 1
@@ -114,37 +119,46 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     if look_up:   # a hashed index of the table in place of the corpus' slots (Models 3/4 hold neither)
         slots_fwd = float(index_bytes(nnz_fwd, len(corpus.src_vocab), len(corpus.tgt_vocab)))
         slots_rev = float(index_bytes(nnz_rev, len(corpus.tgt_vocab), len(corpus.src_vocab)))
-    tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + np.dtype(config.storage_precision).itemsize)
+    prob_bytes = np.dtype(config.storage_precision).itemsize
+    tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + prob_bytes)
+    larger_table = float(max(nnz_fwd, nnz_rev)) * (INDEX_BYTES + prob_bytes)
+    models_in_order = [name for name, _ in parse_schedule(config.schedule)]
     corpus_bytes = float(corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes
                          + corpus.tgt.offsets.nbytes)
     models = {name for name, _ in parse_schedule(config.schedule)}
     phases: Dict[str, Dict[str, float]] = {}
     if models & set("12H"):
         if config.agreement:
+            ids_offloaded = not look_up and "2" not in models_in_order   # train._unread_in_joint_estep
             phases["Model 1/HMM by agreement"] = {
-                "t-tables": tables, "slots": slots_fwd, "reverse slot map": float(nnz_fwd) * SLOT,
+                "t-tables": float(nnz_fwd + nnz_rev) * prob_bytes if ids_offloaded else tables,
+                "slots": slots_fwd, "reverse slot map": float(nnz_fwd) * SLOT,
                 "counts": float(nnz_fwd + nnz_rev) * COUNT_ENTRY, "M-step blocks": 2.0 * VB_BLOCK_BYTES}
         else:
             nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
             phases["Model 1/HMM, one direction"] = {
-                "t-tables": tables, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "M-step blocks": VB_BLOCK_BYTES}
+                "t-tables": larger_table, "slots": slots, "counts": float(nnz) * COUNT_ENTRY, "M-step blocks": VB_BLOCK_BYTES}
     fertility = bool(models & set("34"))
     working = (max(_fertility_arrays(corpus, config), _fertility_arrays(corpus.reversed(), config),
                    key=lambda parts: sum(parts.values())) if fertility else {})
     # the tables after Model 1/HMM (eegiza.tprune): the later phases hold PRUNED_SHARE of their entries
     share = PRUNED_SHARE if config.effective_t_cutoff > 0 and models & set("12H") else 1.0
     pruned_tables = tables * share
-    if models & set("1H") and not look_up and slots_fwd / SLOT <= REUSE_MAX_SLOTS and not config.effective_t_cutoff:
+    # without pruning the reverse direction's slots come from the forward ones (train._train_pair):
+    # then both tables stay in memory through Models 3/4
+    derives_reverse = bool(models & set("1H")) and not look_up and cells_fwd <= REUSE_MAX_SLOTS \
+        and not config.effective_t_cutoff
+    if derives_reverse:
         phases["reverse slots derived from the forward ones"] = {
-            "t-tables": tables, "slots": slots_fwd + slots_rev, "reverse slot map": float(nnz_fwd) * SLOT,
-            **working}
+            "t-tables": tables, "slots": slots_fwd + (cells_fwd + cells_rev) * SLOT,
+            "reverse slot map": float(nnz_fwd) * SLOT, **working}
     if fertility:
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
         nnz = nnz * share
         phases["Models 3/4, one direction"] = {
-            "t-tables": pruned_tables, "slots": 0.0 if look_up else slots, "counts": nnz * COUNT_ENTRY,
-            "log t": nnz * LOG_ENTRY, **working}
-        phases["final alignment"] = {"t-tables": pruned_tables, "slots": slots, "log t": nnz * LOG_ENTRY, **working}
+            "t-tables": (tables if derives_reverse else larger_table) * share, "slots": 0.0 if look_up else slots, "counts": nnz * COUNT_ENTRY,
+            **working}
+        phases["final alignment"] = {"t-tables": pruned_tables, "slots": slots, **working}
     else:
         phases["final alignment"] = {"t-tables": pruned_tables, "slots": max(slots_fwd, slots_rev)}
     phase, parts = max(phases.items(), key=lambda item: sum(item[1].values()))

@@ -20,14 +20,26 @@ would take more than 1 GB looks them up (of the shared pairs, only the whole Han
 first 300,000 lines store 700 MB, all 1.13M lines 2.6 GB). Either way a kernel sees the same
 slots, so results are bit-identical.
 
+Stored slots are kept compact (:meth:`SlotSource.compact`): 2 bytes a pair instead of 4, each the
+entry's position in its table row (the row's start added back as a kernel reads the pair's
+block), :data:`COMPACT_MISSING` for a pair the table lacks, and :data:`COMPACT_DENSE` for the rows
+longer than 16 bits address (NULL's and a frequent word's row when the other side has more than
+65,534 words): those are read from dense rows as the index does. de-en's forward slots take 87 MB
+instead of 174; reading a pair's block costs one add per pair more (and copying it out). Slots of
+4 bytes (:meth:`SlotSource.stored`) remain for what derives them elsewhere (the reverse direction's
+slots transposed from the forward ones, small batches, a cluster's shards).
+
 A :class:`SlotSource` hands the kernels one tuple (:meth:`SlotSource.arrays`): (stored slots,
 their per-pair offsets, target ids, target offsets, table row pointers, table target ids, index
-buckets, dense row of each source word, dense rows); :func:`sentence_block` gives a pair's block
-from it. With stored slots the last six are empty; with the index the first two are.
+buckets, dense row of each source word, dense rows, compact slots); :func:`sentence_block` gives a
+pair's block from it. With stored slots all but the first two are empty; with the index the first
+two and the last; compact slots use the offsets, target ids and offsets, row pointers, the dense
+rows and themselves; with none at all (:meth:`SlotSource.none`) the block is empty and a kernel that
+takes one (Models 3/4) searches the table itself.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -35,7 +47,8 @@ from numba import njit, prange
 
 from .atomic import prefetch
 from .slot_transpose import corpus_slot_count
-from .ttable import first_occurrences, sentence_slots, slot_layout
+from .tprune import remap_slots
+from .ttable import find_slot, first_occurrences, sentence_slots, slot_layout
 
 BUCKETS_PER_ENTRY = 1.5
 #: memory of the dense rows (NULL and the most frequent source words: all 1.13M en-fr lines have
@@ -44,6 +57,11 @@ DENSE_BYTES = 32 << 20
 _EMPTY_I32 = np.zeros(0, np.int32)
 _EMPTY_I64 = np.zeros(0, np.int64)
 _EMPTY_DENSE = np.zeros((0, 0), np.int32)
+_EMPTY_U16 = np.zeros(0, np.uint16)
+#: a compact slot: the pair is not in the table
+COMPACT_MISSING = 65534
+#: a compact slot: the row is longer than :data:`COMPACT_MISSING` entries; the slot is in its dense row
+COMPACT_DENSE = 65535
 _MIX_E = np.uint64(0x9E3779B97F4A7C15)
 _MIX_F = np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -51,6 +69,12 @@ _MIX_F = np.uint64(0xC2B2AE3D27D4EB4F)
 def stored_bytes(corpus) -> int:
     """What storing the corpus' sentence slots costs (4 bytes per (source + 1) x target word pair)."""
     return 4 * corpus_slot_count(corpus)
+
+
+def compact_bytes(corpus) -> int:
+    """What storing the corpus' sentence slots compactly costs (2 bytes a pair, :meth:`SlotSource.compact`;
+    the dense rows of long table rows aside)."""
+    return 2 * corpus_slot_count(corpus)
 
 
 def index_bytes(nnz: int, n_src: int, n_tgt: int) -> int:
@@ -171,10 +195,15 @@ def _prefetch_row(indptr, indices, buckets, dense_of, src, first_i, f):
 def sentence_block(source, k, src):
     """Pair k's t-table slots (``block[j * (l + 1) + i]``, i = 0 NULL, as
     :func:`eegiza.ttable.sentence_slots` lays them out) from a :meth:`SlotSource.arrays` tuple;
-    ``src`` is its source sentence."""
-    slots, slot_off, tgt_ids, tgt_off, indptr, indices, buckets, dense_of, dense = source
+    ``src`` is its source sentence. Empty from :meth:`SlotSource.none`."""
+    slots, slot_off, tgt_ids, tgt_off, indptr, indices, buckets, dense_of, dense, compact = source
+    if len(compact) > 0:
+        tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+        block = np.empty((len(src) + 1) * len(tgt), slots.dtype)
+        _fill_compact_block(compact, slot_off[k], tgt, src, indptr, dense_of, dense, block)
+        return block
     if len(buckets) == 0:
-        return slots[slot_off[k]:slot_off[k + 1]]
+        return slots[slot_off[k]:slot_off[k + 1]] if len(slot_off) > 0 else slots[0:0]
     l = len(src)
     tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
     block = np.empty((l + 1) * len(tgt), slots.dtype)
@@ -193,6 +222,81 @@ def sentence_block(source, k, src):
             block[row + 1 + i] = (block[row + 1 + i0] if i0 < i
                                   else _looked_up(indptr, indices, buckets, dense_of, dense, src[i], f))
     return block
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _fill_compact_block(compact, first, tgt, src, indptr, dense_of, dense, block):
+    """``block``: a pair's slots from its compact ones starting at ``compact[first]`` (:meth:`SlotSource.compact`)."""
+    l = len(src)
+    x = 0
+    for j in range(len(tgt)):
+        for i in range(l + 1):
+            e = 0 if i == 0 else src[i - 1]
+            v = compact[first + x]
+            if v < COMPACT_MISSING:
+                block[x] = indptr[e] + v
+            elif v == COMPACT_MISSING:
+                block[x] = -1
+            else:
+                block[x] = dense[dense_of[e], tgt[j]]
+            x += 1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _fill_compact(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, dense_of, slot_off, out):
+    n_rows = len(indptr) - 1
+    for k in prange(len(src_off) - 1):
+        l = src_off[k + 1] - src_off[k]
+        x = slot_off[k]
+        for j in range(tgt_off[k + 1] - tgt_off[k]):
+            f = tgt_ids[tgt_off[k] + j]
+            for i in range(l + 1):
+                e = 0 if i == 0 else src_ids[src_off[k] + i - 1]
+                if e >= n_rows:
+                    out[x] = COMPACT_MISSING
+                elif dense_of[e] >= 0:
+                    out[x] = COMPACT_DENSE
+                else:
+                    s = find_slot(indptr, indices, e, f)
+                    out[x] = COMPACT_MISSING if s < 0 else s - indptr[e]
+                x += 1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _remap_compact(src_ids, src_off, slot_off, old_indptr, new_indptr, remap, compact):
+    for k in prange(len(src_off) - 1):
+        l = src_off[k + 1] - src_off[k]
+        x = slot_off[k]
+        for j in range((slot_off[k + 1] - x) // (l + 1)):
+            for i in range(l + 1):
+                v = compact[x]
+                if v < COMPACT_MISSING:
+                    e = 0 if i == 0 else src_ids[src_off[k] + i - 1]
+                    s = remap[old_indptr[e] + v]
+                    compact[x] = COMPACT_MISSING if s < 0 else s - new_indptr[e]
+                x += 1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _remap_dense(dense, remap):
+    for r in prange(dense.shape[0]):
+        for f in range(dense.shape[1]):
+            s = dense[r, f]
+            if s >= 0:
+                dense[r, f] = remap[s]
+
+
+def long_rows(ttable) -> tuple:
+    """(row of each source word in a dense table or -1, the dense table: the slot of every target id
+    in that row, -1 where absent) for the rows of ``ttable`` too long for a compact slot."""
+    sizes = np.diff(ttable.indptr)
+    chosen = np.flatnonzero(sizes > COMPACT_MISSING)
+    dense_of = np.full(ttable.n_src, -1, np.int32)
+    dense_of[chosen] = np.arange(len(chosen), dtype=np.int32)
+    n_cols = int(ttable.indices.max(initial=0)) + 1 if len(chosen) else 0
+    dense = np.full((len(chosen), n_cols), -1, np.int32)
+    _fill_dense(ttable.indptr, ttable.indices, chosen, dense)
+    return dense_of, dense
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -214,12 +318,40 @@ class SlotSource:
     buckets: np.ndarray
     dense_of: np.ndarray
     dense: np.ndarray
+    compact_slots: np.ndarray = field(default_factory=lambda: _EMPTY_U16)
 
     @classmethod
     def stored(cls, slots: np.ndarray, slot_off: np.ndarray) -> "SlotSource":
         """Slots already in memory ((slots, slot offsets) of :func:`eegiza.ttable.sentence_slots`)."""
         return cls(slots, slot_off, _EMPTY_I32, _EMPTY_I64, _EMPTY_I64, _EMPTY_I32, _EMPTY_I32, _EMPTY_I32,
                    _EMPTY_DENSE)
+
+    @classmethod
+    def none(cls) -> "SlotSource":
+        """No slots: :func:`sentence_block` gives empty blocks (the Models 3/4 kernels then search)."""
+        return cls.stored(_EMPTY_I32, _EMPTY_I64)
+
+    @classmethod
+    def compact(cls, corpus, ttable) -> "SlotSource":
+        """The slots of ``corpus`` in ``ttable``, searched once and stored in 2 bytes a pair (module
+        docstring); the source holds the table's row pointers, not its target ids."""
+        dense_of, dense = long_rows(ttable)
+        slot_off = np.zeros(len(corpus) + 1, np.int64)
+        np.cumsum((corpus.src.lengths.astype(np.int64) + 1) * corpus.tgt.lengths, out=slot_off[1:])
+        empty = np.zeros(0, np.int32 if ttable.nnz < 2 ** 31 else np.int64)   # the blocks' type
+        compact = np.empty(slot_off[-1], np.uint16)
+        _fill_compact(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
+                      ttable.indices, dense_of, slot_off, compact)
+        return cls(empty, slot_off, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr, _EMPTY_I32, _EMPTY_I32,
+                   dense_of, dense, compact)
+
+    @classmethod
+    def coerce(cls, slots) -> "SlotSource":
+        """A :class:`SlotSource` from what callers hand the alignment functions: one, (slots, slot
+        offsets) of :func:`eegiza.ttable.sentence_slots`, or None (no slots)."""
+        if slots is None:
+            return cls.none()
+        return slots if isinstance(slots, SlotSource) else cls.stored(*slots)
 
     @classmethod
     def indexed(cls, corpus, ttable, dense_bytes: Optional[int] = None) -> "SlotSource":
@@ -233,22 +365,49 @@ class SlotSource:
     @classmethod
     def of(cls, corpus, ttable, look_up: bool) -> "SlotSource":
         """The slots of ``corpus`` in ``ttable``: looked up (``look_up``) or searched once and stored."""
-        return cls.indexed(corpus, ttable) if look_up else cls.stored(*sentence_slots(corpus, ttable))
+        return cls.indexed(corpus, ttable) if look_up else cls.compact(corpus, ttable)
 
     @property
     def is_stored(self) -> bool:
-        return len(self.buckets) == 0
+        """Stored slots, of 4 bytes or compact (else: looked up through an index, or none)."""
+        return len(self.buckets) == 0 and len(self.slot_off) > 0
+
+    @property
+    def gives_slots(self) -> bool:
+        """Whether :func:`sentence_block` gives slots (not :meth:`none`)."""
+        return len(self.slot_off) > 0 or len(self.buckets) > 0
+
+    @property
+    def is_compact(self) -> bool:
+        return len(self.compact_slots) > 0
+
+    @property
+    def needs_table_indices(self) -> bool:
+        """Whether :func:`sentence_block` reads the table's target ids (the index does; stored slots do not)."""
+        return not self.is_stored
+
+    def remap(self, corpus, old_indptr: np.ndarray, new_indptr: np.ndarray, remap: np.ndarray) -> None:
+        """Renumber stored slots in place for the table pruned through ``remap`` (:func:`eegiza.tprune.prune_table`;
+        ``old_indptr``/``new_indptr``: its row pointers before and after)."""
+        if self.is_compact:
+            _remap_compact(corpus.src.ids, corpus.src.offsets, self.slot_off, old_indptr, new_indptr, remap,
+                           self.compact_slots)
+            _remap_dense(self.dense, remap)
+            self.indptr = new_indptr
+        else:
+            remap_slots(self.slots, remap)
 
     def arrays(self) -> tuple:
         """The tuple the kernels take (:func:`sentence_block`)."""
         return (self.slots, self.slot_off, self.tgt_ids, self.tgt_off, self.indptr, self.indices, self.buckets,
-                self.dense_of, self.dense)
+                self.dense_of, self.dense, self.compact_slots)
 
     def materialised(self, corpus) -> tuple:
         """(slots, slot offsets) of every pair, laid out as :func:`eegiza.ttable.sentence_slots` lays
         them out (what the tests compare the lookups with)."""
-        if self.is_stored:
+        if self.is_stored and not self.is_compact:
             return self.slots, self.slot_off
-        out, slot_off = slot_layout(corpus.src.lengths, corpus.tgt.lengths, len(self.indices))
+        out, slot_off = slot_layout(corpus.src.lengths, corpus.tgt.lengths,
+                                    2 ** 31 if self.slots.dtype == np.int64 else len(self.indices))
         _looked_up_slots(self.arrays(), corpus.src.ids, corpus.src.offsets, slot_off, out)
         return out, slot_off

@@ -26,12 +26,13 @@ from .heap import release_free_memory
 from .iterations import IterationLog, perplexity
 from .models import agreement, hmm, ibm1, ibm2
 from .models.fertility import FertilityModel, FertilityParams, align_fertility, train_fertility
+from .offload import Offloaded
 from .phases import NO_PROFILE, PhaseProfile
 from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
 from .slot_source import SlotSource, looks_up
 from .slot_transpose import REUSE_MAX_SLOTS, SlotTranspose, corpus_slot_count
-from .tprune import own_keep, prune_table, remap_slots, slot_map
-from .ttable import TTable, fixed_to_float, sentence_slots
+from .tprune import own_keep, prune_table, slot_map
+from .ttable import TTable, fixed_to_float
 
 
 @dataclass
@@ -214,10 +215,11 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
         fwd_model = fwd.run(tgt_class)
         states["fwd"] = fwd.state()
         del fwd
-        rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, initial=rev_initial,
-                                 profile=profile, tag="rev", resume=resume[1], initial_as_is=initial_as_is)
-        states["rev"] = rev.state
-        return fwd_model, rev.run(src_class)
+        with Offloaded(_table_arrays(fwd_model.ttable) if engine is None else []):   # unread while rev trains
+            rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, initial=rev_initial,
+                                     profile=profile, tag="rev", resume=resume[1], initial_as_is=initial_as_is)
+            states["rev"] = rev.state
+            return fwd_model, rev.run(src_class)
     # the reverse direction's slots in the joint E-step are the forward ones, mapped (agreement.reverse_slot_map)
     rev = _DirectionTraining(rev_corpus, config, tgt_class, rev_prior, rev_progress, initial=rev_initial,
                              profile=profile, tag="rev", own_slots=False, resume=resume[1],
@@ -232,7 +234,7 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
                     if engine is None and fwd.done < fwd.n_base else None)
     release_free_memory()
     profile.mark("co-occurrence tables")
-    with ThreadPoolExecutor(max_workers=1) as m_steps:   # the reverse direction's M-steps
+    with ThreadPoolExecutor(max_workers=1) as m_steps, Offloaded(_unread_in_joint_estep(fwd, rev, rev_slot_map)):
         for name, it in fwd.base_iterations():
             if it == 1:
                 fwd.begin(name)
@@ -276,13 +278,33 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
     del rev_slot_map
     fwd.prune_negligible_t()
     rev.prune_negligible_t()   # (now: its table is held, smaller, while the forward direction trains)
-    fwd_model = fwd.finish(tgt_class, keep_slots=rev.wants_slots() and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
-                           and not (fwd.model.t_pruned_below or rev.model.t_pruned_below))
+    keep_slots = (rev.wants_slots() and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
+                  and not (fwd.model.t_pruned_below or rev.model.t_pruned_below))
+    # each direction's table is out of memory while the other one's Models 3/4 train (eegiza.offload)
+    idle = engine is None and not keep_slots and bool(fwd.fertility_items)
+    with Offloaded(_table_arrays(rev.model.ttable) if idle else []):
+        fwd_model = fwd.finish(tgt_class, keep_slots=keep_slots)
     fwd_slots, fwd.kept_slots = fwd.kept_slots, None
     if fwd_slots is not None:
         rev.take_slots(SlotTranspose(fwd.model.ttable, rev.model.ttable).reverse_slots(corpus, fwd_slots))
     del fwd_slots
-    return fwd_model, rev.finish(src_class)
+    with Offloaded(_table_arrays(fwd_model.ttable) if idle else []):
+        return fwd_model, rev.finish(src_class)
+
+
+def _table_arrays(ttable) -> list:
+    """A t-table's arrays for :class:`eegiza.offload.Offloaded`, the row pointers aside (small)."""
+    return [(ttable, "indices"), (ttable, "probs")]
+
+
+def _unread_in_joint_estep(fwd, rev, rev_slot_map) -> list:
+    """The arrays the joint Model 1/HMM iterations do not read (:mod:`eegiza.offload`): both tables'
+    target ids, when the forward slots are stored (an index reads them), the reverse ones are mapped
+    from them, and no Model 2 iteration (its kernels search the table) is left."""
+    if (rev_slot_map is None or fwd.source is None or not fwd.source.is_stored
+            or any(name == "2" for name, _ in fwd.base_items)):
+        return []
+    return [(fwd.model.ttable, "indices"), (rev.model.ttable, "indices")]
 
 
 def _concurrent_kernels_ok() -> bool:
@@ -495,9 +517,10 @@ class _DirectionTraining:
         cutoff = self.config.effective_t_cutoff
         if not cutoff or self.model.t_pruned_below:
             return
+        old_indptr = self.model.ttable.indptr
         remap = prune_table(self.model.ttable, own_keep(self.model.ttable, cutoff))
         if self.source is not None and self.source.is_stored:
-            remap_slots(self.source.slots, remap)
+            self.source.remap(self.corpus, old_indptr, self.model.ttable.indptr, remap)
         else:   # an index of the old table (or none)
             self.source = None
         if self.prior is not None:
@@ -527,12 +550,12 @@ class _DirectionTraining:
         self.prune_negligible_t()
         fertility_left = self._fertility_left()
         if self.source is None and self.wants_slots():
-            self.source = SlotSource.stored(*sentence_slots(self.corpus, self.model.ttable))
+            self.source = SlotSource.compact(self.corpus, self.model.ttable)
         # stored slots are reused by Models 3/4 (an index is not: they search the pairs' slots themselves)
         stored = self.source is not None and self.source.is_stored
-        slots = (self.source.slots, self.source.slot_off) if stored else None
+        slots = self.source if stored else None
         self.source = None
-        self.kept_slots = slots if keep_slots else None
+        self.kept_slots = slots.materialised(self.corpus) if keep_slots and stored else None
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
         if fertility_left:
@@ -595,16 +618,19 @@ def align_direction(model: DirectionModel, corpus, slots=None, engine=None,
     log-probability of each pair's alignment. Viterbi for Models 1, 2 and the HMM (posterior
     decoding with ``model.hmm_link_posterior`` > 0: then the score is the pair's likelihood); hill-climbing
     from the Viterbi alignment of the base model for Models 3 and 4 (uncertain links unaligned if
-    ``model.min_link_posterior`` > 0). ``slots``: (slots, slot offsets) of the corpus in the t-table
-    (:func:`eegiza.ttable.sentence_slots`), if at hand; else they are searched and stored, or looked up
+    ``model.min_link_posterior`` > 0). ``slots``: the corpus' slots in the t-table, if at hand (a
+    :class:`eegiza.slot_source.SlotSource`, or (slots, slot offsets) of
+    :func:`eegiza.ttable.sentence_slots`); else they are searched and stored compactly, or looked up
     as the kernels go for a corpus whose slots would take more than ``max_slot_mb``
     (:mod:`eegiza.slot_source`). ``engine``: the Dask engine (issue 17), or None."""
     if engine is not None:
         return engine.align(model, corpus)
+    if isinstance(slots, SlotSource) and not slots.gives_slots:
+        slots = None
     look_up = looks_up(corpus, max_slot_mb)
     if model.last_model in "34":   # the start alignment's slots serve the hill-climbing too
         if slots is None and model.base_model in "1H" and not look_up:
-            slots = sentence_slots(corpus, model.ttable)
+            slots = SlotSource.compact(corpus, model.ttable)
         start, _ = align_direction(replace(model, last_model=model.base_model), corpus, slots,
                                    max_slot_mb=max_slot_mb)
         return align_fertility(model.fertility, model.ttable, corpus, start, numba.get_num_threads(),
@@ -612,7 +638,7 @@ def align_direction(model: DirectionModel, corpus, slots=None, engine=None,
     tt = model.ttable
     if model.last_model == "2":
         return ibm2.align_corpus(corpus, tt, model.atable, model.prob_smooth)
-    source = (SlotSource.stored(*slots) if slots is not None else SlotSource.of(corpus, tt, look_up)).arrays()
+    source = (SlotSource.coerce(slots) if slots is not None else SlotSource.of(corpus, tt, look_up)).arrays()
     s_ids, s_off, t_off = corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets
     probs, floor = tt.probs, model.prob_smooth
     if model.last_model == "1":

@@ -5,7 +5,7 @@ import pytest
 from eegiza import Aligner, AlignerConfig
 from eegiza.memory import M34_WORKING_PER_TOKEN, MB, PRUNED_SHARE, MemoryLimitError, _fertility_arrays, estimate_training_memory
 from eegiza.slot_source import SlotSource
-from eegiza.ttable import TTable, cooccurring_pairs, sentence_slots
+from eegiza.ttable import TTable, cooccurring_pairs
 from test_cli_robustness import eegiza, files_in, make_corpus
 from test_models import random_corpus
 
@@ -17,9 +17,12 @@ def test_the_estimate_counts_the_arrays_training_builds():
     estimate = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 H^2", threads=1))
     assert estimate.phase == "Model 1/HMM by agreement"
     parts = estimate.parts
-    assert parts["t-tables"] == pytest.approx((fwd.indices.nbytes + fwd.probs.nbytes + rev.indices.nbytes
-                                               + rev.probs.nbytes) / MB)
-    assert parts["slots"] == pytest.approx(sentence_slots(corpus, fwd)[0].nbytes / MB)
+    # the tables' target ids are offloaded while the joint E-steps run (eegiza.offload); slots compact
+    assert parts["t-tables"] == pytest.approx((fwd.probs.nbytes + rev.probs.nbytes) / MB)
+    assert parts["slots"] == pytest.approx(SlotSource.compact(corpus, fwd).compact_slots.nbytes / MB)
+    with_model_2 = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 2^1 H^2", threads=1)).parts
+    assert with_model_2["t-tables"] == pytest.approx((fwd.indices.nbytes + fwd.probs.nbytes + rev.indices.nbytes
+                                                      + rev.probs.nbytes) / MB)
     assert parts["counts"] == pytest.approx((fwd.nnz + rev.nnz) * 8 / MB)
     assert estimate.peak_mb == pytest.approx(sum(parts.values()) + 240.0)
     bigger = estimate_training_memory(random_corpus(11, 3000, 80, (0, 14), (1, 11)), AlignerConfig(threads=1))
@@ -32,8 +35,10 @@ def test_a_corpus_that_looks_its_slots_up_counts_the_index_and_no_slots_in_model
     stored = estimate_training_memory(corpus, AlignerConfig(threads=1, max_slot_mb=-1))
     looked_up = estimate_training_memory(corpus, AlignerConfig(threads=1, max_slot_mb=0))
     index = SlotSource.indexed(corpus, fwd)
+    # looking up: the index instead of the compact slots, and the tables' target ids stay in memory
     assert looked_up.phases["Model 1/HMM by agreement"] - stored.phases["Model 1/HMM by agreement"] == pytest.approx(
-        (index.buckets.nbytes + index.dense.nbytes - sentence_slots(corpus, fwd)[0].nbytes) / MB, abs=0.05)
+        (index.buckets.nbytes + index.dense.nbytes - SlotSource.compact(corpus, fwd).compact_slots.nbytes
+         + fwd.indices.nbytes + TTable.from_corpus(corpus.reversed()).indices.nbytes) / MB, abs=0.05)
     assert looked_up.phases["Models 3/4, one direction"] < stored.phases["Models 3/4, one direction"]
     assert "reverse slots derived from the forward ones" not in looked_up.phases
 
@@ -55,10 +60,11 @@ def test_models_3_4_count_their_tables_alignments_and_measured_rest():
     rev = _fertility_arrays(corpus.reversed(), config)
     larger = max(fwd, rev, key=lambda parts: sum(parts.values()))
     tables = [TTable.from_corpus(corpus), TTable.from_corpus(corpus.reversed())]
-    nnz, slots = max((t.nnz, sentence_slots(c, t)[0].nbytes) for t, c in zip(tables, (corpus, corpus.reversed())))
-    # after Model 1/HMM the t-tables are pruned (eegiza.tprune): their entries, counts and logs count
-    # at PRUNED_SHARE of the full ones'
-    named = (PRUNED_SHARE * (sum(t.indices.nbytes + t.probs.nbytes for t in tables) + 16 * nnz) + slots
+    nnz, slots = max((t.nnz, SlotSource.compact(c, t).compact_slots.nbytes)
+                     for t, c in zip(tables, (corpus, corpus.reversed())))
+    # after Model 1/HMM the t-tables are pruned (eegiza.tprune): the larger one (the other one is
+    # offloaded) and its counts count at PRUNED_SHARE of the full ones'; the logs of t are taken per cell
+    named = (PRUNED_SHARE * (max(t.indices.nbytes + t.probs.nbytes for t in tables) + 8 * nnz) + slots
              + corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes + corpus.tgt.offsets.nbytes)
     assert with_fertility.phases["Models 3/4, one direction"] == pytest.approx(
         240.0 + (named + sum(larger.values())) / MB)

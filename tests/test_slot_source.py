@@ -1,13 +1,14 @@
 """Sentence slots looked up through a hashed index as the kernels go (eegiza.slot_source,
-``AlignerConfig.max_slot_mb``): the same slots as the binary search, so the same training and
-alignments, bit for bit."""
+``AlignerConfig.max_slot_mb``), or stored compactly in 2 bytes a pair: the same slots as the binary
+search, so the same training and alignments, bit for bit."""
 import numpy as np
 import pytest
 
 from eegiza import Aligner, AlignerConfig
 from eegiza.corpus import corpus_from_sentences
 from eegiza import slot_source
-from eegiza.slot_source import SlotSource, build_index, index_bytes, indexed_slot, looks_up, stored_bytes
+from eegiza.slot_source import (COMPACT_DENSE, COMPACT_MISSING, SlotSource, build_index, compact_bytes, index_bytes,
+                                indexed_slot, looks_up, stored_bytes)
 from eegiza.tprune import own_keep, prune_table
 from eegiza.ttable import TTable, sentence_slots
 from test_models import random_corpus
@@ -51,6 +52,63 @@ def test_looked_up_slots_equal_the_searched_ones(seed, dense_rows):
     assert np.array_equal(slot_off, looked_up_off)
     assert np.array_equal(slots, looked_up)
     assert np.any(slots < 0) and np.any(slots >= 0)
+
+
+def _long_row_corpus(n_pairs=700, width=100):
+    """Every target word new in its pair (70,000 target words, more than a compact slot addresses
+    in one row): NULL's row and that of "a" (in every pair) are long; the rows of "w<k>" short."""
+    src = [f"a w{k} a" for k in range(n_pairs)]
+    tgt = [" ".join(f"v{k}_{j}" for j in range(width)) for k in range(n_pairs)]
+    return corpus_from_sentences(src, tgt)
+
+
+@pytest.mark.parametrize("long_rows", [False, True])
+def test_compact_slots_equal_the_searched_ones_before_and_after_pruning(long_rows):
+    corpus, table = (_long_row_corpus(), TTable.from_corpus(_long_row_corpus(), "float64")) if long_rows \
+        else _pruned_table(7)
+    slots, slot_off = sentence_slots(corpus, table)
+    source = SlotSource.compact(corpus, table)
+    assert source.is_stored and source.is_compact and not source.needs_table_indices
+    assert source.compact_slots.dtype == np.uint16 and source.compact_slots.nbytes == compact_bytes(corpus)
+    assert np.array_equal(source.materialised(corpus)[0], slots)
+    assert np.array_equal(source.materialised(corpus)[1], slot_off)
+    a = corpus.src_vocab.get("a", -1)
+    assert (source.dense_of[0] >= 0 and source.dense_of[a] >= 0 and np.sum(source.dense_of >= 0) == 2
+            if long_rows else np.all(source.dense_of < 0))
+    assert np.any(source.compact_slots == COMPACT_DENSE) == long_rows
+    # pruned: the compact slots renumbered in place equal those searched in the pruned table
+    rng = np.random.default_rng(1)
+    table.probs = rng.choice([1e-9, 0.2], size=table.nnz)
+    old_indptr = table.indptr
+    remap = prune_table(table, own_keep(table, 1e-7))
+    source.remap(corpus, old_indptr, table.indptr, remap)
+    pruned, _ = sentence_slots(corpus, table)
+    assert np.any(pruned < 0) and np.any(pruned >= 0)
+    assert np.array_equal(source.materialised(corpus)[0], pruned)
+    assert np.array_equal(SlotSource.compact(corpus, table).materialised(corpus)[0], pruned)
+    assert np.any(source.compact_slots == COMPACT_MISSING)
+
+
+def test_kernels_read_the_same_slots_compact_stored_and_from_no_source():
+    """The HMM's Viterbi alignment through compact slots, 4-byte slots, and (Models 3/4) the search."""
+    corpus = translated_corpus(4, 120, 30)
+    model = Aligner(AlignerConfig(schedule="1^2 H^2 3^1 4^1", word_classes=3)).train_corpus(corpus)
+    from dataclasses import replace
+    from eegiza.models.fertility import align_fertility
+    from eegiza.train import align_direction
+    hmm_model = replace(model.fwd, last_model="H")
+    compact = SlotSource.compact(corpus, model.fwd.ttable)
+    plain = sentence_slots(corpus, model.fwd.ttable)
+    for m in (hmm_model, model.fwd):
+        a, b = align_direction(m, corpus, compact), align_direction(m, corpus, plain)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    start, _ = align_direction(hmm_model, corpus, plain)
+    for slots in (SlotSource.none(), compact):   # Models 3/4 with no slots search the table
+        a = align_fertility(model.fwd.fertility, model.fwd.ttable, corpus, start, 2, 0.0, slots)
+        b = align_fertility(model.fwd.fertility, model.fwd.ttable, corpus, start, 2, 0.0, plain)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.array_equal(align_direction(model.fwd, corpus, SlotSource.none())[0],
+                          align_direction(model.fwd, corpus, plain)[0])
 
 
 def test_only_a_corpus_over_the_limit_looks_its_slots_up():

@@ -93,6 +93,7 @@ import numpy as np
 
 from ..corpus import ParallelCorpus, Side
 from ..iterations import IterationLog, perplexity
+from ..slot_source import SlotSource
 from ..ttable import PROB_FLOOR, fixed_to_float, reduce_counts
 from . import ibm3, ibm4
 from .fertility_estep import _chunk
@@ -187,12 +188,14 @@ def _pad(classes: np.ndarray, size: int) -> np.ndarray:
 def pass_logs(ttable, n_probs: np.ndarray, d_probs: np.ndarray, floor: float, corpus):
     """(log_t, log_n, log_d): :func:`eegiza.models.ibm3.logs_if_used` of the t-table, fertility and
     distortion tables for one pass of the fertility kernels over ``corpus``, which takes a log of t
-    per cell, of n per source word and fertility, of d per cell. float64 even for a float32 t-table
-    (8 bytes per entry while the pass runs): the logs are those of the stored probabilities, exactly
-    as the kernels took them per cell."""
+    per cell, of n per source word and fertility, of d per cell. The t-table's logs are taken per
+    cell instead (an empty array): a table of them would cost 8 bytes an entry while the pass runs
+    (63 MB for de-en's forward table) and saves nothing measurable: the hill-climbing dominates
+    (the demo's final Model-4 pass, 2026-12-06: 0.75 s either way on 2 threads). The others are float64 even for
+    a float32 t-table: the logs of the stored probabilities, exactly as the kernels took them per cell."""
     src_len, tgt_len = corpus.src.lengths.astype(np.int64), corpus.tgt.lengths.astype(np.int64)
     n_cells = int(np.dot(src_len + 1, tgt_len))
-    return (ibm3.logs_if_used(ttable.probs, floor, n_cells),
+    return (np.empty(0),   # (the same bits as ibm3.logs_if_used's: ibm3.entry_log)
             ibm3.logs_if_used(n_probs, floor, int(src_len.sum()) * n_probs.shape[1]),
             ibm3.logs_if_used(d_probs, floor, n_cells))
 
@@ -203,8 +206,8 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point: the t
     counts one shared array, the others one row per worker) when ``collect``; with ``decode`` (and
     ``collect``) also the alignment with uncertain links unaligned (``min_posterior``), else that is
-    an empty array. ``slots``: (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots` for
-    this corpus and table, if at hand.
+    an empty array. ``slots``: this corpus' slots in the table, if at hand: a
+    :class:`eegiza.slot_source.SlotSource` or (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots`.
     ``n_chunks`` workers on a thread pool (the kernels release the GIL) take blocks of sentences in
     turn, so a block of long sentences does not hold up the rest."""
     prm = model.params
@@ -230,7 +233,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     log_t, log_n, log_d = pass_logs(ttable, n_probs, d.probs, prm.prob_smooth, corpus)
     log_pegcut = float(np.log(prm.peggedcutoff)) if prm.peggedcutoff > 0 else -np.inf
     log_neighbour_cut = float(np.log(prm.neighbourcutoff)) if prm.neighbourcutoff > 0 else -np.inf
-    slot_arr, slot_off = slots if slots is not None else (np.zeros(0, np.int32), np.zeros(0, np.int64))
+    source = SlotSource.coerce(slots).arrays()
     n_blocks = min(n_sent, n_chunks * BLOCKS_PER_WORKER)
     blocks = iter(range(n_blocks))
     lock = threading.Lock()
@@ -249,7 +252,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
                    prm.countincreasecutoffal, bool(prm.pegging), log_pegcut, bool(prm.uselinkcache),
                    float(min_posterior), tc, nc[c], dc[c], pc[c], c1[c], cb[c], positions, scores, loglik,
-                   decoded, slot_arr, slot_off, log_neighbour_cut)
+                   decoded, source, log_neighbour_cut)
 
     if n_chunks == 1:   # one worker: this thread (starting a pool thread costs more than a short sentence)
         work(0)
@@ -315,8 +318,9 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     training, in ``model.output`` = (positions, scores), with the links whose neighbourhood
     posterior is below ``output_posterior`` unaligned (as :func:`align_fertility` would, but under
     the model before the last update, as GIZA++ writes its ``A3.final`` during the last iteration):
-    the training corpus then needs no second alignment pass. ``slots``: (slots, slot offsets) of
-    :func:`eegiza.ttable.sentence_slots` for ``corpus`` and ``ttable`` (the HMM's, reused), or None.
+    the training corpus then needs no second alignment pass. ``slots``: the slots of ``corpus`` in
+    ``ttable`` (the HMM's, reused): a :class:`eegiza.slot_source.SlotSource`, (slots, slot offsets)
+    of :func:`eegiza.ttable.sentence_slots`, or None (the kernels search the table).
     ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17).
 
     ``resume``: (model, k, positions) to continue an interrupted training (:mod:`eegiza.checkpoint`)
@@ -550,14 +554,17 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     left unaligned when its link holds less than that share of the probability of the climbed
     alignment's neighbourhood (the alignment plus every move and swap), an approximation of the
     link's posterior (posterior decoding; Model 4's neighbourhoods are peaked, so useful values
-    are close to 1). ``slots``: (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots` for
-    ``corpus`` and ``ttable``, if at hand (else the t-table is searched); with them, a corpus with
+    are close to 1). ``slots``: the slots of ``corpus`` in ``ttable``, if at hand, as
+    :func:`train_fertility` takes them (else the t-table is searched); with slots of 4 bytes
+    (:meth:`eegiza.slot_source.SlotSource.stored`, which do not need the source ids), a corpus with
     new source words (which would extend the fertility table by a copy) and fewer source tokens
     than the table has rows (a few pairs aligned with a loaded model) is aligned through
     :func:`used_tables` (same links and scores, no vocabulary-sized tables). ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
     n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
     n_train = len(model.n_table)
-    if slots is not None and run_corpus is None and len(corpus.src_vocab) > n_train > len(corpus.src.ids):
+    plain_slots = slots is not None and not (isinstance(slots, SlotSource) and not slots.is_stored
+                                             or isinstance(slots, SlotSource) and slots.is_compact)
+    if plain_slots and run_corpus is None and len(corpus.src_vocab) > n_train > len(corpus.src.ids):
         corpus, n_probs, src_class, tgt_class = used_tables(model, corpus)
     else:
         n_probs = _fertility_rows(model, corpus.src_vocab.words)

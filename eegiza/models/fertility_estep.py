@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..atomic import PREFETCH_AHEAD, atomic_add, prefetch_through
+from ..slot_source import sentence_block
 from ..ttable import COUNT_SCALE, find_slot
 from . import ibm3, ibm4, pegging
 from .fertility_search import _climb, _neighbour_deltas, _pegged_centres, _repair, _score
@@ -331,16 +332,17 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
            indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_, dm_, doff, dprobs, log_d, d_ign_l,
            d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, d1, d1_seen, db, db_seen, n_fcls, half, m4smooth,
            cutoff, pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb, positions, scores, loglik,
-           decoded, slots, slot_off, log_neighbour_cut):
+           decoded, source, log_neighbour_cut):
     """Sentences lo..hi-1 (one block; counts into the shared t counts and the rows of the worker that
-    runs it); ``slots``
-    and ``slot_off`` as :func:`eegiza.ttable.sentence_slots` gives them, or empty."""
+    runs it); ``source``: the corpus' slots (:meth:`eegiza.slot_source.SlotSource.arrays`; none: the
+    kernels search the table)."""
     m4 = (d1, d1_seen, db, db_seen, n_fcls, half, m4smooth, floor, c1, cb, log_neighbour_cut)
     for k in range(lo, hi):
         t_lo, t_hi = tgt_off[k], tgt_off[k + 1]
-        block = slots[slot_off[k]:slot_off[k + 1]] if len(slot_off) > 0 else slots[0:0]
+        e_sent = src_ids[src_off[k]:src_off[k + 1]]
+        block = sentence_block(source, k, e_sent)
         scores[k], loglik[k] = _sentence(
-            src_ids[src_off[k]:src_off[k + 1]], tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
+            e_sent, tgt_ids[t_lo:t_hi], start[t_lo:t_hi], positions[t_lo:t_hi], climb,
             neighbours, model4, collect, collect_d4, indptr, indices, probs, log_t, floor, n_probs, log_n, dk, dl_,
             dm_, doff, dprobs, log_d, d_ign_l, d_ign_m, log_p0, log_p1, deficient, src_class, tgt_class, m4, cutoff,
             pegged, log_pegcut, link_cache, min_posterior, tc, nc, dc, pc, c1, cb,
