@@ -35,7 +35,7 @@ After the Model 1/2/HMM iterations each t-table loses its entries below ``effect
 
 Every phase in which the Models 3/4 kernels run (their training, and the final alignment and the
 reverse slots derived for it after them) also holds, per direction (:func:`_fertility_arrays`,
-the larger direction's): the distortion table d(j | i, m) with its logs and one count row per
+the larger direction's): the distortion table d(j | i, m) (old and new at an M-step) and one count row per
 worker, the position table a(i | j, l) (old and new while an iteration rebuilds it), the fertility
 and Model-4 displacement tables likewise, and the alignments (4 bytes per target token for the
 start alignment, the iteration's and the last one's, and the other direction's last; without a
@@ -77,7 +77,7 @@ INDEX_BYTES = 4       # target id of a table entry; its probability takes the ta
 COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in place
 SLOT = 4              # a sentence slot (int32)
 COMPACT_SLOT = 2      # a compact sentence slot (eegiza.slot_source.SlotSource.compact)
-FLOAT = 8             # an entry of the Models 3/4 d, a, n and Model-4 tables, their logs and counts
+FLOAT = 8             # an entry of the Models 3/4 d, a, n and Model-4 tables and their counts
 ALIGNMENT = 4         # a target token's aligned position (int32)
 VB_BLOCK_BYTES = VB_BLOCK * 64   # the variational-Bayes M-step's temporaries per block (row ids, digammas)
 M34_WORKING_PER_TOKEN = 12.5     # Models 3/4 memory beyond the named arrays, bytes per target token (measured)
@@ -171,9 +171,9 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
 def _fertility_arrays(corpus, config: AlignerConfig) -> Dict[str, float]:
     """Bytes of what the Models 3/4 kernels of the direction P(tgt | src) of ``corpus`` hold
     beyond the t-table arrays (see the module docstring): the distortion table d(j | i, m) (its
-    values, their logs and one count row per worker), the position table a(i | j, l) (the old and
+    old and new values at an M-step and one count row per worker), the position table a(i | j, l) (the old and
     the new one while an iteration rebuilds it), the fertility and Model-4 displacement tables
-    (values, logs, one count row per worker), the alignments (4 bytes per token: the start
+    (old and new values, one count row per worker), the alignments (4 bytes per token: the start
     alignment, this and the last iteration's, without a final alignment pass the output too; and
     the last of the direction trained before) with four per-sentence arrays; and the measured rest
     (:data:`M34_WORKING_PER_TOKEN`)."""

@@ -301,7 +301,7 @@ def _unread_in_joint_estep(fwd, rev, rev_slot_map) -> list:
     """The arrays the joint Model 1/HMM iterations do not read (:mod:`eegiza.offload`): both tables'
     target ids, when the forward slots are stored (an index reads them), the reverse ones are mapped
     from them, and no Model 2 iteration (its kernels search the table) is left."""
-    if (rev_slot_map is None or fwd.source is None or not fwd.source.is_stored
+    if (rev_slot_map is None or fwd.source is None or fwd.source.needs_table_indices
             or any(name == "2" for name, _ in fwd.base_items)):
         return []
     return [(fwd.model.ttable, "indices"), (rev.model.ttable, "indices")]
