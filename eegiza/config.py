@@ -44,7 +44,7 @@ class AlignerConfig:
             "this many MB (0 = no limit)"))
     max_slot_mb: float = field(default=1024.0, metadata=_giza(
         "", "Model 1/HMM training and alignment store the t-table slot of every (source word or NULL, target word) "
-            "pair of the corpus while that takes at most this many MB (4 bytes a pair); a larger corpus looks the "
+            "pair of the corpus while that takes at most this many MB (2 bytes a pair); a larger corpus looks the "
             "slots up in a hashed index as it goes: less memory, a little slower, the same result (-1 = always "
             "store)"))
     prob_smooth: float = field(default=1e-7, metadata=_giza("probsmooth", "floor of every t(f|e) lookup"))

@@ -3,8 +3,9 @@ corpus, or looked up in a hashed index of the table as they go.
 
 A kernel of Model 1 or the HMM reads, for every (source + NULL, target) word pair (i, j) of a
 sentence pair, the t-table slot of (e_i, f_j) (:func:`eegiza.ttable.sentence_slots` lays them out).
-Stored once for all iterations they cost 4 bytes per such pair of the corpus: 174 MB for de-en's
-101k pairs, 2.6 GB for all 1.13M pairs of the Hansards, which is most of a large run's memory.
+Stored once for all iterations they cost 2 bytes per such pair of the corpus (compact, below; 4
+before): 87 MB for de-en's 101k pairs, 1.3 GB for all 1.13M pairs of the Hansards, which would be
+most of a large run's memory.
 Looked up as the kernels go they cost nothing to hold but a search per pair and pass. On this
 machine (one thread, de-en): a binary search in the table row 80 ns a pair; a hashed index 35 ns
 (:func:`build_index`: open addressing with linear probing over the table's slots, 4 bytes per
@@ -15,10 +16,10 @@ all: one read, no probe); 25 ns with each row's buckets and entries prefetched b
 (:func:`_prefetch_row`), so their misses overlap. A joint E-step then takes 1.7x (Model 1) and
 1.3x (HMM) its time with stored slots.
 
-``AlignerConfig.max_slot_mb`` decides (:func:`looks_up`): by default a corpus whose stored slots
+``AlignerConfig.max_slot_mb`` decides (:func:`looks_up`): by default a corpus whose compact slots
 would take more than 1 GB looks them up (of the shared pairs, only the whole Hansards: en-fr's
-first 300,000 lines store 700 MB, all 1.13M lines 2.6 GB). Either way a kernel sees the same
-slots, so results are bit-identical.
+first 300,000 lines store 350 MB, all 1.13M lines would store 1.3 GB). Either way a kernel sees
+the same slots, so results are bit-identical.
 
 Stored slots are kept compact (:meth:`SlotSource.compact`): 2 bytes a pair instead of 4, each the
 entry's position in its table row (the row's start added back as a kernel reads the pair's
@@ -48,7 +49,7 @@ from numba import njit, prange
 from .atomic import prefetch
 from .slot_transpose import corpus_slot_count
 from .tprune import remap_slots
-from .ttable import find_slot, first_occurrences, sentence_slots, slot_layout
+from .ttable import find_slot, first_occurrences, slot_dtype, slot_offsets
 
 BUCKETS_PER_ENTRY = 1.5
 #: memory of the dense rows (NULL and the most frequent source words: all 1.13M en-fr lines have
@@ -67,7 +68,8 @@ _MIX_F = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 def stored_bytes(corpus) -> int:
-    """What storing the corpus' sentence slots costs (4 bytes per (source + 1) x target word pair)."""
+    """What storing the corpus' sentence slots in 4 bytes costs (per (source + 1) x target word pair:
+    :func:`eegiza.ttable.sentence_slots`, :meth:`SlotSource.stored`)."""
     return 4 * corpus_slot_count(corpus)
 
 
@@ -89,8 +91,8 @@ def _dense_row_count(n_src: int, n_cols: int, budget: int) -> int:
 
 def looks_up(corpus, max_slot_mb: float) -> bool:
     """Whether kernels on ``corpus`` look their slots up (True) rather than store them:
-    storing them would take more than ``max_slot_mb`` MB (negative: always store; 0: never)."""
-    return max_slot_mb >= 0 and stored_bytes(corpus) > max_slot_mb * (1 << 20)
+    storing them compactly would take more than ``max_slot_mb`` MB (negative: always store; 0: never)."""
+    return max_slot_mb >= 0 and compact_bytes(corpus) > max_slot_mb * (1 << 20)
 
 
 def _bucket_count(nnz: int) -> int:
@@ -336,9 +338,8 @@ class SlotSource:
         """The slots of ``corpus`` in ``ttable``, searched once and stored in 2 bytes a pair (module
         docstring); the source holds the table's row pointers, not its target ids."""
         dense_of, dense = long_rows(ttable)
-        slot_off = np.zeros(len(corpus) + 1, np.int64)
-        np.cumsum((corpus.src.lengths.astype(np.int64) + 1) * corpus.tgt.lengths, out=slot_off[1:])
-        empty = np.zeros(0, np.int32 if ttable.nnz < 2 ** 31 else np.int64)   # the blocks' type
+        slot_off = slot_offsets(corpus.src.lengths, corpus.tgt.lengths)
+        empty = np.zeros(0, slot_dtype(ttable.nnz))   # the type of the blocks sentence_block gives
         compact = np.empty(slot_off[-1], np.uint16)
         _fill_compact(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
                       ttable.indices, dense_of, slot_off, compact)
@@ -407,7 +408,7 @@ class SlotSource:
         them out (what the tests compare the lookups with)."""
         if self.is_stored and not self.is_compact:
             return self.slots, self.slot_off
-        out, slot_off = slot_layout(corpus.src.lengths, corpus.tgt.lengths,
-                                    2 ** 31 if self.slots.dtype == np.int64 else len(self.indices))
+        slot_off = slot_offsets(corpus.src.lengths, corpus.tgt.lengths)
+        out = np.empty(slot_off[-1], self.slots.dtype if self.is_compact else slot_dtype(len(self.indices)))
         _looked_up_slots(self.arrays(), corpus.src.ids, corpus.src.offsets, slot_off, out)
         return out, slot_off

@@ -168,12 +168,24 @@ def _fill_sentence_slots(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, sl
                 slots[row + 1 + i] = find_slot(indptr, indices, src_ids[src_off[k] + i], f)
 
 
-def slot_layout(src_len: np.ndarray, tgt_len: np.ndarray, nnz: int):
-    """(an empty slot array, the slot offsets) of sentence pairs of these lengths in a table of
-    ``nnz`` entries, as :func:`sentence_slots` lays them out (int32 slots while they fit)."""
+def slot_offsets(src_len: np.ndarray, tgt_len: np.ndarray) -> np.ndarray:
+    """Where each sentence pair's block of slots starts (and the total at the end), as
+    :func:`sentence_slots` lays them out: (l + 1) m slots a pair."""
     slot_off = np.zeros(len(src_len) + 1, np.int64)
     np.cumsum((np.asarray(src_len, np.int64) + 1) * tgt_len, out=slot_off[1:])
-    return np.empty(slot_off[-1], np.int32 if nnz < 2 ** 31 else np.int64), slot_off
+    return slot_off
+
+
+def slot_dtype(nnz: int):
+    """The type of a slot of a table of ``nnz`` entries: int32 while they fit."""
+    return np.int32 if nnz < 2 ** 31 else np.int64
+
+
+def slot_layout(src_len: np.ndarray, tgt_len: np.ndarray, nnz: int):
+    """(an empty slot array, the slot offsets) of sentence pairs of these lengths in a table of
+    ``nnz`` entries, as :func:`sentence_slots` lays them out."""
+    slot_off = slot_offsets(src_len, tgt_len)
+    return np.empty(slot_off[-1], slot_dtype(nnz)), slot_off
 
 
 def sentence_slots(corpus, ttable: "TTable"):

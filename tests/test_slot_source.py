@@ -113,11 +113,11 @@ def test_kernels_read_the_same_slots_compact_stored_and_from_no_source():
 
 def test_only_a_corpus_over_the_limit_looks_its_slots_up():
     corpus = corpus_from_sentences(["a b", "c"], ["x y z", "w"])
-    assert stored_bytes(corpus) == 4 * (3 * 3 + 2 * 1)
+    assert stored_bytes(corpus) == 4 * (3 * 3 + 2 * 1) and compact_bytes(corpus) == 2 * (3 * 3 + 2 * 1)
     assert not looks_up(corpus, -1) and not looks_up(corpus, 1.0)
-    assert looks_up(corpus, 0) and looks_up(corpus, 40 / (1 << 20))
-    assert not looks_up(corpus, 44 / (1 << 20))
-    assert not AlignerConfig().max_slot_mb * (1 << 20) < stored_bytes(translated_corpus(1, 300, 60))
+    assert looks_up(corpus, 0) and looks_up(corpus, 20 / (1 << 20))
+    assert not looks_up(corpus, 22 / (1 << 20))
+    assert not AlignerConfig().max_slot_mb * (1 << 20) < compact_bytes(translated_corpus(1, 300, 60))
 
 
 @pytest.mark.parametrize("settings", [

@@ -558,8 +558,8 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     :func:`used_tables` (same links and scores, no vocabulary-sized tables). ``run_corpus``: replaces :func:`_run_corpus` (the Dask engine's, issue 17)."""
     n_chunks = numba.get_num_threads() if n_chunks is None else n_chunks
     n_train = len(model.n_table)
-    plain_slots = slots is not None and not (isinstance(slots, SlotSource) and not slots.is_stored
-                                             or isinstance(slots, SlotSource) and slots.is_compact)
+    source = SlotSource.coerce(slots)
+    plain_slots = source.is_stored and not source.is_compact   # (used_tables renumbers the source ids)
     if plain_slots and run_corpus is None and len(corpus.src_vocab) > n_train > len(corpus.src.ids):
         corpus, n_probs, src_class, tgt_class = used_tables(model, corpus)
     else:
@@ -569,7 +569,7 @@ def align_fertility(model: FertilityModel, ttable, corpus, start_positions, n_ch
     run = run_corpus or _run_corpus
     positions, scores, *_ = run(model, ttable, corpus, start_positions, n_probs, src_class, tgt_class, True,
                                 False, model.last_model == "4", False, False, n_chunks, min_link_posterior,
-                                slots=slots)
+                                slots=source)
     return positions, scores
 
 
