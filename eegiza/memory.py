@@ -51,7 +51,10 @@ align`` before pruning (peak / estimate, 2026-12-06): ro-en 408 / 410, de-en 944
 terms, with one fitted per t-table entry: 4,449 against a peak of 5,412); with pruning, through
 ``benchmarks/bench_align.py``: ro-en 411 / 392, de-en 866 / 863, en-fr 100k 762 / 800 (then
 with the text as Python strings, since dropped: de-en 832 / 863); with slots looked up, all
-1,130,551 en-fr lines under the ``--fast`` preset through ``eegiza align``: 1,806 / 1,785. The
+1,130,551 en-fr lines under the ``--fast`` preset through ``eegiza align``: 1,806 / 1,785. With
+compact slots, offloaded arrays and the Models 3/4 logs taken per cell (stop 29, peak / estimate
+through ``benchmarks/bench_align.py``): ro-en 345 / 345, de-en 640 / 653, en-fr 100k 568 / 601;
+all en-fr lines through ``eegiza align`` 1,795 / 1,785. The
 count rows grow with ``--threads``: each worker adds one of d (78 MB on all en-fr lines).
 ``--max-memory`` refuses a run whose estimate exceeds the limit (:class:`MemoryLimitError`),
 before any training work.
