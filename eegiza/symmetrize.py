@@ -225,6 +225,19 @@ def _check_flat(i, j, off, src_lens, tgt_lens, what):
                          f"{src_lens[s]}x{tgt_lens[s]} sentence pair")
 
 
+def _positions(values, what: str) -> np.ndarray:
+    """Link positions as int32, refusing what would not survive the conversion (a position of 2^31
+    or more would wrap to another one, a fraction be cut)."""
+    arr = np.asarray(values)
+    if arr.dtype != np.int32 and arr.size:
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"{what} link positions must be integers, not {arr.dtype}")
+        if arr.min() < 0 or arr.max() > np.iinfo(np.int32).max:
+            raise ValueError(f"{what} link position {int(arr.min() if arr.min() < 0 else arr.max())} "
+                             "is outside 0..2147483647")
+    return np.ascontiguousarray(arr, dtype=np.int32)
+
+
 def symmetrize_flat(fwd_i, fwd_j, fwd_offsets, rev_i, rev_j, rev_offsets, src_lens, tgt_lens,
                     method: str = "grow-diag-final-and"):
     """Symmetrise a corpus given as flat arrays: the links of sentence s are
@@ -232,7 +245,8 @@ def symmetrize_flat(fwd_i, fwd_j, fwd_offsets, rev_i, rev_j, rev_offsets, src_le
     Returns ``(out_i, out_j, out_offsets)`` in the same layout, each sentence sorted by (i, j);
     positions are int32 (a large corpus has many links), offsets int64."""
     code = _method_code(method)
-    fwd_i, fwd_j, rev_i, rev_j = (np.ascontiguousarray(a, dtype=np.int32) for a in (fwd_i, fwd_j, rev_i, rev_j))
+    fwd_i, fwd_j, rev_i, rev_j = (_positions(a, what) for a, what in
+                                  ((fwd_i, "fwd"), (fwd_j, "fwd"), (rev_i, "rev"), (rev_j, "rev")))
     fwd_offsets, rev_offsets, src_lens, tgt_lens = (
         np.ascontiguousarray(a, dtype=np.int64) for a in (fwd_offsets, rev_offsets, src_lens, tgt_lens))
     if src_lens.shape != tgt_lens.shape or src_lens.ndim != 1:

@@ -112,3 +112,12 @@ def test_flat_layout():
     assert out_off.tolist() == [0, 5, 5, 6]
     assert list(zip(out_i.tolist(), out_j.tolist())) == [
         (0, 0), (1, 1), (2, 2), (3, 4), (4, 3), (0, 0)]
+
+
+@pytest.mark.parametrize("bad,message", [(2 ** 32, "outside 0..2147483647"), (-1, "outside"),
+                                         (0.5, "must be integers")])
+def test_flat_layout_refuses_positions_int32_cannot_hold(bad, message):
+    """2**32 would wrap to 0, a position inside the sentence: refused, not silently changed."""
+    fwd_i = np.array([0, bad], dtype=np.float64 if isinstance(bad, float) else np.int64)
+    with pytest.raises(ValueError, match=message):
+        symmetrize_flat(fwd_i, np.array([0, 0]), [0, 2], np.array([0]), np.array([0]), [0, 1], [2], [1])
