@@ -125,14 +125,13 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     prob_bytes = np.dtype(config.storage_precision).itemsize
     tables = float(nnz_fwd + nnz_rev) * (INDEX_BYTES + prob_bytes)
     larger_table = float(max(nnz_fwd, nnz_rev)) * (INDEX_BYTES + prob_bytes)
-    models_in_order = [name for name, _ in parse_schedule(config.schedule)]
     corpus_bytes = float(corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes
                          + corpus.tgt.offsets.nbytes)
     models = {name for name, _ in parse_schedule(config.schedule)}
     phases: Dict[str, Dict[str, float]] = {}
     if models & set("12H"):
         if config.agreement:
-            ids_offloaded = not look_up and "2" not in models_in_order   # train._unread_in_joint_estep
+            ids_offloaded = not look_up and "2" not in models   # train._unread_in_joint_estep
             phases["Model 1/HMM by agreement"] = {
                 "t-tables": float(nnz_fwd + nnz_rev) * prob_bytes if ids_offloaded else tables,
                 "slots": slots_fwd, "reverse slot map": float(nnz_fwd) * SLOT,

@@ -151,7 +151,12 @@ def dense_rows(ttable, src_counts: np.ndarray, budget: int = DENSE_BYTES):
     n_rows = _dense_row_count(ttable.n_src, n_cols, budget)
     counts = np.asarray(src_counts, np.int64)[:ttable.n_src].copy()
     counts[0] = np.iinfo(np.int64).max   # NULL: in every sentence
-    chosen = np.argsort(-counts, kind="stable")[:n_rows]
+    return _dense_table(ttable, np.argsort(-counts, kind="stable")[:n_rows], n_cols)
+
+
+def _dense_table(ttable, chosen: np.ndarray, n_cols: int) -> tuple:
+    """(row of each source word in the dense table or -1, the dense table of the rows ``chosen``:
+    the slot of each of ``n_cols`` target ids, -1 where absent)."""
     dense_of = np.full(ttable.n_src, -1, np.int32)
     dense_of[chosen] = np.arange(len(chosen), dtype=np.int32)
     dense = np.full((len(chosen), n_cols), -1, np.int32)
@@ -291,14 +296,8 @@ def _remap_dense(dense, remap):
 def long_rows(ttable) -> tuple:
     """(row of each source word in a dense table or -1, the dense table: the slot of every target id
     in that row, -1 where absent) for the rows of ``ttable`` too long for a compact slot."""
-    sizes = np.diff(ttable.indptr)
-    chosen = np.flatnonzero(sizes > COMPACT_MISSING)
-    dense_of = np.full(ttable.n_src, -1, np.int32)
-    dense_of[chosen] = np.arange(len(chosen), dtype=np.int32)
-    n_cols = int(ttable.indices.max(initial=0)) + 1 if len(chosen) else 0
-    dense = np.full((len(chosen), n_cols), -1, np.int32)
-    _fill_dense(ttable.indptr, ttable.indices, chosen, dense)
-    return dense_of, dense
+    chosen = np.flatnonzero(np.diff(ttable.indptr) > COMPACT_MISSING)
+    return _dense_table(ttable, chosen, int(ttable.indices.max(initial=0)) + 1 if len(chosen) else 0)
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -232,8 +232,9 @@ def _positions(values, what: str) -> np.ndarray:
     if arr.dtype != np.int32 and arr.size:
         if not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(f"{what} link positions must be integers, not {arr.dtype}")
-        if arr.min() < 0 or arr.max() > np.iinfo(np.int32).max:
-            raise ValueError(f"{what} link position {int(arr.min() if arr.min() < 0 else arr.max())} "
+        lowest, highest = arr.min(), arr.max()
+        if lowest < 0 or highest > np.iinfo(np.int32).max:
+            raise ValueError(f"{what} link position {int(lowest if lowest < 0 else highest)} "
                              "is outside 0..2147483647")
     return np.ascontiguousarray(arr, dtype=np.int32)
 
