@@ -35,19 +35,20 @@ from llvmlite import ir
 
 @intrinsic
 def atomic_add(typingctx, array, index, value):
-    """``array[index] += value`` atomically for a 1-d int64 array (no bounds check, no negative
-    indices); returns the previous value."""
-    if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype == types.int64
+    """``array[index] += value`` atomically for a 1-d int64, uint32 or int32 array (no bounds
+    check, no negative indices; ``value`` is cast to the array's type); returns the previous value."""
+    if not (isinstance(array, types.Array) and array.ndim == 1
+            and array.dtype in (types.int64, types.uint32, types.int32)
             and isinstance(index, types.Integer) and isinstance(value, types.Integer)):
         return None
-    signature = types.int64(array, index, value)
+    signature = array.dtype(array, index, value)
 
     def codegen(context, builder, sig, args):
         array_type, index_type, value_type = sig.args
         array_value, index_value, added = args
         ary = context.make_array(array_type)(context, builder, array_value)
         index_value = context.cast(builder, index_value, index_type, types.intp)
-        added = context.cast(builder, added, value_type, types.int64)
+        added = context.cast(builder, added, value_type, array_type.dtype)
         pointer = cgutils.get_item_pointer(context, builder, array_type, ary, [index_value], wraparound=False)
         return builder.atomic_rmw("add", pointer, added, "monotonic")
 

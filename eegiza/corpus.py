@@ -26,7 +26,7 @@ import sys
 from collections import ChainMap
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -83,17 +83,23 @@ class ExtendedWords(SequenceABC):
 
 @dataclass
 class Vocab:
-    """Words and their ids: ``words[0]`` is NULL, ``index[word] == id``, ``counts[id]`` corpus frequency."""
+    """Words and their ids: ``words[0]`` is NULL, ``index[word] == id``, ``counts[id]`` corpus frequency.
+    The index is built when first used (numbering new text with the vocabulary, reading word
+    classes): training a corpus numbered with it needs none (it would hold de-en's 169k words again,
+    10 MB)."""
 
     words: list
     counts: np.ndarray
-    index: dict = field(default=None, repr=False)
+    given_index: Optional[Mapping] = field(default=None, repr=False, compare=False)
     _seed: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
     _padded_counts: Optional[np.ndarray] = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self):
-        if self.index is None:
-            self.index = {w: i for i, w in enumerate(self.words) if i > 0}
+    @property
+    def index(self) -> Mapping:
+        """word -> id (the NULL word left out)."""
+        if self.given_index is None:
+            self.given_index = {w: i for i, w in enumerate(self.words) if i > 0}
+        return self.given_index
 
     def __len__(self):
         return len(self.words)

@@ -38,8 +38,8 @@ def own_keep(ttable, cutoff: float) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _pruned_arrays(indptr, indices, probs, keep, remap):
-    """(indptr, indices, probs) of the kept entries, and ``remap`` (old slot -> new, -1) filled."""
+def _pruned_arrays(indptr, indices, probs, keep):
+    """(indptr, indices, probs) of the kept entries."""
     n_kept = 0
     for s in range(len(keep)):
         if keep[s]:
@@ -53,21 +53,30 @@ def _pruned_arrays(indptr, indices, probs, keep, remap):
             if keep[s]:
                 new_indices[t] = indices[s]
                 new_probs[t] = probs[s]
-                remap[s] = t
                 t += 1
-            else:
-                remap[s] = -1
         new_indptr[e + 1] = t
     return new_indptr, new_indices, new_probs
 
 
+@njit(cache=True, nogil=True)
+def _fill_remap(keep, remap):
+    t = 0
+    for s in range(len(keep)):
+        if keep[s]:
+            remap[s] = t
+            t += 1
+        else:
+            remap[s] = -1
+
+
 def prune_table(ttable, keep: np.ndarray) -> np.ndarray:
     """Keep only the entries ``keep`` of ``ttable`` (its arrays are replaced); returns the slot
-    map: new slot of each old slot, -1 for a removed entry (int32 while slots fit)."""
-    remap = np.empty(ttable.nnz, np.int32 if ttable.nnz < 2 ** 31 else np.int64)
-    indptr, indices, probs = _pruned_arrays(ttable.indptr, ttable.indices, ttable.probs,
-                                            np.ascontiguousarray(keep, np.bool_), remap)
-    ttable.indptr, ttable.indices, ttable.probs = indptr, indices, probs
+    map: new slot of each old slot, -1 for a removed entry (int32 while slots fit). The map is
+    made once the old arrays are gone (their memory, not the map's, is what the new arrays need)."""
+    keep = np.ascontiguousarray(keep, np.bool_)
+    ttable.indptr, ttable.indices, ttable.probs = _pruned_arrays(ttable.indptr, ttable.indices, ttable.probs, keep)
+    remap = np.empty(len(keep), np.int32 if len(keep) < 2 ** 31 else np.int64)
+    _fill_remap(keep, remap)
     return remap
 
 

@@ -32,7 +32,7 @@ from .schedule import MODEL_NAMES, ScheduleError, parse_schedule
 from .slot_source import SlotSource, looks_up
 from .slot_transpose import REUSE_MAX_SLOTS, SlotTranspose, corpus_slot_count
 from .tprune import own_keep, prune_table, slot_map
-from .ttable import TTable, fixed_to_float
+from .ttable import TTable, fixed_to_float, row_sums
 
 
 @dataclass
@@ -115,18 +115,16 @@ def variational_bayes_probs(indptr: np.ndarray, counts: np.ndarray, alpha: float
     """t(f|e) = exp(psi(c(e,f) + a)) / exp(psi(c(e) + a * V_e)), V_e the row's size (Riley &
     Gildea 2012; fast_align ``-v``). Sub-normalised: rare words stop "collecting" translations.
     Computed in blocks of :data:`VB_BLOCK` slots, so the only table-sized array is the result
-    (``out``, if given, which may not be ``counts``)."""
+    (``out``, if given, which may not be ``counts``); float32 counts are summed in float64."""
     sizes = np.diff(indptr)
-    row_total = np.add.reduceat(counts, indptr[:-1][sizes > 0]) if len(counts) else np.zeros(0)
-    totals = np.zeros(len(sizes))
-    totals[sizes > 0] = row_total
-    row_denom = digamma(totals + alpha * sizes)
+    row_denom = digamma(row_sums(indptr, counts) + alpha * sizes)
     out = np.empty(len(counts)) if out is None else out
     first = 0   # blocks of whole rows, about VB_BLOCK slots each (one row if it is longer)
     while first < len(sizes):
         end = max(first + 1, int(np.searchsorted(indptr, indptr[first] + VB_BLOCK, side="right")) - 1)
         lo, hi = indptr[first], indptr[end]
-        out[lo:hi] = np.exp(digamma(counts[lo:hi] + alpha) - np.repeat(row_denom[first:end], sizes[first:end]))
+        out[lo:hi] = np.exp(digamma(np.asarray(counts[lo:hi], np.float64) + alpha)
+                            - np.repeat(row_denom[first:end], sizes[first:end]))
         first = end
     return out
 
@@ -235,6 +233,9 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
     release_free_memory()
     profile.mark("co-occurrence tables")
     with ThreadPoolExecutor(max_workers=1) as m_steps, Offloaded(_unread_in_joint_estep(fwd, rev, rev_slot_map)):
+        # the translation counts in 4-byte entries where they fit (eegiza.fixed_counts)
+        layouts = (agreement.count_layouts(corpus, fwd.estep_arrays()[0], *rev_slot_map, fwd.model.ttable.nnz,
+                                           rev.model.ttable.nnz) if rev_slot_map is not None else None)
         for name, it in fwd.base_iterations():
             if it == 1:
                 fwd.begin(name)
@@ -254,14 +255,15 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
                  r_loglik) = agreement.estep(
                     is_hmm, config.agreement_power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids,
                     corpus.tgt.offsets, config.prob_smooth, config.hmm_p_null, config.hmm_jump_smooth,
-                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[1:])
+                    numba.get_num_threads(), *fwd.estep_arrays(), *rev_slot_map, *rev.estep_arrays()[1:],
+                    layouts[0].zeros(), layouts[1].zeros())
             if is_hmm:
                 fwd.set_jumps(f_jumps, f_starts)
                 rev.set_jumps(r_jumps, r_starts)
             # float counts in the fixed-point arrays' memory; then both M-steps at once (mostly
             # NumPy/SciPy, one core each; the directions share nothing)
-            f_counts = fixed_to_float(f_counts)
-            r_counts = fixed_to_float(r_counts)
+            f_counts = fixed_to_float(f_counts, fwd.model.ttable.probs.dtype)
+            r_counts = fixed_to_float(r_counts, rev.model.ttable.probs.dtype)
             if _concurrent_kernels_ok():
                 rev_update = m_steps.submit(rev.update_t, name, r_counts)
                 fwd.update_t(name, f_counts)
@@ -272,12 +274,14 @@ def _train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior, fwd_
             del f_counts, r_counts
             fwd.close_iteration(name, it, f_loglik, t0)
             rev.close_iteration(name, it, r_loglik, t0)
+        # each direction prunes its own t-table (eegiza.tprune), one after the other while the
+        # other's target ids are still out of memory; the pruned arrays replace the offloaded ones
+        del rev_slot_map, layouts
+        fwd.prune_negligible_t()
+        rev.prune_negligible_t()   # (now: its table is held, smaller, while the forward direction trains)
     # Models 3/4 one direction after the other (both cores are busy within each); without pruning
     # the reverse direction's slots are the forward ones transposed (slot_transpose), built when it
-    # gets there; each direction prunes its own t-table (eegiza.tprune), so then it searches its own
-    del rev_slot_map
-    fwd.prune_negligible_t()
-    rev.prune_negligible_t()   # (now: its table is held, smaller, while the forward direction trains)
+    # gets there; after pruning it searches its own
     keep_slots = (rev.wants_slots() and corpus_slot_count(corpus) <= REUSE_MAX_SLOTS
                   and not (fwd.model.t_pruned_below or rev.model.t_pruned_below))
     # each direction's table is out of memory while the other one's Models 3/4 train (eegiza.offload)
@@ -493,7 +497,8 @@ class _DirectionTraining:
     def update_t(self, name: str, chunk_counts) -> None:
         """The M-step of t(f|e) (with the prior, if any) from fixed-point counts (consumed) or
         float counts."""
-        counts = fixed_to_float(chunk_counts) if chunk_counts.dtype == np.int64 else chunk_counts
+        counts = (fixed_to_float(chunk_counts, self.model.ttable.probs.dtype)
+                  if isinstance(chunk_counts, tuple) or chunk_counts.dtype == np.int64 else chunk_counts)
         del chunk_counts
         if self.prior is not None:
             self.prior.current_model = name
@@ -559,47 +564,54 @@ class _DirectionTraining:
         model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
         if fertility_left:
-            model.last_model = model.base_model
-            if self.start is None:
-                self.start, _ = align_direction(model, corpus, slots, engine=self.engine,
-                                                max_slot_mb=config.max_slot_mb)
-            start = self.start
-            self._end_phase("Model 3/4 start alignment")
-            params = fertility_params or fertility_params_of(config)
-            if tgt_class is None:
-                tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
-
-            def fertility_t_update(table, counts, model_name):
-                # maximum likelihood: a variational-Bayes t made Models 3/4 worse (ro-en gdfa 30.75 -> 31.85,
-                # en-fr 10.33 -> 11.05); the embedding prior applies if prior_models names the model
-                if prior is not None:
-                    prior.current_model = model_name
-                m_step(table, counts, config, prior, bayes=False)
-
-            def fertility_iteration(name, it, fertility, positions, scores):
-                model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
-                model.log.append(fertility.log[-1])
-                self.done += 1
-                self._end_phase(PHASE_NAMES[fertility.log[-1].model])
-                if self.on_iteration is not None:
-                    self.on_iteration(name, it, model)
-
-            initial = self.initial
-            # the last iteration's alignment is the training corpus' output only without a final
-            # alignment pass (api.align_corpus); otherwise it would be 4 bytes per target token unused
-            output_posterior = None if config.final_alignment_pass else model.min_link_posterior
-            model.fertility = train_fertility(corpus, model.ttable, start, self.fertility_items, model.src_class,
-                                              tgt_class, params, numba.get_num_threads(), self.progress,
-                                              t_update=fertility_t_update,
-                                              initial=None if initial is None or self.base_items else initial.fertility,
-                                              on_iteration=fertility_iteration,
-                                              output_posterior=output_posterior, slots=slots,
-                                              run_corpus=None if self.engine is None else self.engine.run_corpus,
-                                              resume=(model.fertility, fertility_done, model.found[0])
-                                              if fertility_done else None)
-            self.start = None   # all Models 3/4 iterations done: no resume needs the start alignment
+            # the table's target ids are unread from here to the end of Models 3/4 when the slots are stored
+            with Offloaded([(model.ttable, "indices")] if stored and self.engine is None else []):
+                self._fertility(model, slots, fertility_done, tgt_class, fertility_params)
         model.last_model = parse_schedule(config.schedule)[-1][0]
         return model
+
+    def _fertility(self, model, slots, fertility_done, tgt_class, fertility_params) -> None:
+        """:meth:`finish`'s Models 3/4: the start alignment, then the iterations left."""
+        corpus, config, prior = self.corpus, self.config, self.prior
+        model.last_model = model.base_model
+        if self.start is None:
+            self.start, _ = align_direction(model, corpus, slots, engine=self.engine,
+                                            max_slot_mb=config.max_slot_mb)
+        start = self.start
+        self._end_phase("Model 3/4 start alignment")
+        params = fertility_params or fertility_params_of(config)
+        if tgt_class is None:
+            tgt_class = np.zeros(len(corpus.tgt_vocab), np.int32)
+
+        def fertility_t_update(table, counts, model_name):
+            # maximum likelihood: a variational-Bayes t made Models 3/4 worse (ro-en gdfa 30.75 -> 31.85,
+            # en-fr 10.33 -> 11.05); the embedding prior applies if prior_models names the model
+            if prior is not None:
+                prior.current_model = model_name
+            m_step(table, counts, config, prior, bayes=False)
+
+        def fertility_iteration(name, it, fertility, positions, scores):
+            model.fertility, model.last_model, model.found = fertility, name, (positions, scores)
+            model.log.append(fertility.log[-1])
+            self.done += 1
+            self._end_phase(PHASE_NAMES[fertility.log[-1].model])
+            if self.on_iteration is not None:
+                self.on_iteration(name, it, model)
+
+        initial = self.initial
+        # the last iteration's alignment is the training corpus' output only without a final
+        # alignment pass (api.align_corpus); otherwise it would be 4 bytes per target token unused
+        output_posterior = None if config.final_alignment_pass else model.min_link_posterior
+        model.fertility = train_fertility(corpus, model.ttable, start, self.fertility_items, model.src_class,
+                                          tgt_class, params, numba.get_num_threads(), self.progress,
+                                          t_update=fertility_t_update,
+                                          initial=None if initial is None or self.base_items else initial.fertility,
+                                          on_iteration=fertility_iteration,
+                                          output_posterior=output_posterior, slots=slots,
+                                          run_corpus=None if self.engine is None else self.engine.run_corpus,
+                                          resume=(model.fertility, fertility_done, model.found[0])
+                                          if fertility_done else None)
+        self.start = None   # all Models 3/4 iterations done: no resume needs the start alignment
 
 
 def training_alignment(model: DirectionModel):

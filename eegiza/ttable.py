@@ -18,7 +18,8 @@ Counts collected by the E-step kernels are fixed-point integers (``COUNT_SCALE``
 unit of probability mass): integer addition is associative, so the counts are bit-identical
 whatever the number of threads and however sentences are split among them. The threads add into
 one shared count array (:func:`eegiza.atomic.atomic_add`), so counting costs 8 bytes per slot
-whatever the number of threads; :func:`fixed_to_float` turns it into float counts in place and
+whatever the number of threads, or about 4.4 in the split layout of :mod:`eegiza.fixed_counts`
+(agreement training and Models 3/4); :func:`fixed_to_float` turns it into float counts in place and
 the M-step (:meth:`TTable.set_from_counts`) writes the new probabilities over the old ones.
 """
 from __future__ import annotations
@@ -30,9 +31,9 @@ import numpy as np
 from numba import njit, prange
 
 from .atomic import PREFETCH_AHEAD, atomic_add, prefetch_start, prefetch_through
+from .fixed_counts import COUNT_SCALE, add_split, to_float, to_int64
 
 PROB_FLOOR = 1e-7
-COUNT_SCALE = float(2 ** 30)
 #: storage of t(f|e): "float32" or "float64" (``AlignerConfig.storage_precision``: its
 #: ``table_precision``, "auto" resolved to float32, or float64 with an embedding prior)
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
@@ -232,6 +233,18 @@ def add_slot_counts(gamma, slots, counts):
             atomic_add(counts, s, np.int64(flat[x] * COUNT_SCALE + 0.5))
 
 
+@njit(cache=True, nogil=True)
+def add_split_slot_counts(gamma, slots, low, heavy):
+    """:func:`add_slot_counts` into split counts (low, heavy) (:mod:`eegiza.fixed_counts`)."""
+    flat = gamma.ravel()
+    prefetch_start(low, slots)
+    for x in range(len(flat)):
+        prefetch_through(low, slots, x + PREFETCH_AHEAD)
+        s = slots[x]
+        if s >= 0:
+            add_split(low, heavy, s, np.int64(flat[x] * COUNT_SCALE + 0.5))
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _reduce_chunks(chunk_counts):
     n_chunks, n = chunk_counts.shape
@@ -246,8 +259,10 @@ def _reduce_chunks(chunk_counts):
 
 
 def reduce_counts(counts):
-    """Float counts (a new array) from fixed-point counts: one shared row (1-d) or one row per
-    chunk of sentences (2-d, summed)."""
+    """Float counts (a new array) from fixed-point counts: one shared row (1-d, or split:
+    :mod:`eegiza.fixed_counts`) or one row per chunk of sentences (2-d, summed)."""
+    if isinstance(counts, tuple):
+        counts = to_int64(counts)
     if counts.ndim == 1:
         return counts * (1.0 / COUNT_SCALE)
     return _reduce_chunks(counts)
@@ -260,14 +275,41 @@ def _to_float_inplace(fixed, out):
         out[s] = fixed[s] * scale
 
 
-def fixed_to_float(counts):
+def fixed_to_float(counts, dtype=np.float32):
     """Float counts from fixed-point counts, reusing a 1-d int64 array's memory (``counts`` is
-    consumed: it then holds the floats' bits); 2-d per-chunk counts are summed into a new array."""
+    consumed: it then holds the floats' bits); split counts (:mod:`eegiza.fixed_counts`) become
+    ``dtype`` (the table's: float32 in their own memory); 2-d per-chunk counts are summed into a
+    new array."""
+    if isinstance(counts, tuple):
+        return to_float(counts, dtype)
     if counts.ndim != 1 or counts.dtype != np.int64:
         return reduce_counts(counts)
     out = counts.view(np.float64)
     _to_float_inplace(counts, out)
     return out
+
+
+def row_sums(indptr, values) -> np.ndarray:
+    """Each CSR row's sum, in float64 (float32 values are summed in float64 as they are read,
+    without a float64 copy of the array)."""
+    out = np.zeros(len(indptr) - 1)
+    if values.dtype == np.float64:
+        sizes = np.diff(indptr)
+        nonempty = sizes > 0
+        if len(values):
+            out[nonempty] = np.add.reduceat(values, indptr[:-1][nonempty])
+    else:
+        _row_sums_into(indptr, values, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _row_sums_into(indptr, values, out):
+    for e in range(len(indptr) - 1):
+        total = 0.0
+        for s in range(indptr[e], indptr[e + 1]):
+            total += values[s]
+        out[e] = total
 
 
 def normalise_rows(indptr, values, out=None):

@@ -7,6 +7,7 @@ import pytest
 import reference_models as ref
 from eegiza import Aligner, AlignerConfig, aer, read_gold
 from eegiza.cli.demo import demo_files
+from eegiza.fixed_counts import to_int64
 from eegiza.models import agreement, hmm
 from eegiza.slot_source import SlotSource
 from eegiza.train import train_pair
@@ -56,13 +57,15 @@ def test_joint_estep_matches_the_formula_over_enumerated_posteriors(use_hmm, pow
         rev_post = [ref.model1_posteriors(s, g, t_rev) for s, g in rev_pairs]
     want_fwd, want_rev = ref.agreement_counts(fwd_pairs, fwd_post, rev_post, power)
 
+    source, rev_map = SlotSource.of(corpus, fwd_tt, look_up).arrays(), agreement.reverse_slot_map(fwd_tt, rev_tt)
+    layouts = agreement.count_layouts(corpus, source, *rev_map, fwd_tt.nnz, rev_tt.nnz)
     out = agreement.estep(use_hmm, power, corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, 1e-7,
-                          0.2, 0.2, 2, SlotSource.of(corpus, fwd_tt, look_up).arrays(), fwd_tt.probs, src_class, fwd_jump, fwd_start,
-                          *agreement.reverse_slot_map(fwd_tt, rev_tt), rev_tt.probs, tgt_class,
-                          rev_jump, rev_start)
+                          0.2, 0.2, 2, source, fwd_tt.probs, src_class, fwd_jump, fwd_start,
+                          *rev_map, rev_tt.probs, tgt_class, rev_jump, rev_start,
+                          layouts[0].zeros(), layouts[1].zeros())
     f_counts, f_jumps, f_starts, f_loglik, r_counts, r_jumps, r_starts, r_loglik = out
-    for tt, chunk_counts, want in ((fwd_tt, f_counts, want_fwd), (rev_tt, r_counts, want_rev)):
-        got = count_dict(tt, reduce_counts(chunk_counts))
+    for tt, split_counts, want in ((fwd_tt, f_counts, want_fwd), (rev_tt, r_counts, want_rev)):
+        got = count_dict(tt, reduce_counts(to_int64(split_counts)))
         assert set(want) <= set(got)
         for key, value in got.items():
             assert value == pytest.approx(want.get(key, 0.0), abs=1e-6)

@@ -27,6 +27,14 @@ def test_arrays_are_memory_maps_inside_and_back_in_memory_after():
     assert not os.path.exists(folder)
 
 
+def test_an_array_replaced_inside_the_block_stays_as_replaced():
+    holder = types.SimpleNamespace(big=np.arange(1 << 19, dtype=np.int64))
+    replacement = np.arange(1 << 18, dtype=np.int32)   # e.g. a table pruned inside the block
+    with Offloaded([(holder, "big")]):
+        holder.big = replacement
+    assert holder.big is replacement
+
+
 def test_an_interrupted_block_restores_the_arrays_and_removes_the_file():
     holder = types.SimpleNamespace(big=np.arange(1 << 19, dtype=np.int64))
     with pytest.raises(KeyboardInterrupt):

@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from ..corpus import ParallelCorpus, Side, Vocab
+from ..fixed_counts import to_int64
 from ..slot_source import SlotSource
 from ..ttable import COUNT_SCALE, TTable, cooccurrence_csr, sentence_slots
 
@@ -94,12 +95,15 @@ def agreement_task(shard: ShardData, fwd: ShardSlots, rev: ShardSlots, use_hmm, 
     if getattr(rev, "from_forward", None) is None:   # the reverse slots as the forward ones mapped, kept on the worker
         rev.from_forward = agreement.reverse_slot_map(TTable(fwd.indptr, fwd.indices, np.zeros(0)),
                                                       TTable(rev.indptr, rev.indices, np.zeros(0)))
+        rev.count_layouts = agreement.count_layouts(shard.corpus(False), fwd.source(), *rev.from_forward,
+                                                    len(fwd.indices), len(rev.indices))
     f_counts, f_jumps, f_starts, f_ll, r_counts, r_jumps, r_starts, r_ll = agreement.estep(
         use_hmm, power, shard.src.ids, shard.src.offsets, shard.tgt.ids, shard.tgt.offsets, floor, p_null, smooth,
         numba.get_num_threads(), fwd.source(), fwd_probs, fwd_class, fwd_jump, fwd_start,
-        *rev.from_forward, rev_probs, rev_class, rev_jump, rev_start)
-    out = (_sum_rows(f_counts), as_int_counts(f_jumps), as_int_counts(f_starts), f_ll,
-           _sum_rows(r_counts), as_int_counts(r_jumps), as_int_counts(r_starts), r_ll)
+        *rev.from_forward, rev_probs, rev_class, rev_jump, rev_start,
+        rev.count_layouts[0].zeros(), rev.count_layouts[1].zeros())
+    out = (to_int64(f_counts), as_int_counts(f_jumps), as_int_counts(f_starts), f_ll,
+           to_int64(r_counts), as_int_counts(r_jumps), as_int_counts(r_starts), r_ll)
     return out, time.perf_counter() - t0
 
 
@@ -198,5 +202,5 @@ def fertility_task(shard: ShardData, sl: ShardSlots, model, probs, start, n_prob
     positions, scores, loglik, tc, nc, dc, pc, c1, cb, decoded = fertility._run_corpus(
         model, table, c, start, n_probs, src_class, tgt_class, climb, neighbours, from_model4, collect, collect_d4,
         numba.get_num_threads(), min_posterior, decode=decode, slots=(sl.slots, sl.slot_off))
-    counts = tuple(_sum_rows(x) for x in (tc, nc, dc, pc, c1, cb))
+    counts = tuple(_sum_rows(x) for x in (to_int64(tc), nc, dc, pc, c1, cb))
     return (positions, scores, loglik, counts, decoded), time.perf_counter() - t0

@@ -27,6 +27,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from numba import njit, prange
 
+from ..ttable import row_sums
 from .mapping import MappingError, topk_mean_similarity, unit_rows
 
 
@@ -95,15 +96,6 @@ def _interpolate(indptr, probs, row_ptr, slots, values, has_prior, weight_counts
             probs[s] = v / denom
 
 
-def _row_sums(indptr: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    sizes = np.diff(indptr)
-    out = np.zeros(len(sizes))
-    nonempty = sizes > 0
-    if len(counts):
-        out[nonempty] = np.add.reduceat(counts, indptr[:-1][nonempty])
-    return out
-
-
 class EmbeddingPrior:
     """A prior over one direction's t-table slots, kept sparse, and its interpolation into EM (the
     embedding prior's p_emb; the cognate prior of :mod:`eegiza.cognates` uses it too)."""
@@ -133,7 +125,7 @@ class EmbeddingPrior:
         if self.src_counts is not None:
             weight = self.src_counts
         else:
-            weight = _row_sums(ttable.indptr, np.asarray(counts, np.float64))
+            weight = row_sums(ttable.indptr, counts)
         row_ptr = np.searchsorted(self.slots, ttable.indptr)
         _interpolate(ttable.indptr, ttable.probs, row_ptr, self.slots, self.values, self.has_prior, weight,
                      self.lam)   # in place, in the table's own precision
@@ -262,7 +254,7 @@ def make_prior_factory(src_words: Sequence[str], tgt_words: Sequence[str], src_v
         if ttable.n_src != len(src_words):
             raise ValueError(f"t-table has {ttable.n_src} source rows, the prior's vocabulary {len(src_words)}")
         p = compute_prior_probs(ttable, src_rows, tgt_rows, x, z, r, top_k, temperature)
-        has_prior = _row_sums(ttable.indptr, p) > 0
+        has_prior = row_sums(ttable.indptr, p) > 0
         return EmbeddingPrior(p, has_prior, lam, src_counts, models)
 
     return factory

@@ -32,10 +32,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..atomic import claim_block
+from ..atomic import WORKERS, claim_block
+from ..fixed_counts import CountLayout, add_cells
 from ..slot_source import sentence_block
 from ..slot_transpose import reverse_block, reverse_slot_map  # noqa: F401 (reverse_slot_map: for estep's callers)
-from ..ttable import COUNT_SCALE, add_slot_counts
+from ..ttable import COUNT_SCALE, add_split_slot_counts
 from . import hmm, ibm1
 
 
@@ -73,21 +74,55 @@ def agree(gamma_fwd, gamma_rev, power):
     _rescale_to_own_mass(gamma_rev, q.T)
 
 
+def count_layouts(corpus, fwd_source, rev_map, rev_null, fwd_nnz: int, rev_nnz: int) -> tuple:
+    """The (forward, reverse) :class:`eegiza.fixed_counts.CountLayout` of the joint E-step's
+    translation counts (arguments as :func:`estep`'s; the cells of a pair are those its posteriors
+    reach there)."""
+    fwd_cells = np.zeros(fwd_nnz, np.uint32)
+    rev_cells = np.zeros(rev_nnz, np.uint32)
+    _count_cells(corpus.src.ids, corpus.src.offsets, corpus.tgt.offsets, fwd_source, rev_map, rev_null,
+                 fwd_cells, rev_cells)
+    fwd_layout = CountLayout.from_cells(fwd_cells)
+    del fwd_cells
+    return fwd_layout, CountLayout.from_cells(rev_cells)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _count_cells(src_ids, src_off, tgt_off, fwd_source, rev_map, rev_null, fwd_cells, rev_cells):
+    n_sent = len(src_off) - 1
+    longest = 0
+    for k in range(n_sent):
+        longest = max(longest, (tgt_off[k + 1] - tgt_off[k] + 1) * (src_off[k + 1] - src_off[k]))
+    counter = np.zeros(1, np.int64)
+    for _ in prange(WORKERS):
+        rev_buffer = np.empty(longest, fwd_source[0].dtype)
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                src = src_ids[src_off[k]:src_off[k + 1]]
+                fwd_block = sentence_block(fwd_source, k, src)
+                add_cells(fwd_block, fwd_cells)
+                add_cells(reverse_block(fwd_block, src, tgt_off[k + 1] - tgt_off[k], rev_map, rev_null, rev_buffer),
+                          rev_cells)
+            lo, hi = claim_block(counter, n_sent)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smooth, n_chunks,
           fwd_source, fwd_probs, fwd_class, fwd_jump, fwd_start,
-          rev_map, rev_null, rev_probs, rev_class, rev_jump, rev_start):
+          rev_map, rev_null, rev_probs, rev_class, rev_jump, rev_start, fwd_t, rev_t):
     """Joint E-step of Model 1 (``use_hmm`` False; the jump arguments are ignored) or the HMM for
     both directions, agreement exponent ``power``. ``fwd_*``: P(tgt | src) with the slots of the
     corpus (:meth:`eegiza.slot_source.SlotSource.arrays`); ``rev_*``: P(src | tgt), its slots derived from the forward ones with ``rev_map`` and
-    ``rev_null`` (:func:`reverse_slot_map`). Returns, per direction,
-    fixed-point translation counts (one array shared by the chunks), jump and start counts (zero for Model 1)
-    and per-sentence log-likelihoods:
+    ``rev_null`` (:func:`reverse_slot_map`). ``fwd_t``, ``rev_t``: zero split counts of each
+    table (:meth:`eegiza.fixed_counts.CountLayout.zeros` of :func:`count_layouts`), which the
+    translation counts are added to (fixed point, shared by the chunks). Returns, per direction,
+    those counts, jump and start counts (zero for Model 1) and per-sentence log-likelihoods:
     (fwd_counts, fwd_jumps, fwd_starts, fwd_loglik, rev_counts, rev_jumps, rev_starts, rev_loglik)."""
     n_sent = len(src_off) - 1
     n_chunks = max(1, min(n_chunks, n_sent))
-    fwd_t = np.zeros(len(fwd_probs), np.int64)
-    rev_t = np.zeros(len(rev_probs), np.int64)
+    fwd_low, fwd_heavy = fwd_t
+    rev_low, rev_heavy = rev_t
     fwd_j = np.zeros((n_chunks, fwd_jump.shape[0], fwd_jump.shape[1]), np.int64)
     rev_j = np.zeros((n_chunks, rev_jump.shape[0], rev_jump.shape[1]), np.int64)
     fwd_s = np.zeros((n_chunks, len(fwd_start)), np.int64)
@@ -116,8 +151,8 @@ def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smo
                     g_fwd, fwd_ll[k] = ibm1.sentence_posteriors(len(src), len(tgt), fwd_block, fwd_probs, floor)
                     g_rev, rev_ll[k] = ibm1.sentence_posteriors(len(tgt), len(src), rev_block, rev_probs, floor)
                 agree(g_fwd, g_rev, power)
-                add_slot_counts(g_fwd, fwd_block, fwd_t)
-                add_slot_counts(g_rev, rev_block, rev_t)
+                add_split_slot_counts(g_fwd, fwd_block, fwd_low, fwd_heavy)
+                add_split_slot_counts(g_rev, rev_block, rev_low, rev_heavy)
             lo, hi = claim_block(counter, n_sent)
     fwd_jumps = np.zeros(fwd_jump.shape)
     rev_jumps = np.zeros(rev_jump.shape)

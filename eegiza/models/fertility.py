@@ -93,10 +93,11 @@ import numpy as np
 
 from ..corpus import ParallelCorpus, Side
 from ..iterations import IterationLog, perplexity
+from ..fixed_counts import CountLayout
 from ..slot_source import SlotSource
 from ..ttable import PROB_FLOOR, fixed_to_float, reduce_counts
 from . import ibm3, ibm4
-from .fertility_estep import _chunk
+from .fertility_estep import _chunk, count_cells
 from .ibm2 import KEY_SHIFT, ATable
 BLOCKS_PER_WORKER = 32       # sentence blocks per worker thread (load balancing)
 P_CLAMP = 1e-10
@@ -196,11 +197,29 @@ def pass_logs(ttable, n_probs: np.ndarray, d_probs: np.ndarray, floor: float, co
     return (np.empty(0), np.empty((0,) + np.shape(n_probs)[1:]), np.empty((0,) + np.shape(d_probs)[1:]))
 
 
+def t_count_layout(ttable, corpus, source: tuple) -> CountLayout:
+    """The :class:`eegiza.fixed_counts.CountLayout` of the Models 3/4 t counts of ``corpus`` in
+    ``ttable`` (``source``: :meth:`eegiza.slot_source.SlotSource.arrays` of its slots)."""
+    cells = np.zeros(ttable.nnz, np.uint32)
+    count_cells(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
+                _searched_ids(ttable, source), source, cells)
+    return CountLayout.from_cells(cells)
+
+
+def _searched_ids(ttable, source: tuple) -> np.ndarray:
+    """The table's target ids for the kernels, which read them only to search pairs the slots of
+    ``source`` (:meth:`SlotSource.arrays`) do not give: empty when it gives them (the ids may then
+    be out of memory, :mod:`eegiza.offload`)."""
+    gives_slots = len(source[1]) > 0 or len(source[6]) > 0   # stored slots' offsets, or an index
+    return np.zeros(0, np.int32) if gives_slots else ttable.indices
+
+
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
                 from_model4, collect, collect_d4, n_chunks, min_posterior: float = 0.0, decode: bool = False,
-                slots=None):
+                slots=None, count_layout: Optional[CountLayout] = None):
     """Every sentence: positions, scores, neighbourhood log-sums, and the counts (fixed point: the t
-    counts one shared array, the others one row per worker) when ``collect``; with ``decode`` (and
+    counts one shared array, split as ``count_layout`` says (:func:`t_count_layout` if None), the
+    others one row per worker) when ``collect``; with ``decode`` (and
     ``collect``) also the alignment with uncertain links unaligned (``min_posterior``), else that is
     an empty array. ``slots``: this corpus' slots in the table, if at hand: a
     :class:`eegiza.slot_source.SlotSource` or (slots, slot offsets) of :func:`eegiza.ttable.sentence_slots`.
@@ -215,7 +234,12 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
         raise ValueError(f"start_positions has {len(start)} entries for {len(tgt_ids)} target tokens")
     n_sent = len(corpus)
     n_chunks = max(1, min(int(n_chunks), n_sent))
-    tc = np.zeros(ttable.nnz if collect else 0, np.int64)   # t counts: one array, added to atomically
+    source = SlotSource.coerce(slots).arrays()
+    t_ids = _searched_ids(ttable, source)
+    if collect:   # t counts: one (split) array, added to atomically
+        tc = (count_layout or t_count_layout(ttable, corpus, source)).zeros()
+    else:
+        tc = (np.zeros(0, np.uint32), np.zeros(0, np.int64))
     nc = np.zeros((n_chunks, n_probs.size if collect else 0), np.int64)
     dc = np.zeros((n_chunks, len(d.probs) if collect else 0), np.int64)
     pc = np.zeros((n_chunks, 2), np.int64)
@@ -229,7 +253,6 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
     log_t, log_n, log_d = pass_logs(ttable, n_probs, d.probs, prm.prob_smooth, corpus)
     log_pegcut = float(np.log(prm.peggedcutoff)) if prm.peggedcutoff > 0 else -np.inf
     log_neighbour_cut = float(np.log(prm.neighbourcutoff)) if prm.neighbourcutoff > 0 else -np.inf
-    source = SlotSource.coerce(slots).arrays()
     n_blocks = min(n_sent, n_chunks * BLOCKS_PER_WORKER)
     blocks = iter(range(n_blocks))
     lock = threading.Lock()
@@ -242,7 +265,7 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
                 return
             _chunk(b * n_sent // n_blocks, (b + 1) * n_sent // n_blocks, corpus.src.ids, src_off, tgt_ids,
                    corpus.tgt.offsets, start, climb, neighbours, from_model4, collect, collect_d4, ttable.indptr,
-                   ttable.indices, ttable.probs, log_t, prm.prob_smooth, n_probs, log_n, d.keys, d.dim_l, d.dim_m,
+                   t_ids, ttable.probs, log_t, prm.prob_smooth, n_probs, log_n, d.keys, d.dim_l, d.dim_m,
                    d.offsets, d.probs, log_d, d.ignore_l, d.ignore_m, np.log(p0), np.log(1.0 - p0),
                    int(prm.deficientdistortionforemptyword), src_class, tgt_class, model.d1, model.d1_seen, model.db,
                    model.db_seen, model.n_tgt_classes, model.half, prm.model4smoothfactor,
@@ -267,7 +290,7 @@ def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, upda
             t_update: Callable = normalise_t, model_name: str = "3") -> None:
     prm = model.params
     if update_t:
-        t_update(ttable, fixed_to_float(tc), model_name)   # tc's memory holds the float counts
+        t_update(ttable, fixed_to_float(tc, ttable.probs.dtype), model_name)   # float32: in tc's own memory
     n_counts = reduce_counts(nc).reshape(model.n_table.shape)
     model.n_table, model.n_by_length, model.n_general = ibm3.normalise_fertility(
         n_counts, lengths, prm.nsmooth, prm.nsmoothgeneral, prm.prob_smooth)
@@ -323,7 +346,6 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     after its k-th iteration: the model as that iteration left it (updated in place from there on),
     and the alignment it found (the next climb's start with ``warm_start``); ``ttable`` holds the
     t(f | e) of that iteration. The remaining iterations then give the uninterrupted run's result."""
-    run = run_corpus or _run_corpus
     params = params or FertilityParams()
     if not 0 <= params.peggedcutoff <= 1:
         raise ValueError(f"peggedcutoff {params.peggedcutoff}: expected a value in [0, 1]")
@@ -341,6 +363,13 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     maxfert = int(params.maxfertility)
     lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)
     n_tokens = len(corpus.tgt.ids)
+    if run_corpus is None:   # the t counts' layout once for all iterations (the table's entries stay)
+        layout = t_count_layout(ttable, corpus, SlotSource.coerce(slots).arrays())
+
+        def run(*args, **kwargs):
+            return _run_corpus(*args, **kwargs, count_layout=layout)
+    else:
+        run = run_corpus
     done, positions = 0, None
     if resume is not None:
         model, done, positions = resume

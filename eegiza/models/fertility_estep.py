@@ -7,16 +7,18 @@ union of the centres' neighbourhoods, each alignment once) gets the weight
 P(f, a | e) / sum_{N(a*)} P(f, a' | e), and adds it to the t, d, n(phi | e), p0/p1 and (to Model 4)
 head/non-head displacement counts; the sentence's log-likelihood is log sum_{N(a*)} P(f, a | e).
 Counts are fixed-point integers (``COUNT_SCALE``, :mod:`eegiza.ttable`): the t counts in one array
-the workers add to atomically (:mod:`eegiza.atomic`), the smaller tables one row per worker, so sums
-do not depend on the order the workers add them. :func:`_chunk` runs :func:`_sentence` over a block
+the workers add to atomically (:mod:`eegiza.atomic`; split into 4- and 8-byte entries by
+:mod:`eegiza.fixed_counts`, whose layout :func:`count_cells` finds), the smaller tables one row per
+worker, so sums do not depend on the order the workers add them. :func:`_chunk` runs :func:`_sentence` over a block
 of sentences; :func:`eegiza.models.fertility._run_corpus` hands the blocks to the threads.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from ..atomic import PREFETCH_AHEAD, atomic_add, prefetch_through
+from ..atomic import PREFETCH_AHEAD, WORKERS, atomic_add, claim_block, prefetch_through
+from ..fixed_counts import add_cells, add_split
 from ..slot_source import sentence_block
 from ..ttable import COUNT_SCALE, find_slot
 from . import ibm3, ibm4, pegging
@@ -47,7 +49,9 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
              st, nxtpos, tc, nc, dc, pc, c1, cb, centre_weight, scale):
     """Add the neighbourhood counts of centre ``a`` (the centre itself weighing ``centre_weight``,
     1 or 0), each alignment weighted by P / P(a) * ``scale``, or, if ``scale`` < 0, by its share
-    of this neighbourhood alone; returns log of sum_N P / P(a)."""
+    of this neighbourhood alone; returns log of sum_N P / P(a). ``tc``: split counts
+    (:mod:`eegiza.fixed_counts`)."""
+    tc_low, tc_heavy = tc
     total = centre_weight
     wmove = np.zeros((l + 1, m))
     cswap = np.zeros((l + 1, m))
@@ -81,7 +85,7 @@ def _collect(e_sent, a, fert, l, m, maxfert, dmove, dswap, tslot, dslot, cutoff,
                 v = (cswap[i, j] + wmove[i, j]) * inv
             if v > cutoff:
                 if tslot[i, j] >= 0:
-                    atomic_add(tc, tslot[i, j], _fixed(v))   # tc is shared by the workers
+                    add_split(tc_low, tc_heavy, tslot[i, j], _fixed(v))   # tc is shared by the workers
                 if i > 0 and dslot[i, j] >= 0:
                     dc[dslot[i, j]] += _fixed(v)
     for i in range(1, l + 1):
@@ -350,3 +354,31 @@ def _chunk(lo, hi, src_ids, src_off, tgt_ids, tgt_off, start, climb, neighbours,
 
 
 # --------------------------------------------------------------------------- driver
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def count_cells(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, source, cells):
+    """Add to ``cells`` (uint32, one per t-table entry) the cells :func:`_collect` can add t counts
+    to, sentence by sentence: every (source position or NULL, target position) whose pair the
+    table holds (:mod:`eegiza.fixed_counts`); ``source`` as :func:`_chunk`'s."""
+    n_sent = len(src_off) - 1
+    n_rows = len(indptr) - 1
+    counter = np.zeros(1, np.int64)
+    for _ in prange(WORKERS):
+        lo, hi = claim_block(counter, n_sent)
+        while lo < n_sent:
+            for k in range(lo, hi):
+                e_sent = src_ids[src_off[k]:src_off[k + 1]]
+                block = sentence_block(source, k, e_sent)
+                if len(block) > 0:
+                    add_cells(block, cells)
+                    continue
+                for i in range(len(e_sent) + 1):   # no stored slots: searched, as sentence_tables does
+                    e = 0 if i == 0 else e_sent[i - 1]
+                    if e >= n_rows:
+                        continue
+                    for j in range(tgt_off[k], tgt_off[k + 1]):
+                        s = find_slot(indptr, indices, e, tgt_ids[j])
+                        if s >= 0:
+                            atomic_add(cells, s, 1)
+            lo, hi = claim_block(counter, n_sent)
