@@ -6,8 +6,10 @@ follow from three numbers of the corpus: the number P of distinct co-occurring w
 (source + NULL, target) word pairs of its sentence pairs S = sum (l + 1) m, and the vocabulary
 sizes. Each direction's t-table has nnz = P + |V_tgt| - 1 entries (the NULL row holds every target
 word) of 4 bytes (target id) + 4 or 8 (probability, ``config.storage_precision``). Sentence slots
-are stored compactly, 2 bytes a pair (:meth:`eegiza.slot_source.SlotSource.compact`; the dense rows
-of rows longer than 65,534 entries are not counted: a few of them, 4 bytes per target word each).
+are stored compactly, 2 bytes a pair of distinct words (:meth:`eegiza.slot_source.SlotSource.compact`;
+the dense rows of rows longer than 65,534 entries are not counted: a few of them, 4 bytes per
+target word each). Fixed-point counts take 8 bytes an entry, or :data:`SPLIT_COUNT_ENTRY` in the
+split layout of :mod:`eegiza.fixed_counts` (training by agreement, Models 3/4).
 Arrays a phase does not read are out of memory (:mod:`eegiza.offload`): the tables' target ids in
 the joint Model 1/HMM iterations, the idle direction's table while the other one trains. Per phase:
 
@@ -18,15 +20,16 @@ none.
 
 * Model 1 / HMM by agreement: both tables' probabilities (their target ids too if the slots are
   looked up or Model 2 trains), the forward sentence slots (2 S bytes), the reverse slot map
-  (4 nnz_fwd), both directions' fixed-point counts (8 nnz each), the variational-Bayes M-step's
+  (4 nnz_fwd), both directions' split fixed-point counts, the variational-Bayes M-step's
   blocks;
 * a direction trained alone: its table, slots and counts (the other direction's table is offloaded);
 * the reverse direction's slots derived from the forward ones (before the reverse direction's
   Models 3/4 after training by agreement, and in the final alignment pass; only for a corpus of
   at most :data:`eegiza.slot_transpose.REUSE_MAX_SLOTS` slots and without pruning): both tables,
   the forward compact slots and both directions' slots of 4 bytes, the slot map;
-* Models 3/4 of one direction: its table (the other one is offloaded), its slots and its
-  fixed-point counts (the float counts take their place; the new probabilities overwrite the old);
+* Models 3/4 of one direction: its table's probabilities (its target ids and the other table are
+  offloaded when the slots are stored), its slots and its split fixed-point counts (the float
+  counts take their place; the new probabilities overwrite the old);
   the logs of t are taken per cell (:func:`eegiza.models.fertility.pass_logs`);
 * the final alignment: both tables and one direction's slots (one direction after the other).
 
@@ -69,7 +72,7 @@ import numpy as np
 from .config import AlignerConfig
 from .models.ibm2 import ATable
 from .schedule import parse_schedule
-from .slot_source import index_bytes, looks_up
+from .slot_source import distinct_lengths, index_bytes, looks_up
 from .slot_transpose import REUSE_MAX_SLOTS
 from .train import VB_BLOCK, fertility_params_of, thread_count
 from .ttable import cooccurring_pairs
@@ -78,6 +81,9 @@ MB = 1 << 20
 BASELINE_MB = 240.0   # interpreter, NumPy, SciPy, Numba and the loaded kernels: a 200-line run's peak (warm cache)
 INDEX_BYTES = 4       # target id of a table entry; its probability takes the table precision's size
 COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in place
+#: a count in eegiza.fixed_counts' split layout: 4 bytes, and 8 more for the heavy entries (10% of
+#: de-en's and 9% of all 1.13M en-fr lines' entries)
+SPLIT_COUNT_ENTRY = 4 + 8 * 0.1
 SLOT = 4              # a sentence slot (int32)
 COMPACT_SLOT = 2      # a compact sentence slot (eegiza.slot_source.SlotSource.compact)
 FLOAT = 8             # an entry of the Models 3/4 d, a, n and Model-4 tables and their counts
@@ -114,7 +120,9 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     tgt_len = np.diff(corpus.tgt.offsets).astype(np.int64)
     cells_fwd = float(np.sum((src_len + 1) * tgt_len))
     cells_rev = float(np.sum((tgt_len + 1) * src_len))
-    slots_fwd, slots_rev = cells_fwd * COMPACT_SLOT, cells_rev * COMPACT_SLOT
+    src_words, tgt_words = distinct_lengths(corpus.src), distinct_lengths(corpus.tgt)   # compact slots: distinct words
+    slots_fwd = float(np.sum((src_words + 1) * tgt_words)) * COMPACT_SLOT
+    slots_rev = float(np.sum((tgt_words + 1) * src_words)) * COMPACT_SLOT
     pairs = cooccurring_pairs(corpus)
     nnz_fwd = pairs + len(corpus.tgt_vocab) - 1
     nnz_rev = pairs + len(corpus.src_vocab) - 1
@@ -135,7 +143,7 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
             phases["Model 1/HMM by agreement"] = {
                 "t-tables": float(nnz_fwd + nnz_rev) * prob_bytes if ids_offloaded else tables,
                 "slots": slots_fwd, "reverse slot map": float(nnz_fwd) * SLOT,
-                "counts": float(nnz_fwd + nnz_rev) * COUNT_ENTRY, "M-step blocks": 2.0 * VB_BLOCK_BYTES}
+                "counts": float(nnz_fwd + nnz_rev) * SPLIT_COUNT_ENTRY, "M-step blocks": 2.0 * VB_BLOCK_BYTES}
         else:
             nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
             phases["Model 1/HMM, one direction"] = {
@@ -157,9 +165,10 @@ def estimate_training_memory(corpus, config: AlignerConfig) -> MemoryEstimate:
     if fertility:
         nnz, slots = max((nnz_fwd, slots_fwd), (nnz_rev, slots_rev))
         nnz = nnz * share
+        own_table = float(max(nnz_fwd, nnz_rev)) * (prob_bytes if not look_up else INDEX_BYTES + prob_bytes)
         phases["Models 3/4, one direction"] = {
-            "t-tables": (tables if derives_reverse else larger_table) * share, "slots": 0.0 if look_up else slots, "counts": nnz * COUNT_ENTRY,
-            **working}
+            "t-tables": (tables if derives_reverse else own_table) * share, "slots": 0.0 if look_up else slots,
+            "counts": nnz * SPLIT_COUNT_ENTRY, **working}
         phases["final alignment"] = {"t-tables": pruned_tables, "slots": slots, **working}
     else:
         phases["final alignment"] = {"t-tables": pruned_tables, "slots": max(slots_fwd, slots_rev)}

@@ -25,8 +25,11 @@ Stored slots are kept compact (:meth:`SlotSource.compact`): 2 bytes a pair inste
 entry's position in its table row (the row's start added back as a kernel reads the pair's
 block), :data:`COMPACT_MISSING` for a pair the table lacks, and :data:`COMPACT_DENSE` for the rows
 longer than 16 bits address (NULL's and a frequent word's row when the other side has more than
-65,534 words): those are read from dense rows as the index does. de-en's forward slots take 87 MB
-instead of 174; reading a pair's block costs one add per pair more (and copying it out). Slots of
+65,534 words): those are read from dense rows as the index does. Only the pairs of distinct words
+are stored: a word repeated in a sentence has its first occurrence's slots, copied as the block is
+read (:func:`eegiza.ttable.first_occurrences`). de-en's forward slots take 66 MB instead of 174
+(87 with repeated words, 76% of the pairs are distinct; 65% of all 1.13M en-fr lines'); reading a
+pair's block costs one add per pair more, and finding the repeated words. Slots of
 4 bytes (:meth:`SlotSource.stored`) remain for what derives them elsewhere (the reverse direction's
 slots transposed from the forward ones, small batches, a cluster's shards).
 
@@ -74,9 +77,9 @@ def stored_bytes(corpus) -> int:
 
 
 def compact_bytes(corpus) -> int:
-    """What storing the corpus' sentence slots compactly costs (2 bytes a pair, :meth:`SlotSource.compact`;
-    the dense rows of long table rows aside)."""
-    return 2 * corpus_slot_count(corpus)
+    """What storing the corpus' sentence slots compactly costs (2 bytes a pair of distinct words,
+    :meth:`SlotSource.compact`; the dense rows of long table rows aside)."""
+    return 2 * int(compact_offsets(corpus)[-1])
 
 
 def index_bytes(nnz: int, n_src: int, n_tgt: int) -> int:
@@ -91,8 +94,10 @@ def _dense_row_count(n_src: int, n_cols: int, budget: int) -> int:
 
 def looks_up(corpus, max_slot_mb: float) -> bool:
     """Whether kernels on ``corpus`` look their slots up (True) rather than store them:
-    storing them compactly would take more than ``max_slot_mb`` MB (negative: always store; 0: never)."""
-    return max_slot_mb >= 0 and compact_bytes(corpus) > max_slot_mb * (1 << 20)
+    storing them compactly could take more than ``max_slot_mb`` MB (negative: always store; 0: never)."""
+    # decided on 2 bytes a (source + NULL) x target word pair, the most compact slots can take
+    # (repeated words store none: de-en's take 76% of that, all 1.13M en-fr lines 65%)
+    return max_slot_mb >= 0 and 2 * corpus_slot_count(corpus) > max_slot_mb * (1 << 20)
 
 
 def _bucket_count(nnz: int) -> int:
@@ -207,7 +212,8 @@ def sentence_block(source, k, src):
     if len(compact) > 0:
         tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
         block = np.empty((len(src) + 1) * len(tgt), slots.dtype)
-        _fill_compact_block(compact, slot_off[k], tgt, src, indptr, dense_of, dense, block)
+        _fill_compact_block(compact, slot_off[k], tgt, src, first_occurrences(src), first_occurrences(tgt), indptr,
+                            dense_of, dense, block)
         return block
     if len(buckets) == 0:
         return slots[slot_off[k]:slot_off[k + 1]] if len(slot_off) > 0 else slots[0:0]
@@ -232,33 +238,82 @@ def sentence_block(source, k, src):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _fill_compact_block(compact, first, tgt, src, indptr, dense_of, dense, block):
-    """``block``: a pair's slots from its compact ones starting at ``compact[first]`` (:meth:`SlotSource.compact`)."""
+def _fill_compact_block(compact, first, tgt, src, first_i, first_j, indptr, dense_of, dense, block):
+    """``block``: a pair's slots from its compact ones starting at ``compact[first]``
+    (:meth:`SlotSource.compact`; a repeated word's slots are copied from its first occurrence's)."""
     l = len(src)
-    x = 0
+    x = first
     for j in range(len(tgt)):
+        row = j * (l + 1)
+        if first_j[j] < j:
+            before = first_j[j] * (l + 1)
+            for i in range(l + 1):
+                block[row + i] = block[before + i]
+            continue
         for i in range(l + 1):
+            if i > 0 and first_i[i - 1] < i - 1:
+                block[row + i] = block[row + 1 + first_i[i - 1]]
+                continue
             e = 0 if i == 0 else src[i - 1]
-            v = compact[first + x]
-            if v < COMPACT_MISSING:
-                block[x] = indptr[e] + v
-            elif v == COMPACT_MISSING:
-                block[x] = -1
-            else:
-                block[x] = dense[dense_of[e], tgt[j]]
+            v = compact[x]
             x += 1
+            if v < COMPACT_MISSING:
+                block[row + i] = indptr[e] + v
+            elif v == COMPACT_MISSING:
+                block[row + i] = -1
+            else:
+                block[row + i] = dense[dense_of[e], tgt[j]]
+
+
+@njit(cache=True, nogil=True)
+def _distinct_count(ids):
+    n = 0
+    for a in range(len(ids)):
+        seen = False
+        for b in range(a):
+            if ids[b] == ids[a]:
+                seen = True
+                break
+        if not seen:
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _distinct_lengths(ids, offsets, out):
+    for k in prange(len(offsets) - 1):
+        out[k] = _distinct_count(ids[offsets[k]:offsets[k + 1]])
+
+
+def distinct_lengths(side) -> np.ndarray:
+    """The number of distinct words of each sentence of a corpus side."""
+    out = np.empty(len(side.offsets) - 1, np.int64)
+    _distinct_lengths(side.ids, side.offsets, out)
+    return out
+
+
+def compact_offsets(corpus) -> np.ndarray:
+    """Where each pair's compact slots start (and the total at the end): (distinct source words +
+    1) x distinct target words a pair."""
+    return slot_offsets(distinct_lengths(corpus.src), distinct_lengths(corpus.tgt))
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _fill_compact(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, dense_of, slot_off, out):
     n_rows = len(indptr) - 1
     for k in prange(len(src_off) - 1):
-        l = src_off[k + 1] - src_off[k]
+        src = src_ids[src_off[k]:src_off[k + 1]]
+        tgt = tgt_ids[tgt_off[k]:tgt_off[k + 1]]
+        first_i, first_j = first_occurrences(src), first_occurrences(tgt)
         x = slot_off[k]
-        for j in range(tgt_off[k + 1] - tgt_off[k]):
-            f = tgt_ids[tgt_off[k] + j]
-            for i in range(l + 1):
-                e = 0 if i == 0 else src_ids[src_off[k] + i - 1]
+        for j in range(len(tgt)):
+            if first_j[j] < j:
+                continue
+            f = tgt[j]
+            for i in range(len(src) + 1):
+                if i > 0 and first_i[i - 1] < i - 1:
+                    continue
+                e = 0 if i == 0 else src[i - 1]
                 if e >= n_rows:
                     out[x] = COMPACT_MISSING
                 elif dense_of[e] >= 0:
@@ -272,13 +327,20 @@ def _fill_compact(src_ids, src_off, tgt_ids, tgt_off, indptr, indices, dense_of,
 @njit(cache=True, nogil=True, parallel=True)
 def _remap_compact(src_ids, src_off, slot_off, old_indptr, new_indptr, remap, compact):
     for k in prange(len(src_off) - 1):
-        l = src_off[k + 1] - src_off[k]
+        src = src_ids[src_off[k]:src_off[k + 1]]
+        first_i = first_occurrences(src)
+        n_rows = 1
+        for i in range(len(src)):
+            if first_i[i] == i:
+                n_rows += 1
         x = slot_off[k]
-        for j in range((slot_off[k + 1] - x) // (l + 1)):
-            for i in range(l + 1):
+        for _ in range((slot_off[k + 1] - x) // n_rows):
+            for i in range(len(src) + 1):
+                if i > 0 and first_i[i - 1] < i - 1:
+                    continue
                 v = compact[x]
                 if v < COMPACT_MISSING:
-                    e = 0 if i == 0 else src_ids[src_off[k] + i - 1]
+                    e = 0 if i == 0 else src[i - 1]
                     s = remap[old_indptr[e] + v]
                     compact[x] = COMPACT_MISSING if s < 0 else s - new_indptr[e]
                 x += 1
@@ -337,7 +399,7 @@ class SlotSource:
         """The slots of ``corpus`` in ``ttable``, searched once and stored in 2 bytes a pair (module
         docstring); the source holds the table's row pointers, not its target ids."""
         dense_of, dense = long_rows(ttable)
-        slot_off = slot_offsets(corpus.src.lengths, corpus.tgt.lengths)
+        slot_off = compact_offsets(corpus)
         empty = np.zeros(0, slot_dtype(ttable.nnz))   # the type of the blocks sentence_block gives
         compact = np.empty(slot_off[-1], np.uint16)
         _fill_compact(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,

@@ -276,17 +276,18 @@ def _to_float_inplace(fixed, out):
 
 
 def fixed_to_float(counts, dtype=np.float32):
-    """Float counts from fixed-point counts, reusing a 1-d int64 array's memory (``counts`` is
-    consumed: it then holds the floats' bits); split counts (:mod:`eegiza.fixed_counts`) become
-    ``dtype`` (the table's: float32 in their own memory); 2-d per-chunk counts are summed into a
-    new array."""
+    """Float counts of ``dtype`` (the table's: a float32 table's M-step takes float32 counts, summed
+    in float64) from fixed-point counts: split counts (:mod:`eegiza.fixed_counts`) in their own
+    memory; a 1-d int64 array's memory reused (``counts`` is consumed: it then holds the float64
+    bits); 2-d per-chunk counts summed into a new array. Every form gives the same values."""
     if isinstance(counts, tuple):
         return to_float(counts, dtype)
     if counts.ndim != 1 or counts.dtype != np.int64:
-        return reduce_counts(counts)
-    out = counts.view(np.float64)
-    _to_float_inplace(counts, out)
-    return out
+        out = reduce_counts(counts)
+    else:
+        out = counts.view(np.float64)
+        _to_float_inplace(counts, out)
+    return out if out.dtype == dtype else out.astype(dtype)
 
 
 def row_sums(indptr, values) -> np.ndarray:

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from eegiza import Aligner, AlignerConfig
-from eegiza.memory import M34_WORKING_PER_TOKEN, MB, PRUNED_SHARE, MemoryLimitError, _fertility_arrays, estimate_training_memory
+from eegiza.memory import (M34_WORKING_PER_TOKEN, MB, PRUNED_SHARE, SPLIT_COUNT_ENTRY, MemoryLimitError,
+                           _fertility_arrays, estimate_training_memory)
 from eegiza.slot_source import SlotSource
 from eegiza.ttable import TTable, cooccurring_pairs
 from test_cli_robustness import eegiza, files_in, make_corpus
@@ -23,7 +24,7 @@ def test_the_estimate_counts_the_arrays_training_builds():
     with_model_2 = estimate_training_memory(corpus, AlignerConfig(schedule="1^2 2^1 H^2", threads=1)).parts
     assert with_model_2["t-tables"] == pytest.approx((fwd.indices.nbytes + fwd.probs.nbytes + rev.indices.nbytes
                                                       + rev.probs.nbytes) / MB)
-    assert parts["counts"] == pytest.approx((fwd.nnz + rev.nnz) * 8 / MB)
+    assert parts["counts"] == pytest.approx((fwd.nnz + rev.nnz) * SPLIT_COUNT_ENTRY / MB)   # eegiza.fixed_counts
     assert estimate.peak_mb == pytest.approx(sum(parts.values()) + 240.0)
     bigger = estimate_training_memory(random_corpus(11, 3000, 80, (0, 14), (1, 11)), AlignerConfig(threads=1))
     assert bigger.peak_mb > estimate.peak_mb
@@ -62,9 +63,10 @@ def test_models_3_4_count_their_tables_alignments_and_measured_rest():
     tables = [TTable.from_corpus(corpus), TTable.from_corpus(corpus.reversed())]
     nnz, slots = max((t.nnz, SlotSource.compact(c, t).compact_slots.nbytes)
                      for t, c in zip(tables, (corpus, corpus.reversed())))
-    # after Model 1/HMM the t-tables are pruned (eegiza.tprune): the larger one (the other one is
-    # offloaded) and its counts count at PRUNED_SHARE of the full ones'; the logs of t are taken per cell
-    named = (PRUNED_SHARE * (max(t.indices.nbytes + t.probs.nbytes for t in tables) + 8 * nnz) + slots
+    # after Model 1/HMM the t-tables are pruned (eegiza.tprune): the larger one's probabilities (its
+    # target ids and the other table are offloaded) and its split counts count at PRUNED_SHARE of
+    # the full ones'; the logs of t are taken per cell
+    named = (PRUNED_SHARE * (max(t.probs.nbytes for t in tables) + SPLIT_COUNT_ENTRY * nnz) + slots
              + corpus.src.ids.nbytes + corpus.tgt.ids.nbytes + corpus.src.offsets.nbytes + corpus.tgt.offsets.nbytes)
     assert with_fertility.phases["Models 3/4, one direction"] == pytest.approx(
         240.0 + (named + sum(larger.values())) / MB)
