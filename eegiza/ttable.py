@@ -258,6 +258,25 @@ def _reduce_chunks(chunk_counts):
     return out
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _reduce_chunks_into_first(chunk_counts, out):
+    n_chunks, n = chunk_counts.shape
+    scale = 1.0 / COUNT_SCALE
+    for s in prange(n):
+        acc = 0
+        for c in range(n_chunks):
+            acc += chunk_counts[c, s]
+        out[s] = acc * scale   # (out is row 0's memory: its entry s is read above, before this write)
+
+
+def reduce_counts_in_place(chunk_counts: np.ndarray) -> np.ndarray:
+    """:func:`reduce_counts` of 2-d int64 per-chunk counts in the first row's memory (the counts
+    are consumed; the same values, no new array)."""
+    out = chunk_counts[0].view(np.float64)
+    _reduce_chunks_into_first(chunk_counts, out)
+    return out
+
+
 def reduce_counts(counts):
     """Float counts (a new array) from fixed-point counts: one shared row (1-d, or split:
     :mod:`eegiza.fixed_counts`) or one row per chunk of sentences (2-d, summed)."""

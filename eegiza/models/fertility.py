@@ -95,7 +95,7 @@ from ..corpus import ParallelCorpus, Side
 from ..iterations import IterationLog, perplexity
 from ..fixed_counts import CountLayout
 from ..slot_source import SlotSource
-from ..ttable import PROB_FLOOR, fixed_to_float, reduce_counts
+from ..ttable import PROB_FLOOR, fixed_to_float, reduce_counts, reduce_counts_in_place
 from . import ibm3, ibm4
 from .fertility_estep import _chunk, count_cells
 from .ibm2 import KEY_SHIFT, ATable
@@ -291,11 +291,12 @@ def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, upda
     prm = model.params
     if update_t:
         t_update(ttable, fixed_to_float(tc, ttable.probs.dtype), model_name)   # float32: in tc's own memory
-    n_counts = reduce_counts(nc).reshape(model.n_table.shape)
+    # (the per-worker rows are summed into their first row's memory: no new count arrays)
+    n_counts = _reduced(nc).reshape(model.n_table.shape)
     model.n_table, model.n_by_length, model.n_general = ibm3.normalise_fertility(
         n_counts, lengths, prm.nsmooth, prm.nsmoothgeneral, prm.prob_smooth)
     d = model.d_table
-    d.probs = ibm3.normalise_distortion(d.dim_l, d.dim_m, d.offsets, reduce_counts(dc), prm.model23smoothfactor)
+    d.probs = ibm3.normalise_distortion(d.dim_l, d.dim_m, d.offsets, _reduced(dc), prm.model23smoothfactor)
     if prm.p0 >= 0:
         model.p0 = prm.p0
     else:
@@ -303,8 +304,15 @@ def _m_step(model: FertilityModel, ttable, lengths, tc, nc, dc, pc, c1, cb, upda
         model.p0 = p0c / (p0c + p1c) if p0c + p1c > 0 else 0.5
     if update_d4:
         width = 2 * model.half + 1
-        model.d1, model.d1_seen = ibm4.normalise_rows(reduce_counts(c1), model.d1_seen, width)
-        model.db, model.db_seen = ibm4.normalise_rows(reduce_counts(cb), model.db_seen, width)
+        model.d1, model.d1_seen = ibm4.normalise_rows(_reduced(c1), model.d1_seen, width)
+        model.db, model.db_seen = ibm4.normalise_rows(_reduced(cb), model.db_seen, width)
+
+
+def _reduced(chunk_counts: np.ndarray) -> np.ndarray:
+    """Float counts from a Models 3/4 count array (one row per worker, or the Dask engine's one)."""
+    if chunk_counts.ndim == 2 and chunk_counts.dtype == np.int64 and len(chunk_counts) > 0:
+        return reduce_counts_in_place(chunk_counts)
+    return reduce_counts(chunk_counts)
 
 
 def _check_schedule(schedule_items) -> str:

@@ -99,7 +99,8 @@ def normalise_rows(counts: np.ndarray, seen: np.ndarray, width: int):
     probabilities and the updated "has ever had counts" flags."""
     c = counts.reshape(-1, width)
     sums = c.sum(axis=1)
-    probs = np.where(sums[:, None] > 0, c / np.where(sums > 0, sums, 1.0)[:, None], 1.0 / width)
+    probs = c / np.where(sums > 0, sums, 1.0)[:, None]   # (one table-sized temporary: the result)
+    probs[~(sums > 0)] = 1.0 / width
     return probs.reshape(-1), (seen.astype(bool) | (sums > 0)).astype(np.int8)
 
 
