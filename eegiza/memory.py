@@ -57,7 +57,9 @@ with the text as Python strings, since dropped: de-en 832 / 863); with slots loo
 1,130,551 en-fr lines under the ``--fast`` preset through ``eegiza align``: 1,806 / 1,785. With
 compact slots, offloaded arrays and the Models 3/4 logs taken per cell (stop 29, peak / estimate
 through ``benchmarks/bench_align.py``): ro-en 345 / 345, de-en 640 / 653, en-fr 100k 568 / 601;
-all en-fr lines through ``eegiza align`` 1,795 / 1,785. The
+all en-fr lines through ``eegiza align`` 1,795 / 1,785. With split counts, slots of distinct words
+and a direction's own target ids offloaded in its Models 3/4 (stop 30): ro-en 325 / 342, de-en
+562 / 620, en-fr 100k 498 / 561. The
 count rows grow with ``--threads``: each worker adds one of d (78 MB on all en-fr lines).
 ``--max-memory`` refuses a run whose estimate exceeds the limit (:class:`MemoryLimitError`),
 before any training work.
@@ -81,9 +83,9 @@ MB = 1 << 20
 BASELINE_MB = 240.0   # interpreter, NumPy, SciPy, Numba and the loaded kernels: a 200-line run's peak (warm cache)
 INDEX_BYTES = 4       # target id of a table entry; its probability takes the table precision's size
 COUNT_ENTRY = 8       # fixed-point count (int64), converted to a float count in place
-#: a count in eegiza.fixed_counts' split layout: 4 bytes, and 8 more for the heavy entries (10% of
-#: de-en's and 9% of all 1.13M en-fr lines' entries)
-SPLIT_COUNT_ENTRY = 4 + 8 * 0.1
+#: a count in eegiza.fixed_counts' split layout: 4 bytes, and 8 more for the heavy entries (measured
+#: before pruning: 11% of de-en's and ro-en's entries, 18% of en-fr 100k's; pruning removes light ones)
+SPLIT_COUNT_ENTRY = 4 + 8 * 0.2
 SLOT = 4              # a sentence slot (int32)
 COMPACT_SLOT = 2      # a compact sentence slot (eegiza.slot_source.SlotSource.compact)
 FLOAT = 8             # an entry of the Models 3/4 d, a, n and Model-4 tables and their counts

@@ -28,7 +28,8 @@ longer than 16 bits address (NULL's and a frequent word's row when the other sid
 65,534 words): those are read from dense rows as the index does. Only the pairs of distinct words
 are stored: a word repeated in a sentence has its first occurrence's slots, copied as the block is
 read (:func:`eegiza.ttable.first_occurrences`). de-en's forward slots take 66 MB instead of 174
-(87 with repeated words, 76% of the pairs are distinct; 65% of all 1.13M en-fr lines'); reading a
+(87 with repeated words: 76% of its pairs are distinct, 66% of en-fr 100k's and of all 1.13M
+en-fr lines'); reading a
 pair's block costs one add per pair more, and finding the repeated words. Slots of
 4 bytes (:meth:`SlotSource.stored`) remain for what derives them elsewhere (the reverse direction's
 slots transposed from the forward ones, small batches, a cluster's shards).

@@ -561,7 +561,7 @@ class _DirectionTraining:
         slots = self.source if stored else None
         self.source = None
         self.kept_slots = slots.materialised(self.corpus) if keep_slots and stored else None
-        model, corpus, config, prior = self.model, self.corpus, self.config, self.prior
+        model, config = self.model, self.config
         model.base_model = self.base_items[-1][0] if self.base_items else self.initial.base_model
         if fertility_left:
             # the table's target ids are unread from here to the end of Models 3/4 when the slots are stored

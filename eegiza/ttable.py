@@ -18,7 +18,7 @@ Counts collected by the E-step kernels are fixed-point integers (``COUNT_SCALE``
 unit of probability mass): integer addition is associative, so the counts are bit-identical
 whatever the number of threads and however sentences are split among them. The threads add into
 one shared count array (:func:`eegiza.atomic.atomic_add`), so counting costs 8 bytes per slot
-whatever the number of threads, or about 4.4 in the split layout of :mod:`eegiza.fixed_counts`
+whatever the number of threads, or about 5 in the split layout of :mod:`eegiza.fixed_counts`
 (agreement training and Models 3/4); :func:`fixed_to_float` turns it into float counts in place and
 the M-step (:meth:`TTable.set_from_counts`) writes the new probabilities over the old ones.
 """

@@ -24,8 +24,9 @@ held at once, but only the forward direction's sentence slots: the reverse direc
 pair are the transpose of the forward ones mapped through
 :func:`eegiza.slot_transpose.reverse_slot_map` (one int per
 table entry instead of one per (source, target) word pair of the corpus). Counts are fixed point
-(translation counts in one shared array per direction), so results do not depend on the number of
-threads or on which thread takes which sentences.
+(translation counts in one shared array per direction, split into 4- and 8-byte entries by
+:mod:`eegiza.fixed_counts`, whose layout :func:`count_layouts` finds), so results do not depend on
+the number of threads or on which thread takes which sentences.
 """
 from __future__ import annotations
 

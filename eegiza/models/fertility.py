@@ -86,7 +86,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
-from typing import Callable, List, Optional
+from typing import Callable, Optional
 
 import numba
 import numpy as np
