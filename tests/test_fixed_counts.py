@@ -95,7 +95,7 @@ def test_joint_estep_cells_match_a_count_of_the_pairs_and_bound_the_counts(corpu
 @pytest.mark.parametrize("slots", ["compact", "none"])
 def test_model3_cells_match_a_count_of_the_pairs_and_split_counts_equal_int64_ones(corpus, slots):
     model, tt = random_model(corpus, 4)
-    source = (SlotSource.compact(corpus, tt) if slots == "compact" else SlotSource.none()).arrays()
+    source = SlotSource.compact(corpus, tt) if slots == "compact" else SlotSource.none()
     cells = ref_cells(pairs_of(corpus), tt)
     layout = fz.t_count_layout(tt, corpus, source)
     np.testing.assert_array_equal(layout.heavy, np.flatnonzero(cells > LIGHT_CELLS))
@@ -104,8 +104,7 @@ def test_model3_cells_match_a_count_of_the_pairs_and_split_counts_equal_int64_on
     outs = []
     for count_layout in (layout, all_heavy(tt.nnz)):
         out = fz._run_corpus(model, tt, corpus, start, model.n_table, model.src_class, model.tgt_class, True, True,
-                             False, True, False, 2, slots=SlotSource.compact(corpus, tt) if slots == "compact"
-                             else None, count_layout=count_layout)
+                             False, True, False, 2, slots=source, count_layout=count_layout)
         outs.append(to_int64(out[3]))
     np.testing.assert_array_equal(outs[0], outs[1])
     assert np.all(outs[0] <= cells * (COUNT_SCALE + 1)) and outs[0].max() > LIGHT_CELLS * COUNT_SCALE

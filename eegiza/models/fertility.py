@@ -92,8 +92,8 @@ import numba
 import numpy as np
 
 from ..corpus import ParallelCorpus, Side
-from ..iterations import IterationLog, perplexity
 from ..fixed_counts import CountLayout
+from ..iterations import IterationLog, perplexity
 from ..slot_source import SlotSource
 from ..ttable import PROB_FLOOR, fixed_to_float, reduce_counts, reduce_counts_in_place
 from . import ibm3, ibm4
@@ -197,21 +197,19 @@ def pass_logs(ttable, n_probs: np.ndarray, d_probs: np.ndarray, floor: float, co
     return (np.empty(0), np.empty((0,) + np.shape(n_probs)[1:]), np.empty((0,) + np.shape(d_probs)[1:]))
 
 
-def t_count_layout(ttable, corpus, source: tuple) -> CountLayout:
+def t_count_layout(ttable, corpus, source: SlotSource) -> CountLayout:
     """The :class:`eegiza.fixed_counts.CountLayout` of the Models 3/4 t counts of ``corpus`` in
-    ``ttable`` (``source``: :meth:`eegiza.slot_source.SlotSource.arrays` of its slots)."""
+    ``ttable`` (``source``: its slots)."""
     cells = np.zeros(ttable.nnz, np.uint32)
     count_cells(corpus.src.ids, corpus.src.offsets, corpus.tgt.ids, corpus.tgt.offsets, ttable.indptr,
-                _searched_ids(ttable, source), source, cells)
+                _searched_ids(ttable, source), source.arrays(), cells)
     return CountLayout.from_cells(cells)
 
 
-def _searched_ids(ttable, source: tuple) -> np.ndarray:
-    """The table's target ids for the kernels, which read them only to search pairs the slots of
-    ``source`` (:meth:`SlotSource.arrays`) do not give: empty when it gives them (the ids may then
-    be out of memory, :mod:`eegiza.offload`)."""
-    gives_slots = len(source[1]) > 0 or len(source[6]) > 0   # stored slots' offsets, or an index
-    return np.zeros(0, np.int32) if gives_slots else ttable.indices
+def _searched_ids(ttable, source: SlotSource) -> np.ndarray:
+    """The table's target ids for the kernels, which read them only to search the pairs ``source``
+    does not give: empty when it gives them (the ids may then be out of memory, :mod:`eegiza.offload`)."""
+    return np.zeros(0, np.int32) if source.gives_slots else ttable.indices
 
 
 def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class, tgt_class, climb, neighbours,
@@ -234,10 +232,10 @@ def _run_corpus(model: FertilityModel, ttable, corpus, start, n_probs, src_class
         raise ValueError(f"start_positions has {len(start)} entries for {len(tgt_ids)} target tokens")
     n_sent = len(corpus)
     n_chunks = max(1, min(int(n_chunks), n_sent))
-    source = SlotSource.coerce(slots).arrays()
-    t_ids = _searched_ids(ttable, source)
+    slot_source = SlotSource.coerce(slots)
+    source, t_ids = slot_source.arrays(), _searched_ids(ttable, slot_source)
     if collect:   # t counts: one (split) array, added to atomically
-        tc = (count_layout or t_count_layout(ttable, corpus, source)).zeros()
+        tc = (count_layout or t_count_layout(ttable, corpus, slot_source)).zeros()
     else:
         tc = (np.zeros(0, np.uint32), np.zeros(0, np.int64))
     nc = np.zeros((n_chunks, n_probs.size if collect else 0), np.int64)
@@ -372,7 +370,7 @@ def train_fertility(corpus, ttable, start_positions, schedule_items, src_class, 
     lengths = ibm3.word_byte_lengths(corpus.src_vocab.words)
     n_tokens = len(corpus.tgt.ids)
     if run_corpus is None:   # the t counts' layout once for all iterations (the table's entries stay)
-        layout = t_count_layout(ttable, corpus, SlotSource.coerce(slots).arrays())
+        layout = t_count_layout(ttable, corpus, SlotSource.coerce(slots))
 
         def run(*args, **kwargs):
             return _run_corpus(*args, **kwargs, count_layout=layout)
