@@ -267,15 +267,11 @@ def _fill_compact_block(compact, first, tgt, src, first_i, first_j, indptr, dens
 
 
 @njit(cache=True, nogil=True)
-def _distinct_count(ids):
+def _distinct_count(first):
+    """The number of distinct words of a sentence, from its :func:`eegiza.ttable.first_occurrences`."""
     n = 0
-    for a in range(len(ids)):
-        seen = False
-        for b in range(a):
-            if ids[b] == ids[a]:
-                seen = True
-                break
-        if not seen:
+    for i in range(len(first)):
+        if first[i] == i:
             n += 1
     return n
 
@@ -283,7 +279,7 @@ def _distinct_count(ids):
 @njit(cache=True, nogil=True, parallel=True)
 def _distinct_lengths(ids, offsets, out):
     for k in prange(len(offsets) - 1):
-        out[k] = _distinct_count(ids[offsets[k]:offsets[k + 1]])
+        out[k] = _distinct_count(first_occurrences(ids[offsets[k]:offsets[k + 1]]))
 
 
 def distinct_lengths(side) -> np.ndarray:
@@ -330,10 +326,7 @@ def _remap_compact(src_ids, src_off, slot_off, old_indptr, new_indptr, remap, co
     for k in prange(len(src_off) - 1):
         src = src_ids[src_off[k]:src_off[k + 1]]
         first_i = first_occurrences(src)
-        n_rows = 1
-        for i in range(len(src)):
-            if first_i[i] == i:
-                n_rows += 1
+        n_rows = 1 + _distinct_count(first_i)   # NULL and the distinct source words
         x = slot_off[k]
         for _ in range((slot_off[k + 1] - x) // n_rows):
             for i in range(len(src) + 1):

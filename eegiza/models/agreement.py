@@ -88,12 +88,20 @@ def count_layouts(corpus, fwd_source, rev_map, rev_null, fwd_nnz: int, rev_nnz: 
     return fwd_layout, CountLayout.from_cells(rev_cells)
 
 
+@njit(cache=True, nogil=True)
+def _longest_reverse_block(src_off, tgt_off):
+    """The size of the largest reverse block, (m + 1) l, of the pairs (each thread's buffer for
+    :func:`reverse_block`)."""
+    longest = 0
+    for k in range(len(src_off) - 1):
+        longest = max(longest, (tgt_off[k + 1] - tgt_off[k] + 1) * (src_off[k + 1] - src_off[k]))
+    return longest
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _count_cells(src_ids, src_off, tgt_off, fwd_source, rev_map, rev_null, fwd_cells, rev_cells):
     n_sent = len(src_off) - 1
-    longest = 0
-    for k in range(n_sent):
-        longest = max(longest, (tgt_off[k + 1] - tgt_off[k] + 1) * (src_off[k + 1] - src_off[k]))
+    longest = _longest_reverse_block(src_off, tgt_off)
     counter = np.zeros(1, np.int64)
     for _ in prange(WORKERS):
         rev_buffer = np.empty(longest, fwd_source[0].dtype)
@@ -130,9 +138,7 @@ def estep(use_hmm, power, src_ids, src_off, tgt_ids, tgt_off, floor, p_null, smo
     rev_s = np.zeros((n_chunks, len(rev_start)), np.int64)
     fwd_ll = np.zeros(n_sent)
     rev_ll = np.zeros(n_sent)
-    longest = 0   # the largest reverse block, (m + 1) l
-    for k in range(n_sent):
-        longest = max(longest, (tgt_off[k + 1] - tgt_off[k] + 1) * (src_off[k + 1] - src_off[k]))
+    longest = _longest_reverse_block(src_off, tgt_off)
     counter = np.zeros(1, np.int64)   # the next sentence block (atomic.claim_block)
     for c in prange(n_chunks):
         rev_buffer = np.empty(longest, fwd_source[0].dtype)
