@@ -120,7 +120,9 @@ class AlignerConfig:
     tgt_mono: Optional[str] = field(default=None, metadata=_giza("", "target monolingual text"))
     # word2vec 100-d, 20 epochs: on the protocol's monolingual texts (13k-50k sentences a side) it maps
     # far better than fastText 300-d, 5 epochs (held-out precision@1, benchmarks/README.md, issue 16)
-    embed_kind: str = field(default="word2vec", metadata=_giza("", "vectors trained from text: word2vec or fasttext"))
+    embed_kind: str = field(default="word2vec+ppmi+fasttext", metadata=_giza(
+        "", "vectors trained from text: word2vec, fasttext, ppmi, or several joined with + (side by side, each "
+            "--embed-dim wide)"))
     embed_dim: int = field(default=100, metadata=_giza("", "dimension of vectors trained from text"))
     embed_epochs: int = field(default=20, metadata=_giza("", "training passes of vectors trained from text"))
     vectors_cache: Optional[str] = field(default=None, metadata=_giza(

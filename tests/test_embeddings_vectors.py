@@ -83,3 +83,19 @@ def test_embed_command(text, tmp_path):
     assert run_embed(args) == 0
     vec = load_vectors(out)
     assert len(vec) == 30 and vec.dim == 6
+
+
+def test_embed_command_composite_kind(text, tmp_path):
+    import argparse
+    from eegiza.cli.embed import add_embed_arguments, run_embed
+    parser = argparse.ArgumentParser()
+    add_embed_arguments(parser)
+    out = tmp_path / "v.bin"
+    base = [str(text), "-o", str(out), "--dim", "4", "--epochs", "1", "--min-count", "1", "--threads", "1", "--quiet"]
+    assert run_embed(parser.parse_args(base + ["--kind", "word2vec+ppmi", "--binary"])) == 0
+    vec = load_vectors(out)
+    assert len(vec) == 30 and vec.dim == 8
+    with pytest.raises(ValueError, match="--gensim"):
+        run_embed(parser.parse_args(base + ["--kind", "word2vec+ppmi", "--gensim"]))
+    with pytest.raises(SystemExit):
+        parser.parse_args(base + ["--kind", "word2vec+glove"])

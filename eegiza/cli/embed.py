@@ -1,8 +1,8 @@
-"""``eegiza embed``: train monolingual word vectors (gensim FastText or Word2Vec skip-gram) on a
-text file and write them in word2vec text or binary format (or as a gensim model, which keeps
-FastText's subword vectors for unseen words).
+"""``eegiza embed``: train monolingual word vectors (gensim FastText or Word2Vec skip-gram,
+count-based PPMI-SVD, or several side by side) on a text file and write them in word2vec text or
+binary format (or as a gensim model, which keeps FastText's subword vectors for unseen words).
 
-    eegiza embed TEXT -o VECTORS [--kind fasttext|word2vec] [--dim 300] [--epochs 5] [--min-count 3]
+    eegiza embed TEXT -o VECTORS [--kind fasttext|word2vec|ppmi|word2vec+ppmi+fasttext] [--dim 300] [--epochs 5] [--min-count 3]
                  [--binary | --gensim] [--lowercase] [--threads N] [--vectors-cache DIR | --no-cache] [--quiet]
 
 Trained vectors are cached (folder ``eegiza-vectors-<hash>`` in the output's folder or ``--vectors-cache``),
@@ -19,8 +19,10 @@ from .common import Reporter
 def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", help="monolingual text, one tokenized sentence per line (.gz/.xz ok)")
     parser.add_argument("-o", "--output", required=True, metavar="VECTORS", help="output vector file")
-    parser.add_argument("--kind", choices=["fasttext", "word2vec"], default="fasttext",
-                        help="fasttext (subword vectors cover rare and unseen words) or word2vec (default: fasttext)")
+    parser.add_argument("--kind", type=_kind, default="fasttext",
+                        help="fasttext (subword vectors cover rare and unseen words), word2vec, ppmi (count-based), "
+                             "or several joined with + side by side, each --dim wide, e.g. word2vec+ppmi+fasttext "
+                             "(the default of --src-mono training; default here: fasttext)")
     parser.add_argument("--dim", type=int, default=300, help="vector dimension (default: 300)")
     parser.add_argument("--epochs", type=int, default=5, help="passes over the text (default: 5)")
     parser.add_argument("--window", type=int, default=5, help="context window (default: 5)")
@@ -39,6 +41,15 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress display")
 
 
+def _kind(text: str) -> str:
+    from ..embeddings.vectors import view_kinds
+    try:
+        view_kinds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def run_embed(args) -> int:
     from ..embeddings.vectors import cached_train_vectors, save_word2vec, train_vectors
     from .outputs import OutputSet
@@ -46,6 +57,9 @@ def run_embed(args) -> int:
     reporter = Reporter(quiet=args.quiet)
     check_input(args.text)
     check_threads(args.threads, reporter)
+    if args.gensim and "+" in args.kind:
+        raise ValueError(f"--gensim saves one gensim model; --kind {args.kind} puts several side by side: "
+                         "write it in word2vec format (the default, or --binary)")
     outputs = OutputSet([args.output])       # checked (folders created) before training
     t0 = time.perf_counter()
     options = dict(kind=args.kind, dim=args.dim, epochs=args.epochs, window=args.window,

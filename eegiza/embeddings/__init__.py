@@ -1,14 +1,15 @@
 """Cross-lingual word embeddings as a prior on t(f|e).
 
-Pipeline (:func:`prepare_prior`): monolingual vectors per language (:mod:`.vectors`: trained with
-gensim or loaded) -> the bitext's dictionary (mutual-best Model 1 pairs), split into a fit half
-and a held-out half (:func:`.calibrate.split_dictionary`) -> one shared space (:mod:`.mapping`:
-by default the orthogonal Procrustes map of the identical strings and the fit half; or VecMap
-self-learning, seeded or unsupervised) -> the mapping's precision@1 on the held-out half, the
-gate -> the mapping refitted on the whole dictionary (``mapping_refit``) -> p_emb(f|e) over each
-direction's co-occurring pairs (:mod:`.prior`) -> the prior weight lambda chosen by the
-likelihood the trained models reach (:mod:`.calibrate`). The result is two ``prior_factory``
-callables for :func:`eegiza.train.train_pair` and a report.
+Pipeline (:func:`prepare_prior`): monolingual vectors per language (:mod:`.vectors`: loaded, or
+trained: by default word2vec, PPMI-SVD (:mod:`.ppmi`) and fastText vectors side by side) -> the
+bitext's dictionary (mutual-best Model 1 pairs), split into a fit half and a held-out half
+(:func:`.calibrate.split_dictionary`) -> one shared space (:mod:`.mapping`: by default the
+orthogonal Procrustes map of the identical strings and the fit half; or VecMap self-learning,
+seeded or unsupervised) -> the mapping's precision@1 on the held-out half, the gate -> the mapping
+refitted on the whole dictionary (``mapping_refit``) -> p_emb(f|e) over each direction's
+co-occurring pairs (:mod:`.prior`) -> the prior weight lambda chosen by the likelihood the trained
+models reach (:mod:`.calibrate`). The result is two ``prior_factory`` callables for
+:func:`eegiza.train.train_pair` and a report.
 
 Options are read from any object with these attributes (missing ones take the defaults of
 :data:`PRIOR_DEFAULTS`), e.g. :class:`eegiza.AlignerConfig` once it has the fields.
@@ -34,7 +35,8 @@ from .vectors import (VectorFileError, WordVectors, cached_train_vectors, load_v
 PRIOR_DEFAULTS = {
     "src_vectors": None, "tgt_vectors": None,        # vector files (word2vec text/binary, gensim)
     "src_mono": None, "tgt_mono": None,              # or monolingual text to train them on
-    "embed_kind": "word2vec", "embed_dim": 100, "embed_epochs": 20, "embed_min_count": 3,
+    "embed_kind": "word2vec+ppmi+fasttext",          # views side by side, each embed_dim wide
+    "embed_dim": 100, "embed_epochs": 20, "embed_min_count": 3,
     "embed_window": None, "embed_sample": None,      # skip-gram window, subsampling (None: 5, 1e-4)
     "embed_max_words": 200000,                       # most frequent words of each space used
     "vectors_cache": None,                           # folder of trained vectors (default: the text's)

@@ -1,4 +1,5 @@
-"""Monolingual word vectors: training with gensim (Word2Vec, FastText) and loading/saving.
+"""Monolingual word vectors: training (gensim Word2Vec and FastText, count-based PPMI-SVD of
+:mod:`.ppmi`, or several of them side by side) and loading/saving.
 
 :class:`WordVectors` is words (most frequent first) + a float32 matrix, and optionally a function
 that builds vectors for words outside the vocabulary (FastText's character n-grams). Files:
@@ -92,22 +93,89 @@ def read_sentences(path, lowercase: bool = False) -> list:
     return sentences
 
 
+#: the kinds of vectors :func:`train_vectors` trains; several joined with ``+`` (e.g. the
+#: default of ``--src-mono`` training, ``word2vec+ppmi+fasttext``) give their unit-length vectors
+#: side by side (:func:`concatenate_views`)
+VIEW_KINDS = ("fasttext", "word2vec", "ppmi")
+
+
+def view_kinds(kind: str) -> list:
+    """The views of a (possibly composite) ``kind``, checked: ``"word2vec+ppmi"`` -> [word2vec, ppmi]."""
+    views = [part.strip() for part in str(kind).split("+")]
+    for view in views:
+        if view not in VIEW_KINDS:
+            raise ValueError(f"unknown embedding kind {view!r}: use {', '.join(VIEW_KINDS)} or several "
+                             "joined with '+' (e.g. word2vec+ppmi+fasttext)")
+    if len(set(views)) != len(views):
+        raise ValueError(f"embedding kind {kind!r} names a view twice")
+    return views
+
+
+def concatenate_views(views: Sequence[WordVectors]) -> WordVectors:
+    """The words every view has (in the first view's order, most frequent first), each with its
+    views' vectors scaled to unit length and placed side by side: every view weighs the same in a
+    cosine. No subword function (a word outside a view has no full vector).
+
+    Why several views: on small monolingual texts each kind of vector is noisy in its own way, and
+    the concatenation maps better than any one of them (benchmark protocol, 1,000 lines, held-out
+    precision@1 of the mapped space on de-en: word2vec 0.125, word2vec+ppmi 0.241,
+    word2vec+ppmi+fasttext 0.288; benchmarks/README.md, "issue 16, stop 31")."""
+    if len(views) == 1:
+        return views[0]
+    common = set(views[0].words)
+    for view in views[1:]:
+        common &= set(view.words)
+    words = [w for w in views[0].words if w in common]
+    parts = []
+    for view in views:
+        rows = view.matrix[[view.index[w] for w in words]] if words else np.zeros((0, view.dim), np.float32)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        parts.append(rows / np.where(norms > 0, norms, 1.0))
+    return WordVectors(words, np.hstack(parts).astype(np.float32) if parts else np.zeros((0, 0), np.float32))
+
+
 def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5, window: int = 5,
                   min_count: int = 3, negative: int = 5, sample: float = 1e-4, threads: int = 0,
                   lowercase: bool = False, seed: int = 1, progress: Optional[Callable[[str], None]] = None,
                   save_path=None, buckets: Optional[int] = None, _keyed: Optional[dict] = None) -> WordVectors:
-    """Skip-gram vectors of a tokenized text file (one sentence per line; .gz/.xz ok).
+    """Vectors of a tokenized text file (one sentence per line; .gz/.xz ok).
 
-    ``kind`` is ``"fasttext"`` (subword n-grams 3-6, vectors for unseen words) or ``"word2vec"``.
+    ``kind``: ``"fasttext"`` (skip-gram with subword n-grams 3-6, vectors for unseen words),
+    ``"word2vec"`` (skip-gram), ``"ppmi"`` (count-based, :mod:`.ppmi`; ``epochs``, ``window``,
+    ``negative``, ``sample`` do not apply), or several joined with ``+`` (each of ``dim``
+    dimensions, :func:`concatenate_views`).
     ``save_path``: also save the gensim model there (reload with :func:`load_vectors`).
     ``buckets``: FastText's hashed n-gram table (rows of ``dim`` floats); None sizes it to the
     vocabulary (:func:`ngram_buckets`) instead of gensim's fixed 2,000,000 rows, which alone take
     2.4 GB at 300 dimensions whatever the text."""
+    views = view_kinds(kind)
+    options = dict(dim=dim, epochs=epochs, window=window, min_count=min_count, negative=negative, sample=sample,
+                   threads=threads, lowercase=lowercase, seed=seed, progress=progress, buckets=buckets)
+    if len(views) > 1:
+        if save_path is not None:
+            raise ValueError(f"a composite embedding kind ({kind}) has no single gensim model to save")
+        vec = concatenate_views([train_vectors(path, view, **options) for view in views])
+        if _keyed is not None:
+            _keyed["kv"] = to_keyed_vectors(vec)
+        return vec
+    sentences = read_sentences(path, lowercase)
+    if kind == "ppmi":
+        from .ppmi import ppmi_svd_vectors
+        if progress is not None:
+            progress(f"counting ppmi vectors ({dim}-d) on {len(sentences)} sentences of {path}")
+        words, matrix = ppmi_svd_vectors(sentences, dim=dim, min_count=min_count)
+        if not words:
+            raise VectorFileError(path, None, f"no word occurs min_count={min_count} times")
+        vec = WordVectors(words, matrix)
+        if _keyed is not None or save_path is not None:
+            kv = to_keyed_vectors(vec)
+            if save_path is not None:
+                kv.save(os.fspath(save_path))
+            if _keyed is not None:
+                _keyed["kv"] = kv
+        return vec
     from gensim.models import FastText, Word2Vec
 
-    if kind not in ("fasttext", "word2vec"):
-        raise ValueError(f"unknown embedding kind {kind!r}: use 'fasttext' or 'word2vec'")
-    sentences = read_sentences(path, lowercase)
     workers = threads if threads > 0 else (os.cpu_count() or 1)
     cls = FastText if kind == "fasttext" else Word2Vec
     callbacks = [_progress_callback(progress, epochs)] if progress is not None else []
@@ -129,6 +197,14 @@ def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5,
     return from_keyed_vectors(model.wv)
 
 
+def to_keyed_vectors(vec: WordVectors):
+    """A gensim KeyedVectors of ``vec`` (what the vector cache stores)."""
+    from gensim.models import KeyedVectors
+    kv = KeyedVectors(vec.dim, dtype=np.float32)
+    kv.add_vectors(list(vec.words), vec.matrix)
+    return kv
+
+
 def vectors_cache_key(path, **options) -> str:
     """Hash of a monolingual text's bytes and the training options (the cache entry's name)."""
     import hashlib
@@ -145,8 +221,19 @@ def cached_train_vectors(path, cache_dir=None, progress: Optional[Callable[[str]
     same text and options saved under ``cache_dir`` (default: the text's folder) in the folder
     ``eegiza-vectors-<hash>`` (a gensim KeyedVectors ``vectors.kv``; FastText's subwords included).
     ``threads`` is not part of the key. A cache folder that cannot be written is skipped.
-    ``cached_train_vectors.last_entry`` names the cache file of the last call."""
+    ``cached_train_vectors.last_entry`` names the cache file of the last call. A composite ``kind``
+    (``word2vec+ppmi``) caches each view in its own entry and concatenates them
+    (:func:`concatenate_views`; ``cached`` only if every view was; ``last_entry`` names them all,
+    joined with " + ")."""
     say = progress or (lambda msg: None)
+    views = view_kinds(options.get("kind", "fasttext"))
+    if len(views) > 1:             # each view cached on its own: a word2vec entry serves both uses
+        parts, entries = [], []
+        for view in views:
+            parts.append(cached_train_vectors(path, cache_dir, progress, **{**options, "kind": view}))
+            entries.append(cached_train_vectors.last_entry)
+        cached_train_vectors.last_entry = " + ".join(entries)
+        return concatenate_views([vec for vec, _ in parts]), all(cached for _, cached in parts)
     key_options = {k: v for k, v in options.items() if k not in ("threads", "save_path")}
     key = vectors_cache_key(path, **key_options)
     folder = os.fspath(cache_dir) if cache_dir else (os.path.dirname(os.path.abspath(os.fspath(path))))
