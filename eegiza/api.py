@@ -433,33 +433,46 @@ class Aligner:
                 save_on_lost_scheduler(err, self.config, corpus, checkpoint)
             raise
 
+    def _training_config(self, corpus: ParallelCorpus) -> AlignerConfig:
+        """The configuration the training of ``corpus`` uses: this aligner's, except that the
+        ``auto`` table precision resolves to float32 (as without a prior) when an embedding prior is
+        configured but will not be used because the bitext is too large for it
+        (:func:`eegiza.embeddings.too_large_for_prior`)."""
+        config = self.config
+        if config.uses_embeddings and config.table_precision == "auto":
+            from .embeddings import too_large_for_prior
+            if too_large_for_prior(len(corpus), config):
+                config = replace(config, table_precision="float32")
+        return config
+
     def _train(self, corpus: ParallelCorpus, progress, profile: PhaseProfile, resume) -> AlignmentModel:
         def tagged(tag):
             return None if progress is None else (lambda msg: progress(f"[{tag}] {msg}"))
-        if progress is not None or self.config.max_memory > 0:
-            estimate = estimate_training_memory(corpus, self.config)
+        config = self._training_config(corpus)
+        if progress is not None or config.max_memory > 0:
+            estimate = estimate_training_memory(corpus, config)
             if progress is not None:
                 progress(f"estimated peak memory: {estimate.describe()}")
-            check_memory_limit(estimate, self.config.max_memory)
+            check_memory_limit(estimate, config.max_memory)
             profile.mark("memory estimate")
-        src_class = word_classes(corpus.src, corpus.src_vocab, self.config.src_classes, self.config)
-        tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, self.config.tgt_classes, self.config)
+        src_class = word_classes(corpus.src, corpus.src_vocab, config.src_classes, config)
+        tgt_class = word_classes(corpus.tgt, corpus.tgt_vocab, config.tgt_classes, config)
         profile.mark("word classes")
         fwd_prior = rev_prior = report = None
-        if self.config.cognate_lambda > 0:
+        if config.cognate_lambda > 0:
             from .cognates import cognate_priors
-            fwd_prior, rev_prior = cognate_priors(corpus, self.config)
+            fwd_prior, rev_prior = cognate_priors(corpus, config)
             profile.mark("cognate prior")
-        if self.config.uses_embeddings:
+        if config.uses_embeddings:
             from .embeddings import prepare_prior
-            fwd_prior, rev_prior, report = prepare_prior(corpus, self.config, tagged("prior"),
+            fwd_prior, rev_prior, report = prepare_prior(corpus, config, tagged("prior"),
                                                           (src_class, tgt_class), (fwd_prior, rev_prior),
                                                           keep_models=True)
             profile.mark("embedding prior (vectors, mapping, calibration)")
         if report is not None and "models" in report:      # calibration trained them already
             fwd, rev = report.pop("models")
         else:
-            fwd, rev = train_pair(corpus, self.config, src_class, tgt_class, fwd_prior, rev_prior,
+            fwd, rev = train_pair(corpus, config, src_class, tgt_class, fwd_prior, rev_prior,
                                   tagged("fwd"), tagged("rev"), profile,
                                   resume=None if resume is None else resume.states())
         model = AlignmentModel(self.config, corpus.src_vocab, corpus.tgt_vocab, fwd, rev)

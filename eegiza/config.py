@@ -118,8 +118,9 @@ class AlignerConfig:
     src_mono: Optional[str] = field(default=None, metadata=_giza(
         "", "source monolingual text to train vectors on (instead of --src-vectors)"))
     tgt_mono: Optional[str] = field(default=None, metadata=_giza("", "target monolingual text"))
-    # word2vec 100-d, 20 epochs: on the protocol's monolingual texts (13k-50k sentences a side) it maps
-    # far better than fastText 300-d, 5 epochs (held-out precision@1, benchmarks/README.md, issue 16)
+    # word2vec, PPMI-SVD and fastText side by side, 100-d each, 20 epochs: on the protocol's monolingual
+    # texts (13k-50k sentences a side) they map far better than any one kind alone (held-out
+    # precision@1, benchmarks/README.md, issue 16)
     embed_kind: str = field(default="word2vec+ppmi+fasttext", metadata=_giza(
         "", "vectors trained from text: word2vec, fasttext, ppmi, or several joined with + (side by side, each "
             "--embed-dim wide)"))
@@ -140,6 +141,9 @@ class AlignerConfig:
     prior_calibrate: bool = field(default=True, metadata=_giza(
         "", "choose the prior weight by training with each candidate and comparing the likelihood "
         "the models reach (down to 0 for a poor embedding space)"))
+    prior_max_pairs: int = field(default=20000, metadata=_giza(
+        "", "calibration uses no prior (lambda 0, and trains no vectors) on a bitext of more pairs than this: "
+            "a prior that helps a calibration sample of 20,000 pairs did not help any larger bitext measured"))
     prior_min_precision: float = field(default=0.25, metadata=_giza(
         "", "calibration uses no prior (lambda 0) when the mapping's precision@1 on the held-out half "
             "of the bitext's Model 1 dictionary (pairs it was not fitted to) is below this"))

@@ -203,3 +203,35 @@ def test_mapping_precision_prefers_the_held_out_part():
     assert mapping_precision({"model1_precision": 0.318, "heldout_precision": 0.062}) == 0.062
     assert mapping_precision({"model1_precision": 0.5, "heldout_precision": None}) == 0.0   # nothing held out
     assert mapping_precision({"identical_precision": 0.4, "model1_precision": 0.3}) == 0.3
+
+
+def test_a_bitext_larger_than_prior_max_pairs_gets_no_prior_and_trains_no_vectors(tmp_path):
+    """Above prior_max_pairs calibration would train on a sample, which overstates the prior's
+    help: the prior is not used, nothing is loaded (the vector files need not even exist) and the
+    alignment is the one without the prior; a perfect space below the limit still opens the gate."""
+    from eegiza import Aligner
+    from eegiza.embeddings import prepare_prior
+    src, tgt = _bitext()
+    corpus = corpus_from_sentences(src, tgt)
+    missing = SimpleNamespace(src_vectors=str(tmp_path / "none.vec"), tgt_vectors=str(tmp_path / "none.vec"),
+                              threads=1, prior_max_pairs=len(corpus) - 1)
+    messages = []
+    fwd, rev, report = prepare_prior(corpus, missing, messages.append, base=("cognate fwd", "cognate rev"))
+    assert (fwd, rev) == ("cognate fwd", "cognate rev")
+    assert report["lambda"] == {"fwd": 0.0, "rev": 0.0} and "prior_max_pairs" in report["calibration"]["reason"]
+    assert any(m.startswith("not used") and f"{len(corpus):,} pairs" in m for m in messages)
+    from eegiza.cli.common import prior_summary
+    assert prior_summary(report) == ("embedding prior: lambda fwd 0, rev 0: not used, " + report["calibration"]["reason"])
+    _write_vectors(tmp_path, rotated=True)
+    common = dict(schedule="1^3 H^2", threads=1, word_classes=0, table_precision="float64",
+                  src_vectors=str(tmp_path / "src.vec"), tgt_vectors=str(tmp_path / "tgt.vec"))
+    limited = Aligner(AlignerConfig(**common, prior_max_pairs=len(corpus) - 1)).train(src, tgt)
+    without = Aligner(AlignerConfig(**{k: v for k, v in common.items() if "vectors" not in k})).train(src, tgt)
+    assert limited.align(src, tgt) == without.align(src, tgt)
+    used = Aligner(AlignerConfig(**common, prior_max_pairs=len(corpus))).train(src, tgt)
+    assert used.prior_report["lambda"]["fwd"] > 0
+    # the "auto" precision: float64 for a prior in use, float32 (as without one) for a prior left out
+    auto = {**common, "table_precision": "auto"}
+    for limit, dtype in ((len(corpus), np.float64), (len(corpus) - 1, np.float32)):
+        model = Aligner(AlignerConfig(**auto, prior_max_pairs=limit)).train(src, tgt)
+        assert model.fwd.ttable.probs.dtype == dtype and model.rev.ttable.probs.dtype == dtype

@@ -108,3 +108,32 @@ def test_composite_kind_trains_caches_and_reuses_each_view(tmp_path):
     direct = train_vectors(text, **options)                      # uncached: the same vectors (1 thread)
     assert direct.words == first.words
     assert np.allclose(direct.matrix[:, 6:], first.matrix[:, 6:], atol=1e-5)   # PPMI part: deterministic
+
+
+def test_training_with_monolingual_text_uses_the_three_views_by_default(tmp_path):
+    """--src-mono/--tgt-mono with the default embed_kind: word2vec, PPMI and fastText vectors of
+    embed_dim each, side by side, six cache entries (three views a side), reused by a second run."""
+    from eegiza import Aligner, AlignerConfig
+    from eegiza.corpus import corpus_from_sentences
+    rng = np.random.default_rng(3)
+    src_lines, tgt_lines = [], []
+    for _ in range(120):
+        ks = rng.integers(0, 30, 6)
+        src_lines.append(" ".join(f"s{k}" for k in ks))
+        tgt_lines.append(" ".join(f"t{k}" for k in rng.permutation(ks)))
+    for side, prefix in (("src", "s"), ("tgt", "t")):
+        (tmp_path / f"{side}.txt").write_text(
+            "\n".join(" ".join(f"{prefix}{k}" for k in rng.integers(0, 30, 8)) for _ in range(300)) + "\n")
+    config = dict(schedule="1^2 H^2", threads=1, src_mono=str(tmp_path / "src.txt"), tgt_mono=str(tmp_path / "tgt.txt"),
+                  embed_dim=6, embed_epochs=2, vectors_cache=str(tmp_path / "cache"))
+    assert AlignerConfig().embed_kind == "word2vec+ppmi+fasttext"
+    corpus = corpus_from_sentences(src_lines, tgt_lines)
+    messages = []
+    model = Aligner(AlignerConfig(**config)).train_corpus(corpus, messages.append)
+    assert model.prior_report["vectors"]["dim"] == 18
+    assert len(list((tmp_path / "cache").iterdir())) == 6
+    assert sum("trained in" in m for m in messages) == 6                  # one-time training, printed per view
+    messages = []
+    again = Aligner(AlignerConfig(**config)).train_corpus(corpus, messages.append)
+    assert sum("reusing cached vectors" in m for m in messages) == 6
+    assert again.prior_report["quality"] == model.prior_report["quality"]

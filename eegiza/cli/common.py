@@ -18,14 +18,18 @@ SHORT_NAMES = {"intersection": "inter", "union": "union", "grow-diag": "gd", "gr
 
 
 def prior_summary(report: dict) -> str:
-    """One line on the embedding prior: chosen weights, mapping quality, seconds per stage."""
+    """One line on the embedding prior: chosen weights, mapping quality, seconds per stage, and why
+    it is not used when it is not (the gate, or a bitext larger than ``--prior-max-pairs``)."""
     lam = report.get("lambda", {})
+    reason = (report.get("calibration") or {}).get("reason")
+    head = f"embedding prior: lambda fwd {lam.get('fwd', 0):g}, rev {lam.get('rev', 0):g}"
+    if reason and "quality" not in report and "mapping" not in report:
+        return f"{head}: not used, {reason}"
     quality = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in report.get("quality", {}).items())
     seconds = ", ".join(f"{k} {v:.1f} s" for k, v in report.get("seconds", {}).items())
-    return (f"embedding prior: lambda fwd {lam.get('fwd', 0):g}, rev {lam.get('rev', 0):g}; mapping "
-            f"{report.get('mapping', 'saved prior')}" + (f" ({quality})" if quality else "")
-            + (f"; {seconds}" if seconds else ""))
+    return (f"{head}; mapping {report.get('mapping', 'saved prior')}" + (f" ({quality})" if quality else "")
+            + (f"; {seconds}" if seconds else "") + (f"; not used: {reason}" if reason else ""))
 
 
 class OutputNames:
