@@ -16,8 +16,8 @@ Vectors: trained once per pair on the protocol's monolingual texts (item 5: sour
 even-numbered training lines, target side of the odd ones, lower-cased; of all training lines, but
 en-fr's first 100,000 only, ``MONO_CAP``, unless ``--mono-all``) with eegiza's own
 :func:`eegiza.embeddings.vectors.cached_train_vectors` (``--kind``/``--dim``/``--epochs``:
-fastText 300-d, 5 epochs by default, as ``eegiza embed``; ``--kind word2vec --dim 100 --epochs 20``
-= the defaults of ``--src-mono`` training, used for benchmarks/README.md), cached in eegiza's
+by default the defaults of ``--src-mono`` training, word2vec, PPMI-SVD and fastText vectors of 100
+dimensions each side by side, 20 epochs), cached in eegiza's
 vector cache (``--vectors-cache``, default ``--vectors-dir``; the "vectors" seconds are those of
 this run: training, or loading a cached entry) and saved under ``--vectors-dir`` as word2vec binary.
 The mapping and the prior are recomputed per row, seeded by that row's N-line bitext. eegiza
@@ -208,14 +208,15 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, help="append every finished row here as a JSON line")
     parser.add_argument("--resume", action="store_true", help="skip rows already in --out")
     parser.add_argument("--vectors-dir", type=Path, default=Path("/tmp/lowres_vectors"))
-    parser.add_argument("--kind", default="fasttext", choices=["word2vec", "fasttext"],
-                        help="vectors trained (default: fasttext, as 'eegiza embed')")
-    parser.add_argument("--dim", type=int, default=300)
+    parser.add_argument("--kind", default="word2vec+ppmi+fasttext",
+                        help="vectors trained: word2vec, fasttext, ppmi or several joined with + "
+                             "(default: word2vec+ppmi+fasttext, the default of --src-mono training)")
+    parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--mono-all", action="store_true",
                         help="monolingual text of all training lines for every pair (en-fr too: no MONO_CAP); "
                              "use another --vectors-dir")
     parser.add_argument("--vectors-cache", type=Path, help="eegiza's vector cache folder (default: --vectors-dir)")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--prior-set", action="append", default=[], metavar="NAME=VALUE",
                         help="an option of eegiza.embeddings.PRIOR_DEFAULTS for the prior run, e.g. "
