@@ -63,11 +63,12 @@ def row_lines(spec: str):
 
 
 def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int, data_dir: Path,
-                   threads: int = 0, cache: Path | None = None) -> dict:
+                   cache: Path | None = None) -> dict:
     """Train (once) and cache word vectors of the pair's monolingual texts (protocol item 5 on the
     first ``MONO_CAP`` lines, or all); returns their metadata. Training goes through eegiza's
     vector cache (``cache``, default ``directory``), keyed by the text and the options as
-    ``--src-mono`` runs and ``bench_mapping_heldout.py`` key it, so all three share vectors."""
+    ``--src-mono`` runs and ``bench_mapping_heldout.py`` key it, so all three share vectors; with
+    one gensim worker, as eegiza trains them (reproducible vectors)."""
     from eegiza.embeddings import save_word2vec
     from eegiza.embeddings.vectors import cached_train_vectors
 
@@ -82,7 +83,7 @@ def ensure_vectors(pair: str, directory: Path, kind: str, dim: int, epochs: int,
     for side, lang, text in zip(("src", "tgt"), (src_lang, tgt_lang), texts):
         start = time.perf_counter()
         vectors, cached = cached_train_vectors(text, cache or directory, kind=kind, dim=dim, epochs=epochs,
-                                               min_count=3, threads=threads, lowercase=False,
+                                               min_count=3, threads=1, lowercase=False,   # as eegiza
                                                progress=lambda m: print("  ", m, file=sys.stderr, flush=True))
         meta["seconds"] += time.perf_counter() - start
         meta[f"{side}_cached"] = cached
@@ -157,7 +158,7 @@ def child(command) -> dict:
 
 def run_row(spec: str, args) -> dict:
     pair, n_lines = row_lines(spec)
-    vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data, args.threads,
+    vectors = ensure_vectors(pair, args.vectors_dir, args.kind, args.dim, args.epochs, args.data,
                              args.vectors_cache)
     base_cmd = [sys.executable, __file__, "--data", str(args.data), "--schedule", args.schedule,
                 "--threads", str(args.threads)]
@@ -201,7 +202,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", nargs="*", default=DEFAULT_ROWS, help="pair:N or pair:full (default: all 9)")
     parser.add_argument("--schedule", default="1^5 H^5 3^3 4^3")
-    parser.add_argument("--threads", type=int, default=0, help="eegiza and vector-training threads (0 = all)")
+    parser.add_argument("--threads", type=int, default=0, help="eegiza's threads (0 = all; vectors train with one)")
     parser.add_argument("--no-eflomal", action="store_true", help="skip the eflomal column")
     parser.add_argument("--no-plain", action="store_true", help="skip the run without any prior")
     parser.add_argument("--no-gizalike", action="store_true", help="skip the GIZA++-like run")

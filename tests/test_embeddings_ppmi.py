@@ -137,3 +137,19 @@ def test_training_with_monolingual_text_uses_the_three_views_by_default(tmp_path
     again = Aligner(AlignerConfig(**config)).train_corpus(corpus, messages.append)
     assert sum("reusing cached vectors" in m for m in messages) == 6
     assert again.prior_report["quality"] == model.prior_report["quality"]
+
+
+def test_vectors_train_with_one_worker_whatever_threads_is(monkeypatch, tmp_path):
+    """Several gensim workers give other vectors on every run: trained vectors (and so the prior and
+    the alignment) must not depend on --threads."""
+    from types import SimpleNamespace
+    import eegiza.embeddings as embeddings
+    seen = []
+
+    def fake(path, cache_dir, progress, **options):
+        seen.append(options["threads"])
+        return WordVectors(["x"], np.ones((1, 2))), False
+
+    monkeypatch.setattr(embeddings, "cached_train_vectors", fake)
+    embeddings._get_vectors(SimpleNamespace(src_mono=str(tmp_path / "m.txt"), threads=4), "src", lambda m: None)
+    assert seen == [1]

@@ -82,7 +82,8 @@ def _option(config, name):
 def _get_vectors(config, side: str, progress, vocab_words=None) -> WordVectors:
     """The side's vectors: loaded (lazily: only ``vocab_words`` and the ``mapping_cutoff`` most
     frequent words of the file are kept) or trained on monolingual text (cached, see
-    :func:`cached_train_vectors`); the first ``embed_max_words`` of them."""
+    :func:`cached_train_vectors`; with one gensim worker whatever ``threads`` is, as
+    :func:`_joint_space` does); the first ``embed_max_words`` of them."""
     path, mono = _option(config, f"{side}_vectors"), _option(config, f"{side}_mono")
     limit = _option(config, "embed_max_words")
     t0 = time.perf_counter()
@@ -95,7 +96,8 @@ def _get_vectors(config, side: str, progress, vocab_words=None) -> WordVectors:
                                       kind=_option(config, "embed_kind"), dim=_option(config, "embed_dim"),
                                       epochs=_option(config, "embed_epochs"),
                                       min_count=_option(config, "embed_min_count"),
-                                      threads=getattr(config, "threads", 0) or 0,
+                                      threads=1,     # several gensim workers give other vectors on every
+                                                     # run: one, so a run's result is the same for any --threads
                                       lowercase=bool(getattr(config, "lowercase", False)),
                                       **_training_extras(config))
     else:
