@@ -231,6 +231,8 @@ def test_calibration_stops_past_the_peak_and_needs_a_gain(monkeypatch):
             ({0.0: -3.0, 1.0: -2.9995, 10.0: -3.2}, 1e-3, 0.0, [0.0, 1.0, 10.0]),
             # de-en's shape: 1 scores best, but only 0.0015 above 0.1
             ({0.0: -3.7819, 0.1: -3.7414, 1.0: -3.7399, 10.0: -3.7879}, 5e-3, 0.1, [0.0, 0.1, 1.0, 10.0]),
+            # the smaller fastText table: 1 is 0.0063 above 0.1 and aligned 2.1 points worse
+            ({0.0: -3.7819, 0.1: -3.7439, 1.0: -3.7376, 10.0: -3.78}, calibrate.MIN_GAIN, 0.1, [0.0, 0.1, 1.0, 10.0]),
             ({0.0: -3.209, 0.1: -3.1412, 1.0: -3.1209, 10.0: -3.1562}, calibrate.MIN_GAIN, 1.0, [0.0, 0.1, 1.0, 10.0]),
             # a weight too small to matter does not end the search
             ({0.0: -3.0, 0.1: -2.9999, 1.0: -2.99, 10.0: -2.95, 100.0: -2.96}, 5e-3, 10.0,
