@@ -60,6 +60,8 @@ def test_ppmi_vectors_put_words_of_one_topic_together_and_are_deterministic():
     words, matrix = ppmi_svd_vectors(sentences, dim=8, min_count=2)
     again_words, again = ppmi_svd_vectors(sentences, dim=8, min_count=2)
     assert words == again_words and np.array_equal(matrix, again)
+    biggest = np.argmax(np.abs(matrix), axis=0)                 # each column's sign is fixed
+    assert (matrix[biggest, np.arange(matrix.shape[1])] > 0).all()
     unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
     index = {w: i for i, w in enumerate(words)}
     a = [index[f"a{i}"] for i in range(10)]

@@ -99,3 +99,19 @@ def test_embed_command_composite_kind(text, tmp_path):
         run_embed(parser.parse_args(base + ["--kind", "word2vec+ppmi", "--gensim"]))
     with pytest.raises(SystemExit):
         parser.parse_args(base + ["--kind", "word2vec+glove"])
+
+
+@pytest.mark.parametrize("kind", ["word2vec", "fasttext"])
+def test_one_worker_vectors_are_the_same_in_every_process(text, tmp_path, kind):
+    """Vectors trained with one worker (what --src-mono trains) are a function of the text and the
+    options: the same in two processes with different hash randomisation."""
+    import os
+    import subprocess
+    import sys
+    script = ("import sys, numpy as np; from eegiza.embeddings.vectors import train_vectors; "
+              f"v = train_vectors(sys.argv[1], kind='{kind}', dim=6, epochs=2, min_count=1, threads=1); "
+              "np.save(sys.argv[2], v.matrix)")
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", script, str(text), str(tmp_path / f"m{seed}.npy")], check=True, env=env)
+    assert np.array_equal(np.load(tmp_path / "m1.npy"), np.load(tmp_path / "m2.npy"))

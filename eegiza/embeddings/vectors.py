@@ -235,6 +235,8 @@ def cached_train_vectors(path, cache_dir=None, progress: Optional[Callable[[str]
         cached_train_vectors.last_entry = " + ".join(entries)
         return concatenate_views([vec for vec, _ in parts]), all(cached for _, cached in parts)
     key_options = {k: v for k, v in options.items() if k not in ("threads", "save_path")}
+    if options.get("kind") == "ppmi":
+        key_options["svd_signs"] = "largest entry positive"     # not an entry of an earlier version
     key = vectors_cache_key(path, **key_options)
     folder = os.fspath(cache_dir) if cache_dir else (os.path.dirname(os.path.abspath(os.fspath(path))))
     entry = os.path.join(folder, f"eegiza-vectors-{key}")
