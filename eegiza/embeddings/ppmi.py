@@ -16,8 +16,8 @@ the held-out precision@1 of the mapped space rises from 0.125 (word2vec) to 0.22
 concatenates them with word2vec and fastText vectors for the default ``embed_kind``.
 
 Deterministic: counts are exact, the SVD starts from a fixed vector, and each singular vector's
-sign is fixed (its largest entry positive: two processes had flipped 42 of de-en's 100 columns,
-which moved a run's alignment by 0.03 AER through floating-point ties). Memory: the sparse counts of
+sign is fixed (its largest entry positive: two runs had given 42 of de-en's 100 columns opposite
+signs, which moved the alignment by 0.03 AER through floating-point ties). Memory: the sparse counts of
 one window offset at a time, then the PPMI matrix (its positive entries) and U.
 """
 from __future__ import annotations
