@@ -20,6 +20,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from .mapping import unit_rows
+
 
 class VectorFileError(ValueError):
     """A malformed vector file, with the file and line."""
@@ -126,12 +128,9 @@ def concatenate_views(views: Sequence[WordVectors]) -> WordVectors:
     for view in views[1:]:
         common &= set(view.words)
     words = [w for w in views[0].words if w in common]
-    parts = []
-    for view in views:
-        rows = view.matrix[[view.index[w] for w in words]] if words else np.zeros((0, view.dim), np.float32)
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        parts.append(rows / np.where(norms > 0, norms, 1.0))
-    return WordVectors(words, np.hstack(parts).astype(np.float32) if parts else np.zeros((0, 0), np.float32))
+    parts = [unit_rows(view.matrix[[view.index[w] for w in words]] if words else np.zeros((0, view.dim), np.float32))
+             for view in views]
+    return WordVectors(words, np.hstack(parts).astype(np.float32))
 
 
 def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5, window: int = 5,
@@ -154,10 +153,7 @@ def train_vectors(path, kind: str = "fasttext", dim: int = 300, epochs: int = 5,
     if len(views) > 1:
         if save_path is not None:
             raise ValueError(f"a composite embedding kind ({kind}) has no single gensim model to save")
-        vec = concatenate_views([train_vectors(path, view, **options) for view in views])
-        if _keyed is not None:
-            _keyed["kv"] = to_keyed_vectors(vec)
-        return vec
+        return concatenate_views([train_vectors(path, view, **options) for view in views])
     sentences = read_sentences(path, lowercase)
     if kind == "ppmi":
         from .ppmi import ppmi_svd_vectors
